@@ -1,0 +1,324 @@
+"""params.yaml → a validated, typed, immutable configuration.
+
+Every check of user input lives here, so a bad ``params.yaml`` fails before any stage
+touches a file, with one line per problem naming the key path, the value given and what
+is allowed. Numbers may be written either way YAML allows (``1e-5`` is a string to
+PyYAML but a float to DVC's parser); both are accepted.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+SETTING_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "gelu", "softplus", "swish", "linear")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+
+
+class ConfigError(ValueError):
+    """Raised for invalid parameters; ``problems`` holds one message per problem."""
+
+    def __init__(self, problems: list[str], source: str = "params.yaml") -> None:
+        self.problems = problems
+        self.source = source
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(f"{source}: {len(problems)} {noun}:\n{lines}")
+
+
+class StrictModel(BaseModel):
+    """Base for every config section: frozen; unknown keys are errors.
+
+    The error names the allowed keys, and the closest one when the key looks like a typo.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            allowed = list(cls.model_fields)
+            unknown = [str(key) for key in data if key not in cls.model_fields]
+            if unknown:
+                hints = []
+                for key in unknown:
+                    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                    hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+                raise PydanticCustomError(
+                    "unknown_key",
+                    "unknown key {keys}; allowed keys: {allowed}",
+                    {"keys": ", ".join(hints), "allowed": ", ".join(allowed)},
+                )
+        return data
+
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+PositiveInt = Annotated[int, Field(ge=1)]
+
+
+class DataConfig(StrictModel):
+    """Arguments of ``sklearn.datasets.make_gaussian_quantiles``."""
+
+    n_samples: Annotated[int, Field(ge=10)]
+    n_features: PositiveInt
+    n_classes: Annotated[int, Field(ge=2)]
+    cov: PositiveFloat
+    random_state: Annotated[int, Field(ge=0)]
+
+
+class SplitConfig(StrictModel):
+    """Two stratified ``train_test_split`` calls: test first, then validation."""
+
+    test_fraction: Fraction
+    val_fraction: Fraction
+    random_state: Annotated[int, Field(ge=0)]
+    stratify: bool = True
+
+
+class ModelConfig(StrictModel):
+    """The network: dense hidden layers, one sigmoid output, binary cross-entropy."""
+
+    hidden_units: Annotated[list[PositiveInt], Field(min_length=1)]
+    activation: str
+    optimizer: str = "adam"
+
+    @field_validator("activation")
+    @classmethod
+    def _known_activation(cls, value: str) -> str:
+        if value not in ACTIVATIONS:
+            raise PydanticCustomError(
+                "unknown_activation",
+                "unknown activation; allowed: {allowed}",
+                {"allowed": ", ".join(ACTIVATIONS)},
+            )
+        return value
+
+    @field_validator("optimizer")
+    @classmethod
+    def _known_optimizer(cls, value: str) -> str:
+        if value not in OPTIMIZERS:
+            raise PydanticCustomError(
+                "unknown_optimizer",
+                "unknown optimizer; allowed: {allowed}",
+                {"allowed": ", ".join(OPTIMIZERS)},
+            )
+        return value
+
+
+class TrainConfig(StrictModel):
+    """Defaults shared by every setting; each setting may override them."""
+
+    batch_size: PositiveInt
+    epochs: PositiveInt
+    seeds: Annotated[int, Field(ge=1, le=100)]
+    seed: Annotated[int, Field(ge=0)]
+
+
+class ConstantSchedule(StrictModel):
+    """The rate stays at the setting's ``lr``."""
+
+    type: Literal["constant"]
+
+
+class PlateauSchedule(StrictModel):
+    """``keras.callbacks.ReduceLROnPlateau``, with every one of its options."""
+
+    type: Literal["plateau"]
+    monitor: Literal["val_loss", "loss", "val_accuracy", "accuracy"] = "val_loss"
+    mode: Literal["auto", "min", "max"] = "auto"
+    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    patience: Annotated[int, Field(ge=0)] = 10
+    min_delta: Annotated[float, Field(ge=0)] = 1e-4
+    cooldown: Annotated[int, Field(ge=0)] = 0
+    min_lr: Annotated[float, Field(ge=0)] = 0.0
+
+
+Schedule = Annotated[ConstantSchedule | PlateauSchedule, Field(discriminator="type")]
+SCHEDULE_TYPES = ("constant", "plateau")
+
+
+class SettingConfig(StrictModel):
+    """One learning-rate setting: a rate, a schedule and optional training overrides."""
+
+    lr: PositiveFloat
+    schedule: Schedule = ConstantSchedule(type="constant")
+    batch_size: PositiveInt | None = None
+    epochs: PositiveInt | None = None
+    seeds: Annotated[int, Field(ge=1, le=100)] | None = None
+
+
+class GridConfig(StrictModel):
+    """The square grid the decision boundary is drawn on (the notebook: -1.5..1.5)."""
+
+    low: float
+    high: float
+    points: Annotated[int, Field(ge=2, le=1000)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> GridConfig:
+        if self.high <= self.low:
+            raise PydanticCustomError(
+                "grid_order",
+                "high ({high}) must be greater than low ({low})",
+                {"high": self.high, "low": self.low},
+            )
+        return self
+
+
+class EvaluateConfig(StrictModel):
+    """What the evaluation stage computes besides test metrics."""
+
+    grid: GridConfig
+
+
+def _check_setting_name(name: str) -> str:
+    if not re.match(SETTING_NAME_PATTERN, name):
+        raise PydanticCustomError(
+            "setting_name",
+            "setting name '{name}' is not a safe file and stage name: use 1-64 letters, "
+            "digits, '_' or '-', starting with a letter or digit",
+            {"name": name},
+        )
+    return name
+
+
+SettingName = Annotated[str, AfterValidator(_check_setting_name)]
+
+
+class Config(StrictModel):
+    """The whole of params.yaml."""
+
+    data: DataConfig
+    split: SplitConfig
+    model: ModelConfig
+    train: TrainConfig
+    settings: Annotated[dict[SettingName, SettingConfig], Field(min_length=1)]
+    evaluate: EvaluateConfig
+
+    @model_validator(mode="after")
+    def _split_leaves_data(self) -> Config:
+        sizes = split_sizes(self.data.n_samples, self.split.test_fraction, self.split.val_fraction)
+        if min(sizes.values()) < self.data.n_classes:
+            raise PydanticCustomError(
+                "split_sizes",
+                "split.test_fraction={test} and split.val_fraction={val} split "
+                "data.n_samples={n} into {sizes}; every part needs at least "
+                "data.n_classes={k} samples",
+                {
+                    "test": self.split.test_fraction,
+                    "val": self.split.val_fraction,
+                    "n": self.data.n_samples,
+                    "sizes": ", ".join(f"{key}={count}" for key, count in sizes.items()),
+                    "k": self.data.n_classes,
+                },
+            )
+        return self
+
+    def run(self, name: str) -> RunSpec:
+        """The fully resolved training specification of one setting."""
+        if name not in self.settings:
+            raise ConfigError(
+                [f"settings.{name}: no such setting; known: {', '.join(self.settings)}"]
+            )
+        setting = self.settings[name]
+        n_seeds = setting.seeds if setting.seeds is not None else self.train.seeds
+        return RunSpec(
+            name=name,
+            lr=setting.lr,
+            schedule=setting.schedule,
+            batch_size=setting.batch_size or self.train.batch_size,
+            epochs=setting.epochs or self.train.epochs,
+            seeds=tuple(self.train.seed + index for index in range(n_seeds)),
+        )
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """A setting with the ``train`` defaults filled in: everything one training run needs."""
+
+    name: str
+    lr: float
+    schedule: ConstantSchedule | PlateauSchedule
+    batch_size: int
+    epochs: int
+    seeds: tuple[int, ...]
+
+
+def split_sizes(n_samples: int, test_fraction: float, val_fraction: float) -> dict[str, int]:
+    """Sizes ``train_test_split`` produces: test = ceil(n * test), val = ceil(rest * val)."""
+    import math
+
+    n_test = math.ceil(n_samples * test_fraction)
+    rest = n_samples - n_test
+    n_val = math.ceil(rest * val_fraction)
+    return {"train": rest - n_val, "val": n_val, "test": n_test}
+
+
+def _format_error(error: Mapping[str, Any]) -> str:
+    """One ``key.path = value: what is allowed`` line for a pydantic error."""
+    loc = [str(part) for part in error["loc"]]
+    # Drop the union-member tag pydantic inserts after 'schedule' (e.g. '.plateau.').
+    loc = [
+        part
+        for index, part in enumerate(loc)
+        if not (index > 0 and loc[index - 1] == "schedule" and part in SCHEDULE_TYPES)
+    ]
+    path = ".".join(loc)
+    message = error["msg"]
+    message = message.removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return f"{path}: missing required key"
+    value = error.get("input")
+    if error["type"] == "union_tag_invalid":
+        tag = error["ctx"]["tag"]
+        return f"{path}.type = {tag!r}: unknown schedule type; allowed: {', '.join(SCHEDULE_TYPES)}"
+    if error["type"] == "union_tag_not_found":
+        return f"{path}: missing 'type'; allowed: {', '.join(SCHEDULE_TYPES)}"
+    if error["type"] == "setting_name":
+        return f"{'.'.join(loc[:-2])}: {message}"
+    if error["type"] == "unknown_key" or isinstance(value, Mapping):
+        return f"{path or '(top level)'}: {message}"
+    return f"{path} = {value!r}: {message}"
+
+
+def parse_config(raw: Any, source: str = "params.yaml") -> Config:
+    """Validate a parsed params mapping; raise ConfigError listing every problem."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            [f"expected a mapping at the top level, got {type(raw).__name__}"], source
+        )
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError([_format_error(error) for error in exc.errors()], source) from None
+
+
+def load_config(path: str | Path = "params.yaml") -> Config:
+    """Read and validate a params file."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {path}"], str(path)) from None
+    except yaml.YAMLError as exc:
+        raise ConfigError([f"not valid YAML: {exc}"], str(path)) from None
+    return parse_config(raw, str(path))

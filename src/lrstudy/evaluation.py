@@ -1,0 +1,85 @@
+"""Test metrics, their spread over seeds, and the decision-boundary grid.
+
+``summarize`` and ``grid_axes`` are plain NumPy; the functions that take a model import
+nothing themselves but call into Keras through the model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrstudy.config import GridConfig
+from lrstudy.data import Dataset
+
+if TYPE_CHECKING:
+    import keras
+
+ROUND = 6  # decimals kept in metrics files: readable diffs, far below seed-to-seed noise
+
+
+def summarize(values: Sequence[float]) -> dict[str, float]:
+    """Mean, sample standard deviation (0 for one value), min and max.
+
+    A non-finite value (a diverged run) makes mean and std ``nan``; JSON writers turn it
+    into ``null``.
+    """
+    array = np.asarray(values, dtype=np.float64)
+    if array.size == 0:
+        raise ValueError("summarize() needs at least one value")
+    std = float(np.std(array, ddof=1)) if array.size > 1 else 0.0
+    return {
+        "mean": _round(float(np.mean(array))),
+        "std": _round(std),
+        "min": _round(float(np.min(array))),
+        "max": _round(float(np.max(array))),
+    }
+
+
+def _round(value: float) -> float | None:
+    """Round for metrics files; ``None`` (JSON null) for nan or inf."""
+    return round(value, ROUND) if math.isfinite(value) else None
+
+
+def grid_axes(config: GridConfig) -> np.ndarray:
+    """The grid's coordinates along each axis (the notebook: -1.5..1.5 step 0.01)."""
+    return np.linspace(config.low, config.high, config.points, dtype=np.float64)
+
+
+def grid_points(config: GridConfig) -> np.ndarray:
+    """Every grid point as rows (x0, x1), x0 varying slowest, float32."""
+    axis = grid_axes(config)
+    first, second = np.meshgrid(axis, axis, indexing="ij")
+    return np.column_stack([first.ravel(), second.ravel()]).astype(np.float32)
+
+
+def evaluate_model(model: keras.Model, test: Dataset) -> dict[str, float]:
+    """Test loss and accuracy of one trained model."""
+    loss, accuracy = model.evaluate(
+        test.x, test.y.astype(np.float32), batch_size=len(test), verbose=0
+    )
+    return {"loss": float(loss), "accuracy": float(accuracy)}
+
+
+def predict_grid(model: keras.Model, config: GridConfig) -> np.ndarray:
+    """P(y=1) on the grid, shape (points, points), indexed [x0, x1], float32."""
+    probabilities = model.predict(grid_points(config), batch_size=65536, verbose=0)
+    return probabilities.reshape(config.points, config.points).astype(np.float32)
+
+
+def setting_metrics(per_seed: Mapping[int, Mapping[str, float]]) -> dict[str, object]:
+    """Per-setting test metrics: per-seed values and their mean/std/min/max."""
+    seeds = sorted(per_seed)
+    result: dict[str, object] = {}
+    for metric in ("accuracy", "loss"):
+        values = [per_seed[seed][metric] for seed in seeds]
+        result[f"test_{metric}"] = {
+            **summarize(values),
+            "seeds": {
+                f"seed_{seed}": _round(value) for seed, value in zip(seeds, values, strict=True)
+            },
+        }
+    return result

@@ -1,0 +1,93 @@
+"""File helpers shared by the stages: atomic writes and the data-set file format.
+
+Nothing is ever half-written: every file is written beside its target and renamed into
+place, and whole output folders are built aside and swapped in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lrstudy.data import Dataset
+
+
+@contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent
+    )
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        yield temporary
+        temporary.chmod(0o644)
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_directory(target: str | Path) -> Iterator[Path]:
+    """Yield an empty folder beside ``target``; swap it in for ``target`` on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield staging
+        staging.chmod(0o755)
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            os.replace(target, old / target.name)
+            os.replace(staging, target)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+
+
+def write_text(path: str | Path, text: str) -> None:
+    """Write text atomically."""
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
+def write_json(path: str | Path, payload: Any) -> None:
+    """Write JSON atomically, indented and with a trailing newline."""
+    write_text(path, json.dumps(payload, indent=2) + "\n")
+
+
+def read_json(path: str | Path) -> Any:
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def write_dataset(path: str | Path, data: Dataset) -> None:
+    """Write a data set as CSV: columns x0..x{n-1}, y (floats round-trip exactly)."""
+    frame = pd.DataFrame(data.x, columns=[f"x{index}" for index in range(data.x.shape[1])])
+    frame["y"] = data.y
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False)
+
+
+def read_dataset(path: str | Path) -> Dataset:
+    """Read a data set written by ``write_dataset``."""
+    frame = pd.read_csv(path)
+    features = [column for column in frame.columns if column != "y"]
+    return Dataset(
+        x=frame[features].to_numpy(dtype=np.float32), y=frame["y"].to_numpy(dtype=np.int64)
+    )

@@ -1,0 +1,104 @@
+"""The network: the notebook's small dense binary classifier, built from the config.
+
+TensorFlow/Keras is imported inside the functions, so modules that only validate, plot
+or report never pay for it.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lrstudy.config import ModelConfig
+from lrstudy.io import atomic_path
+
+if TYPE_CHECKING:
+    import keras
+
+LOSS = "binary_crossentropy"
+
+
+def import_keras():
+    """Import Keras (TensorFlow backend) quietly, with deterministic ops; return it."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    tf.get_logger().setLevel("ERROR")
+    tf.config.experimental.enable_op_determinism()
+    return keras
+
+
+METRICS = ("accuracy",)
+
+
+def build_model(config: ModelConfig, n_features: int) -> keras.Model:
+    """Dense(units, activation) for each hidden layer, then Dense(1, sigmoid)."""
+    import keras
+
+    layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,), name="features")]
+    for index, units in enumerate(config.hidden_units):
+        layers.append(
+            keras.layers.Dense(units, activation=config.activation, name=f"hidden_{index}")
+        )
+    layers.append(keras.layers.Dense(1, activation="sigmoid", name="probability"))
+    return keras.Sequential(layers, name="classifier")
+
+
+def make_optimizer(name: str, learning_rate: float | object) -> keras.optimizers.Optimizer:
+    """The configured optimizer at a rate (a float or a Keras schedule)."""
+    import keras
+
+    classes = {
+        "adam": keras.optimizers.Adam,
+        "sgd": keras.optimizers.SGD,
+        "rmsprop": keras.optimizers.RMSprop,
+    }
+    return classes[name](learning_rate=learning_rate)
+
+
+def compile_model(model: keras.Model, config: ModelConfig, learning_rate: float | object) -> None:
+    """Compile with the configured optimizer, binary cross-entropy and accuracy."""
+    model.compile(
+        optimizer=make_optimizer(config.optimizer, learning_rate),
+        loss=LOSS,
+        metrics=list(METRICS),
+    )
+
+
+def save_model(model: keras.Model, path: str | Path) -> None:
+    """Save a ``.keras`` file byte-for-byte reproducibly, atomically.
+
+    Keras stamps the save time into ``metadata.json`` and into the zip entry of the
+    weights, so two identical models would give different files (and a changed
+    ``dvc.lock``). The archive is rewritten with fixed entry times and without
+    ``date_saved``; ``keras.saving.load_model`` reads it as before.
+    """
+    path = Path(path)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".save.") as scratch:
+        raw = Path(scratch) / "model.keras"
+        model.save(raw)
+        with (
+            zipfile.ZipFile(raw) as source,
+            atomic_path(path) as temporary,
+            zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_STORED) as target,
+        ):
+            for info in source.infolist():
+                payload = source.read(info.filename)
+                if info.filename == "metadata.json":
+                    metadata = json.loads(payload)
+                    metadata.pop("date_saved", None)
+                    payload = json.dumps(metadata, sort_keys=True).encode()
+                entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+                entry.external_attr = 0o644 << 16
+                target.writestr(entry, payload)
+
+
+def load_model(path: str | Path) -> keras.Model:
+    """Load a model saved by ``save_model``."""
+    return import_keras().saving.load_model(path)

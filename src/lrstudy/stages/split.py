@@ -1,0 +1,28 @@
+"""Stage ``split``: the raw data set + params ``split`` → train.csv, val.csv, test.csv."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lrstudy.config import Config
+from lrstudy.data import split
+from lrstudy.io import read_dataset, write_dataset
+from lrstudy.stages import stage_main
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", required=True, help="raw CSV written by generate")
+    parser.add_argument("--out", required=True, help="folder for train/val/test CSVs")
+
+
+@stage_main(__doc__, _arguments)
+def main(config: Config, args: argparse.Namespace) -> None:
+    """Split the raw data and write the three parts."""
+    for name, part in split(read_dataset(args.input), config.split).items():
+        write_dataset(Path(args.out) / f"{name}.csv", part)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

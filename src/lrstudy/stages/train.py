@@ -1,0 +1,49 @@
+"""Stage ``train@<setting>``: train one setting once per seed, in one process.
+
+Reads params ``model``, ``train`` and ``settings.<setting>`` and the train/val splits;
+writes ``<models>/seed_<s>.keras`` and a DVCLive folder ``<logs>/seed_<s>/`` per seed
+(per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate). Both folders are
+built aside and swapped in only when every seed has trained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from lrstudy.config import Config
+from lrstudy.io import atomic_directory, read_dataset
+from lrstudy.model import save_model
+from lrstudy.stages import stage_main
+from lrstudy.training import live_logger, train_seed
+
+
+def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--setting", required=True, help="key under settings in params.yaml")
+    parser.add_argument("--data", required=True, help="folder with train.csv and val.csv")
+    parser.add_argument("--models", required=True, help="folder to write the models to")
+    parser.add_argument("--logs", required=True, help="folder to write the DVCLive logs to")
+
+
+@stage_main(__doc__, _arguments)
+def main(config: Config, args: argparse.Namespace) -> None:
+    """Train every seed of the setting and write models and logs."""
+    spec = config.run(args.setting)
+    train = read_dataset(Path(args.data) / "train.csv")
+    val = read_dataset(Path(args.data) / "val.csv")
+    with atomic_directory(args.models) as models, atomic_directory(args.logs) as logs:
+        for seed in spec.seeds:
+            model, history = train_seed(
+                spec, config.model, seed, train, val, [live_logger(logs / f"seed_{seed}")]
+            )
+            save_model(model, models / f"seed_{seed}.keras")
+            print(
+                f"{spec.name} seed {seed}: {spec.epochs} epochs, "
+                f"val_accuracy {history['val_accuracy'][-1]:.4f}, "
+                f"final learning_rate {history['learning_rate'][-1]:.3g}"
+            )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
