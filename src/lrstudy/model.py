@@ -74,10 +74,12 @@ def compile_model(model: keras.Model, config: ModelConfig, learning_rate: float 
 def save_model(model: keras.Model, path: str | Path) -> None:
     """Save a ``.keras`` file byte-for-byte reproducibly, atomically.
 
-    Keras stamps the save time into ``metadata.json`` and into the zip entry of the
-    weights, so two identical models would give different files (and a changed
-    ``dvc.lock``). The archive is rewritten with fixed entry times and without
-    ``date_saved``; ``keras.saving.load_model`` reads it as before.
+    Keras stamps the save time into ``metadata.json`` and the zip entry of the weights,
+    and numbers shared objects in ``config.json`` by their memory address, so two
+    identical models would give different files (and a changed ``dvc.lock``). The
+    archive is rewritten with fixed entry times, without ``date_saved`` and with shared
+    objects numbered 1, 2, ... in order of appearance; ``keras.saving.load_model`` reads
+    it as before.
     """
     path = Path(path)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".save.") as scratch:
@@ -94,9 +96,30 @@ def save_model(model: keras.Model, path: str | Path) -> None:
                     metadata = json.loads(payload)
                     metadata.pop("date_saved", None)
                     payload = json.dumps(metadata, sort_keys=True).encode()
+                elif info.filename == "config.json":
+                    payload = json.dumps(_renumber_shared_objects(json.loads(payload))).encode()
                 entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
                 entry.external_attr = 0o644 << 16
                 target.writestr(entry, payload)
+
+
+def _renumber_shared_objects(config: object) -> object:
+    """Replace every ``shared_object_id`` by its rank of first appearance (1, 2, ...)."""
+    numbers: dict[object, int] = {}
+
+    def walk(node: object) -> object:
+        if isinstance(node, dict):
+            return {
+                key: numbers.setdefault(value, len(numbers) + 1)
+                if key == "shared_object_id"
+                else walk(value)
+                for key, value in node.items()
+            }
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        return node
+
+    return walk(config)
 
 
 def load_model(path: str | Path) -> keras.Model:

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lrstudy.config import ConfigError, load_config, parse_config, split_sizes
+
+
+def problems_for(params: dict) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse_config(params)
+    return caught.value.problems
+
+
+def test_default_params_are_valid_and_resolve(config) -> None:
+    plateau = config.run("plateau")
+    assert (plateau.lr, plateau.batch_size, plateau.epochs) == (0.05, 50, 100)
+    assert plateau.schedule.type == "plateau"
+    assert (plateau.schedule.factor, plateau.schedule.patience) == (0.5, 10)
+    assert plateau.schedule.min_lr == pytest.approx(1e-5)
+    medium = config.run("lr_medium")
+    # Settings without overrides take the train defaults; seeds count up from the base seed.
+    assert (medium.lr, medium.batch_size, medium.epochs) == (0.005, 100, 50)
+    assert medium.seeds == (0, 1, 2, 3, 4)
+    assert medium.schedule.type == "constant"
+
+
+def test_notebook_runs_are_the_default_settings(config) -> None:
+    lrs = {name: config.run(name).lr for name in ("lr_large", "lr_small", "lr_medium", "plateau")}
+    assert lrs == {"lr_large": 0.5, "lr_small": 1e-5, "lr_medium": 0.005, "plateau": 0.05}
+
+
+@pytest.mark.parametrize("spelling", ["1e-5", "1.0e-5", 1e-5, "0.00001"])
+def test_numbers_accepted_in_every_yaml_spelling(params, spelling) -> None:
+    # PyYAML reads 1e-5 as a string; DVC's YAML parser reads it as a float.
+    params["settings"]["lr_small"]["lr"] = spelling
+    assert parse_config(params).run("lr_small").lr == pytest.approx(1e-5)
+
+
+def test_pyyaml_really_reads_1e_minus_5_as_a_string(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text()
+    path.write_text(text.replace("lr: 1.0e-5", "lr: 1e-5"))
+    assert yaml.safe_load(path.read_text())["settings"]["lr_small"]["lr"] == "1e-5"
+    assert load_config(path).run("lr_small").lr == pytest.approx(1e-5)
+
+
+BAD_INPUTS = [
+    # (path into params, value, fragments the message must contain)
+    (("settings", "lr_medium", "lr"), -0.1, ["settings.lr_medium.lr", "-0.1", "greater than 0"]),
+    (("settings", "lr_medium", "lr"), 0, ["settings.lr_medium.lr", "= 0", "greater than 0"]),
+    (("settings", "lr_medium", "lr"), "fast", ["settings.lr_medium.lr", "'fast'", "number"]),
+    (("train", "epochs"), 0, ["train.epochs", "= 0", "greater than or equal to 1"]),
+    (("settings", "plateau", "epochs"), -3, ["settings.plateau.epochs", "-3"]),
+    (("train", "batch_size"), 0, ["train.batch_size", "= 0"]),
+    (("train", "seeds"), 0, ["train.seeds", "= 0"]),
+    (("split", "test_fraction"), 1.0, ["split.test_fraction", "1.0", "less than 1"]),
+    (("split", "val_fraction"), 0, ["split.val_fraction", "greater than 0"]),
+    (("data", "cov"), -1, ["data.cov", "-1"]),
+    (("model", "activation"), "tanhh", ["model.activation", "'tanhh'", "tanh, relu"]),
+    (("model", "optimizer"), "adamax", ["model.optimizer", "'adamax'", "adam, sgd"]),
+    (("model", "hidden_units"), [], ["model.hidden_units", "at least 1"]),
+    (
+        ("settings", "plateau", "schedule", "type"),
+        "cosinus",
+        [
+            "settings.plateau.schedule.type",
+            "'cosinus'",
+            "unknown schedule type",
+            "constant",
+            "plateau",
+        ],
+    ),
+    (
+        ("settings", "plateau", "schedule", "factor"),
+        1.5,
+        ["settings.plateau.schedule.factor", "1.5"],
+    ),
+    (("settings", "plateau", "schedule", "monitor"), "val_acc", ["schedule.monitor", "'val_acc'"]),
+    (("evaluate", "grid", "high"), -2.0, ["evaluate.grid", "greater than low"]),
+]
+
+
+def _set(params: dict, path: tuple[str, ...], value: object) -> None:
+    node = params
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+@pytest.mark.parametrize(("path", "value", "fragments"), BAD_INPUTS, ids=lambda item: str(item))
+def test_bad_values_name_key_value_and_rule(params, path, value, fragments) -> None:
+    _set(params, path, value)
+    problems = problems_for(params)
+    assert len(problems) == 1, problems
+    for fragment in fragments:
+        assert fragment in problems[0], (fragment, problems[0])
+
+
+def test_typo_key_is_named_with_the_allowed_keys(params) -> None:
+    params["settings"]["lr_medium"]["learnig_rate"] = 0.01
+    (problem,) = problems_for(params)
+    assert problem.startswith("settings.lr_medium: unknown key 'learnig_rate'")
+    assert "allowed keys: lr, schedule, batch_size, epochs, seeds" in problem
+
+
+def test_typo_close_to_a_real_key_gets_a_suggestion(params) -> None:
+    params["train"]["epoch"] = 5
+    (problem,) = problems_for(params)
+    assert "unknown key 'epoch' (did you mean 'epochs'?)" in problem
+
+
+def test_unknown_top_level_section(params) -> None:
+    params["trian"] = {}
+    (problem,) = problems_for(params)
+    assert "unknown key 'trian' (did you mean 'train'?)" in problem
+
+
+@pytest.mark.parametrize(
+    "name", ["bad name", "../escape", "a/b", "", "-dash", "x" * 65, "a.b", "a@b"]
+)
+def test_unsafe_setting_names_are_rejected(params, name) -> None:
+    params["settings"][name] = {"lr": 0.01}
+    (problem,) = problems_for(params)
+    assert problem.startswith("settings: setting name")
+    assert repr(name) in problem or f"'{name}'" in problem
+    assert "letters, digits" in problem
+
+
+def test_missing_required_key(params) -> None:
+    del params["settings"]["lr_medium"]["lr"]
+    assert problems_for(params) == ["settings.lr_medium.lr: missing required key"]
+
+
+def test_missing_schedule_type(params) -> None:
+    del params["settings"]["plateau"]["schedule"]["type"]
+    (problem,) = problems_for(params)
+    assert problem.startswith("settings.plateau.schedule: missing 'type'")
+
+
+def test_empty_settings(params) -> None:
+    params["settings"] = {}
+    (problem,) = problems_for(params)
+    assert problem.startswith("settings")
+
+
+def test_every_problem_is_reported_at_once(params) -> None:
+    params["settings"]["lr_small"]["lr"] = -1
+    params["train"]["epochs"] = 0
+    params["settings"]["lr_medium"]["learnig_rate"] = 1
+    problems = problems_for(params)
+    assert len(problems) == 3
+    assert {problem.split(" ")[0].rstrip(":") for problem in problems} == {
+        "settings.lr_small.lr",
+        "train.epochs",
+        "settings.lr_medium",
+    }
+
+
+def test_split_that_leaves_no_training_data(params) -> None:
+    params["data"]["n_samples"] = 100
+    params["split"].update({"test_fraction": 0.9, "val_fraction": 0.99})
+    (problem,) = problems_for(params)
+    assert "split.test_fraction=0.9" in problem
+    assert "split.val_fraction=0.99" in problem
+    assert "train=0" in problem
+
+
+@pytest.mark.parametrize(
+    ("n", "test", "val", "expected"),
+    [
+        (2000, 0.3, 0.2, {"train": 1120, "val": 280, "test": 600}),
+        (200, 0.3, 0.2, {"train": 112, "val": 28, "test": 60}),
+        (10, 0.25, 0.5, {"train": 3, "val": 4, "test": 3}),
+    ],
+)
+def test_split_sizes_follow_train_test_split(n, test, val, expected) -> None:
+    from sklearn.model_selection import train_test_split
+
+    assert split_sizes(n, test, val) == expected
+    # Independent reference: what scikit-learn itself produces.
+    rest, test_part = train_test_split(list(range(n)), test_size=test, random_state=0)
+    train_part, val_part = train_test_split(rest, test_size=val, random_state=0)
+    assert expected == {"train": len(train_part), "val": len(val_part), "test": len(test_part)}
+
+
+def test_config_is_immutable(config) -> None:
+    with pytest.raises(Exception, match="frozen"):
+        config.train.epochs = 3  # type: ignore[misc]
+
+
+def test_unknown_setting_lookup(config) -> None:
+    with pytest.raises(ConfigError, match="no such setting; known: lr_large"):
+        config.run("nope")
+
+
+def test_load_config_reports_missing_file_and_bad_yaml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("42\n")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(scalar)

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lrstudy.config import GridConfig
+from lrstudy.evaluation import grid_axes, grid_points, setting_metrics, summarize
+
+
+def test_summarize_against_hand_computed_values() -> None:
+    # values 0.9, 0.95, 1.0: mean 0.95; sample variance ((0.05^2)*2)/2 = 0.0025 -> std 0.05
+    assert summarize([0.9, 0.95, 1.0]) == {"mean": 0.95, "std": 0.05, "min": 0.9, "max": 1.0}
+
+
+def test_summarize_single_value_has_zero_std() -> None:
+    assert summarize([0.5]) == {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
+
+
+def test_summarize_non_finite_becomes_null() -> None:
+    result = summarize([0.5, math.nan])
+    assert result["mean"] is None and result["std"] is None
+
+
+def test_summarize_rejects_empty() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        summarize([])
+
+
+def test_setting_metrics_layout() -> None:
+    result = setting_metrics({1: {"accuracy": 0.9, "loss": 0.3}, 0: {"accuracy": 0.8, "loss": 0.5}})
+    assert result["test_accuracy"]["seeds"] == {"seed_0": 0.8, "seed_1": 0.9}
+    assert list(result["test_accuracy"]["seeds"]) == ["seed_0", "seed_1"]
+    assert result["test_accuracy"]["mean"] == pytest.approx(0.85)
+    assert result["test_loss"]["max"] == 0.5
+
+
+def test_grid_matches_the_notebooks_mgrid() -> None:
+    grid = GridConfig(low=-1.5, high=1.5, points=300)
+    axis = grid_axes(grid)
+    assert axis[0] == -1.5 and axis[-1] == 1.5 and len(axis) == 300
+    points = grid_points(grid)
+    assert points.shape == (90_000, 2) and points.dtype == np.float32
+    # Row order is x0 slowest, like np.mgrid[...] flattened: [x0, x1] indexing.
+    xx, yy = np.meshgrid(axis, axis, indexing="ij")
+    np.testing.assert_array_equal(points[:, 0], xx.ravel().astype(np.float32))
+    np.testing.assert_array_equal(points[:, 1], yy.ravel().astype(np.float32))

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import pytest
+
+from lrstudy.io import atomic_directory, atomic_path, read_json, write_json, write_text
+
+
+def test_atomic_path_leaves_old_file_on_failure(tmp_path) -> None:
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_path(target) as temporary:
+        temporary.write_text("half")
+        raise RuntimeError("boom")
+    assert target.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
+
+
+def test_write_text_and_json(tmp_path) -> None:
+    write_text(tmp_path / "a" / "b.txt", "hello")
+    assert (tmp_path / "a" / "b.txt").read_text() == "hello"
+    write_json(tmp_path / "m.json", {"x": 1.5, "nan": None})
+    assert read_json(tmp_path / "m.json") == {"x": 1.5, "nan": None}
+    assert (tmp_path / "m.json").read_text().endswith("}\n")
+    assert oct((tmp_path / "m.json").stat().st_mode & 0o777) == "0o644"
+
+
+def test_atomic_directory_swaps_whole_folder(tmp_path) -> None:
+    target = tmp_path / "models"
+    target.mkdir()
+    (target / "stale.keras").write_text("old")
+    with atomic_directory(target) as staging:
+        (staging / "new.keras").write_text("new")
+        assert (target / "stale.keras").exists()  # untouched until the block succeeds
+    assert sorted(p.name for p in target.iterdir()) == ["new.keras"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+
+
+def test_atomic_directory_keeps_old_folder_on_failure(tmp_path) -> None:
+    target = tmp_path / "models"
+    target.mkdir()
+    (target / "seed_0.keras").write_text("old")
+    with pytest.raises(ValueError), atomic_directory(target) as staging:
+        (staging / "seed_0.keras").write_text("half")
+        raise ValueError("training failed")
+    assert (target / "seed_0.keras").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
