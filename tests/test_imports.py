@@ -1,0 +1,34 @@
+"""Modules that validate, plot or report must not import TensorFlow (2-4 s, ~750 MB)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "lrstudy.config",
+        "lrstudy.data",
+        "lrstudy.schedules",
+        "lrstudy.evaluation",
+        "lrstudy.report",
+        "lrstudy.plots",
+        "lrstudy.model",
+        "lrstudy.training",
+        "lrstudy.stages.compare",
+        "lrstudy.stages.generate",
+        "lrstudy.stages.split",
+    ],
+)
+def test_module_does_not_import_tensorflow(module: str) -> None:
+    code = (
+        f"import sys, {module}; "
+        "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules); "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == ""
