@@ -1,31 +1,386 @@
 """Learning-rate schedules as pure arithmetic, plus thin Keras wrappers.
 
-Each schedule is a function of the epoch (or optimizer step) index that returns the
-rate; it needs no model and no TensorFlow, so it is tested against independent
-references on its own. ``keras_callbacks`` turns a validated schedule config into the
-Keras callbacks that apply it during ``fit``.
+Each schedule is a plain function ``f(t, ...) -> rate`` of a time ``t`` and durations in
+the same unit; it needs no model and no TensorFlow, so it is tested against independent
+references on its own (Keras' schedule classes, the papers' formulas, PyTorch's
+documented semantics). ``rate_function`` turns a validated schedule setting into the one
+function of the schedule's clock the training applies, and is the single source of truth:
+``keras_callbacks`` only sets the optimizer's rate to its values.
+
+The clock: a setting with ``per: epoch`` sets the rate when each epoch begins, at
+``t = epoch`` (0-based); ``per: step`` sets it before every optimizer step, at
+``t = global step`` (0-based), ``steps_per_epoch`` ticks per epoch. Durations in a setting
+are in epochs (cyclic's ``step_size`` excepted: optimizer steps) and are converted to ticks.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from lrstudy.config import ConstantSchedule, PlateauSchedule
+from lrstudy.config import (
+    ConstantSchedule,
+    CosineRestartsSchedule,
+    CosineSchedule,
+    CyclicSchedule,
+    ExponentialSchedule,
+    OneCycleSchedule,
+    PlateauSchedule,
+    PolynomialSchedule,
+    StepSchedule,
+)
 
 if TYPE_CHECKING:
     import keras
 
+RateFunction = Callable[[int], float]
 
-def constant(t: int, lr: float) -> float:
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch: ``ceil(n_train / batch_size)`` (the last batch may be short).
+
+    Raises:
+        ValueError: if either count is not positive.
+    """
+    if n_train < 1 or batch_size < 1:
+        raise ValueError(f"need n_train >= 1 and batch_size >= 1, got {n_train}, {batch_size}")
+    return math.ceil(n_train / batch_size)
+
+
+# --- One pure function per schedule: t (and durations) in one unit, any unit. -----------
+
+
+def constant(t: float, lr: float) -> float:
     """The same rate at every step: ``lr``."""
     del t
     return float(lr)
 
 
-def keras_callbacks(schedule: ConstantSchedule | PlateauSchedule) -> list[keras.callbacks.Callback]:
-    """Callbacks that apply ``schedule`` during ``model.fit``.
+def step_decay(t: float, lr: float, factor: float, every: float) -> float:
+    """PyTorch ``StepLR``: ``lr * factor ** floor(t / every)``."""
+    return lr * factor ** math.floor(t / every)
 
-    The initial rate is the optimizer's; these callbacks change it as training goes.
+
+def multistep_decay(t: float, lr: float, factor: float, milestones: Sequence[float]) -> float:
+    """PyTorch ``MultiStepLR``: ``lr * factor ** (number of milestones <= t)``.
+
+    The cut takes effect *at* a milestone: with ``milestones=[10]`` the rate of ``t=10`` is
+    already ``lr * factor``.
+    """
+    return lr * factor ** bisect.bisect_right(list(milestones), t)
+
+
+def exponential_decay(
+    t: float, lr: float, rate: float, decay: float = 1.0, staircase: bool = False, hold: float = 0.0
+) -> float:
+    """``lr`` until ``hold``, then ``lr * rate ** ((t - hold) / decay)``.
+
+    With ``hold=0`` this is Keras' ``ExponentialDecay(lr, decay, rate, staircase)``;
+    ``staircase`` floors the exponent. ``rate=exp(-k)``, ``decay=1``, ``hold=10`` is the
+    notebook's ``lr if epoch < 10 else lr * exp(0.1 * (10 - epoch))`` for ``k=0.1``.
+    """
+    if t < hold:
+        return float(lr)
+    exponent = (t - hold) / decay
+    if staircase:
+        exponent = math.floor(exponent)
+    return lr * rate**exponent
+
+
+def cosine_decay(t: float, lr: float, decay: float, alpha: float = 0.0) -> float:
+    """Keras ``CosineDecay``: ``lr * ((1 - alpha) * (1 + cos(pi * t / decay)) / 2 + alpha)``.
+
+    ``t`` is clipped to ``decay``, after which the rate stays at ``alpha * lr``. The same as
+    PyTorch's ``CosineAnnealingLR(T_max=decay, eta_min=alpha * lr)`` up to ``T_max``.
+    """
+    fraction = min(t, decay) / decay
+    return lr * ((1.0 - alpha) * 0.5 * (1.0 + math.cos(math.pi * fraction)) + alpha)
+
+
+def cosine_restarts(
+    t: float,
+    lr: float,
+    first_period: float,
+    t_mul: float = 2.0,
+    m_mul: float = 1.0,
+    alpha: float = 0.0,
+) -> float:
+    """SGDR (Loshchilov & Hutter 2017), as Keras' ``CosineDecayRestarts``.
+
+    Period ``i`` (0-based) lasts ``first_period * t_mul ** i`` and starts at the peak
+    ``m_mul ** i``; within it ``lr * ((1 - alpha) * m_mul ** i * (1 + cos(pi * f)) / 2 + alpha)``
+    with ``f`` the completed fraction of the period. Periods are found by summing their
+    lengths, so a restart lands exactly on its boundary.
+    """
+    start, period, restart = 0.0, float(first_period), 0
+    while t >= start + period:
+        start += period
+        period *= t_mul
+        restart += 1
+    fraction = (t - start) / period
+    decayed = 0.5 * m_mul**restart * (1.0 + math.cos(math.pi * fraction))
+    return lr * ((1.0 - alpha) * decayed + alpha)
+
+
+def polynomial_decay(
+    t: float,
+    lr: float,
+    decay: float,
+    end_lr: float = 0.0,
+    power: float = 1.0,
+    cycle: bool = False,
+) -> float:
+    """Keras ``PolynomialDecay``: ``(lr - end_lr) * (1 - t / decay) ** power + end_lr``.
+
+    ``power=1`` is linear decay. Without ``cycle`` ``t`` is clipped to ``decay``; with it the
+    period is the first multiple of ``decay`` not below ``t`` (``decay`` at ``t=0``).
+    """
+    if cycle:
+        decay = decay * max(1, math.ceil(t / decay))
+    else:
+        t = min(t, decay)
+    return (lr - end_lr) * (1.0 - t / decay) ** power + end_lr
+
+
+def cyclic(
+    t: float,
+    min_lr: float,
+    max_lr: float,
+    step_size: float,
+    mode: str = "triangular",
+    gamma: float = 1.0,
+) -> float:
+    """Smith's cyclical learning rate (Smith 2017, "Cyclical Learning Rates"; ``CyclicLR``).
+
+    ``cycle = floor(1 + t / (2 * step_size))``, ``x = |t / step_size - 2 * cycle + 1|``,
+    rate ``min_lr + (max_lr - min_lr) * max(0, 1 - x) * scale`` with ``scale`` 1
+    (triangular), ``1 / 2 ** (cycle - 1)`` (triangular2) or ``gamma ** t`` (exp_range).
+    ``t`` and ``step_size`` (the half-cycle) count optimizer steps.
+    """
+    cycle = math.floor(1 + t / (2 * step_size))
+    x = abs(t / step_size - 2 * cycle + 1)
+    if mode == "triangular":
+        scale = 1.0
+    elif mode == "triangular2":
+        scale = 1.0 / 2 ** (cycle - 1)
+    elif mode == "exp_range":
+        scale = gamma**t
+    else:
+        raise ValueError(f"unknown cyclic mode {mode!r}")
+    return min_lr + (max_lr - min_lr) * max(0.0, 1.0 - x) * scale
+
+
+def _anneal(start: float, end: float, fraction: float, strategy: str) -> float:
+    if strategy == "cos":
+        return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1.0)
+    return (end - start) * fraction + start
+
+
+def one_cycle(
+    t: float,
+    max_lr: float,
+    total: float,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    anneal_strategy: str = "cos",
+    three_phase: bool = False,
+) -> float:
+    """The 1cycle policy (Smith & Topin 2018) as PyTorch's ``OneCycleLR`` defines it.
+
+    From ``initial = max_lr / div_factor`` up to ``max_lr`` by step ``pct_start * total - 1``,
+    then down to ``initial / final_div_factor`` at step ``total - 1`` (``three_phase``: back
+    to ``initial`` by ``2 * pct_start * total - 2`` first), each phase annealed by cosine
+    (``end + (start - end) / 2 * (1 + cos(pi * f))``) or linearly. After ``total - 1`` the
+    rate stays at its final value.
+    """
+    initial = max_lr / div_factor
+    final = initial / final_div_factor
+    up_end = pct_start * total - 1
+    if three_phase:
+        phases = [
+            (up_end, initial, max_lr),
+            (2 * pct_start * total - 2, max_lr, initial),
+            (total - 1, initial, final),
+        ]
+    else:
+        phases = [(up_end, initial, max_lr), (total - 1, max_lr, final)]
+    t = min(t, total - 1)
+    phase_start = 0.0
+    for index, (phase_end, start_lr, end_lr) in enumerate(phases):
+        if t <= phase_end or index == len(phases) - 1:
+            span = phase_end - phase_start
+            fraction = (t - phase_start) / span if span > 0 else 1.0
+            return _anneal(start_lr, end_lr, fraction, anneal_strategy)
+        phase_start = phase_end
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def linear_warmup(t: float, lr: float, warmup: float, start_factor: float = 0.0) -> float:
+    """Linear warmup from ``start_factor * lr`` at ``t=0`` towards ``lr`` at ``t=warmup``.
+
+    As Keras' ``CosineDecay`` warmup (``initial_learning_rate`` → ``warmup_target``) and
+    PyTorch's ``LinearLR(start_factor, total_iters=warmup)``.
+    """
+    start = start_factor * lr
+    return start + (lr - start) * t / warmup
+
+
+# --- A setting → one function of its clock. ----------------------------------------------
+
+
+def ticks_per_epoch(schedule: Any, steps_per_epoch: int) -> int:
+    """How many times per epoch ``schedule`` sets the rate: 1, or the steps per epoch."""
+    return steps_per_epoch if schedule.per == "step" else 1
+
+
+def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -> RateFunction:
+    """The rate ``schedule`` sets at each tick of its clock, for a run of ``epochs`` epochs.
+
+    A warmup as long as the run leaves no rest of the run to decay over: the rate then just
+    climbs for the whole run.
+
+    Args:
+        schedule: a validated schedule setting (one of the ``lrstudy.config`` models).
+        lr: the setting's ``lr``: the initial rate, or the peak of a warmup, a cycle or 1cycle
+            (cyclic and one_cycle use it as ``max_lr`` unless that is given).
+        steps_per_epoch: optimizer steps per epoch (``steps_per_epoch(n_train, batch)``).
+        epochs: the run's length; schedules that span the run (cosine and polynomial
+            without ``decay_epochs``, one_cycle without ``total_epochs``) derive theirs from it.
+
+    Returns:
+        ``f(t) -> float``: ``t`` is the epoch index for ``per: epoch``, the global optimizer
+        step for ``per: step`` (both 0-based). For plateau, which reacts to training, ``f``
+        gives the starting rate.
+    """
+    ticks = ticks_per_epoch(schedule, steps_per_epoch)
+    run = epochs * ticks
+    warmup = getattr(schedule, "warmup_epochs", 0.0) * ticks
+
+    def rest_of_run(decay_epochs: float | None) -> float:
+        if decay_epochs is not None:
+            return decay_epochs * ticks
+        rest = run - warmup
+        return rest if rest > 0 else 1.0  # no rest of the run: the decay is never reached
+
+    body: Callable[[float], float]
+    if isinstance(schedule, ConstantSchedule | PlateauSchedule):
+        body = partial(constant, lr=lr)
+    elif isinstance(schedule, StepSchedule):
+        if schedule.every is not None:
+            body = partial(step_decay, lr=lr, factor=schedule.factor, every=schedule.every * ticks)
+        else:
+            milestones = [milestone * ticks for milestone in schedule.milestones or ()]
+            body = partial(multistep_decay, lr=lr, factor=schedule.factor, milestones=milestones)
+    elif isinstance(schedule, ExponentialSchedule):
+        body = partial(
+            exponential_decay,
+            lr=lr,
+            rate=schedule.rate if schedule.rate is not None else math.exp(-(schedule.k or 0.0)),
+            decay=schedule.decay_epochs * ticks,
+            staircase=schedule.staircase,
+            hold=schedule.hold_epochs * ticks,
+        )
+    elif isinstance(schedule, CosineSchedule):
+        body = partial(
+            cosine_decay, lr=lr, decay=rest_of_run(schedule.decay_epochs), alpha=schedule.alpha
+        )
+    elif isinstance(schedule, CosineRestartsSchedule):
+        body = partial(
+            cosine_restarts,
+            lr=lr,
+            first_period=schedule.first_decay_epochs * ticks,
+            t_mul=schedule.t_mul,
+            m_mul=schedule.m_mul,
+            alpha=schedule.alpha,
+        )
+    elif isinstance(schedule, PolynomialSchedule):
+        body = partial(
+            polynomial_decay,
+            lr=lr,
+            decay=rest_of_run(schedule.decay_epochs),
+            end_lr=schedule.end_lr,
+            power=schedule.power,
+            cycle=schedule.cycle,
+        )
+    elif isinstance(schedule, CyclicSchedule):
+        in_steps = partial(
+            cyclic,
+            min_lr=schedule.min_lr,
+            max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
+            step_size=(
+                float(schedule.step_size)
+                if schedule.step_size is not None
+                else (schedule.step_size_epochs or 0.0) * steps_per_epoch
+            ),
+            mode=schedule.mode,
+            gamma=schedule.gamma,
+        )
+        steps_per_tick = steps_per_epoch // ticks  # Smith's formula counts optimizer steps
+
+        def body(t: float) -> float:
+            return in_steps(t * steps_per_tick)
+
+    elif isinstance(schedule, OneCycleSchedule):
+        body = partial(
+            one_cycle,
+            max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
+            total=(schedule.total_epochs or epochs) * ticks,
+            pct_start=schedule.pct_start,
+            div_factor=schedule.div_factor,
+            final_div_factor=schedule.final_div_factor,
+            anneal_strategy=schedule.anneal_strategy,
+            three_phase=schedule.three_phase,
+        )
+    else:
+        raise TypeError(f"not a schedule setting: {schedule!r}")
+
+    if warmup > 0:
+        start_factor = schedule.warmup_start_factor
+        decaying = body
+
+        def body(t: float) -> float:
+            if t < warmup:
+                return linear_warmup(t, lr, warmup, start_factor)
+            return decaying(t - warmup)
+
+    return lambda t: float(body(t))
+
+
+def epoch_rates(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -> list[float]:
+    """The rate in force at the first optimizer step of each epoch (what training logs)."""
+    rate = rate_function(schedule, lr, steps_per_epoch, epochs)
+    ticks = ticks_per_epoch(schedule, steps_per_epoch)
+    return [rate(epoch * ticks) for epoch in range(epochs)]
+
+
+def step_rates(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -> list[float]:
+    """The rate at every optimizer step of the run (constant within an epoch for ``per: epoch``)."""
+    rate = rate_function(schedule, lr, steps_per_epoch, epochs)
+    if schedule.per == "step":
+        return [rate(step) for step in range(epochs * steps_per_epoch)]
+    return [rate(step // steps_per_epoch) for step in range(epochs * steps_per_epoch)]
+
+
+# --- Thin Keras wrappers. --------------------------------------------------------------------
+
+
+def keras_callbacks(
+    schedule: Any, lr: float, steps_per_epoch: int, epochs: int
+) -> list[keras.callbacks.Callback]:
+    """Callbacks that apply ``schedule`` during ``model.fit``, by setting the optimizer's rate.
+
+    * plateau: ``keras.callbacks.ReduceLROnPlateau`` with the setting's options;
+    * constant: none (the optimizer is compiled with ``lr``);
+    * ``per: epoch``: ``keras.callbacks.LearningRateScheduler`` calling ``rate_function``;
+    * ``per: step``: a callback that, before every optimizer step, sets the rate of that
+      global step (the optimizer's ``iterations``).
+
+    The optimizer keeps a plain rate variable (no ``LearningRateSchedule`` object), so the
+    rate it applies is the one it reports and a saved model loads without custom classes.
     """
     import keras
 
@@ -42,19 +397,49 @@ def keras_callbacks(schedule: ConstantSchedule | PlateauSchedule) -> list[keras.
                 verbose=0,
             )
         ]
-    return []
+    rate = rate_function(schedule, lr, steps_per_epoch, epochs)
+    if isinstance(schedule, ConstantSchedule):
+        return []
+    if schedule.per == "epoch":
+        # Two arguments, so Keras never falls back to a one-argument call on a TypeError.
+        return [keras.callbacks.LearningRateScheduler(lambda epoch, _current: rate(epoch))]
+    return [step_scheduler(rate)]
+
+
+def step_scheduler(rate: RateFunction) -> keras.callbacks.Callback:
+    """A callback setting the optimizer's rate to ``rate(step)`` before every optimizer step.
+
+    ``step`` is the optimizer's ``iterations`` (the 0-based global step about to run).
+    """
+    import keras
+
+    class StepScheduler(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            optimizer = self.model.optimizer
+            step = int(keras.ops.convert_to_numpy(optimizer.iterations))
+            optimizer.learning_rate = rate(step)
+
+    return StepScheduler()
 
 
 def describe(schedule: Any) -> str:
     """A short description of a schedule config for tables.
 
-    Its type, and every parameter set to something other than its default.
+    Its type, and every parameter set to something other than its default (``per`` only
+    where it differs from the type's own default).
     """
-    fields = schedule.model_dump(exclude={"type"}, exclude_defaults=True)
+    fields = schedule.model_dump(exclude={"type", "per"}, exclude_defaults=True)
+    if schedule.per != type(schedule).default_per(getattr(schedule, "warmup_epochs", 0)):
+        fields["per"] = schedule.per
     if not fields:
         return schedule.type
-    parts = [
-        f"{key}={value:g}" if isinstance(value, float) else f"{key}={value}"
-        for key, value in fields.items()
-    ]
+    parts = [f"{key}={_short(value)}" for key, value in fields.items()]
     return f"{schedule.type} ({', '.join(parts)})"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_short(item) for item in value) + "]"
+    return str(value)

@@ -2,7 +2,9 @@
 
 The per-epoch history carries ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and
 ``learning_rate``, the rate the optimizer really used in that epoch (read from the
-optimizer, not recomputed from the schedule).
+optimizer, not recomputed from the schedule). For a schedule that changes the rate every
+optimizer step (``per: step``) that is the rate of the epoch's first step, and
+``learning_rate_step_recorder`` keeps the rate of every step.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 from lrstudy.config import ModelConfig, RunSpec
 from lrstudy.data import Dataset
 from lrstudy.model import build_model, compile_model, import_keras
-from lrstudy.schedules import keras_callbacks
+from lrstudy.schedules import keras_callbacks, steps_per_epoch
 
 if TYPE_CHECKING:
     import keras
@@ -56,11 +58,13 @@ def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
-def learning_rate_recorder() -> keras.callbacks.Callback:
+def learning_rate_recorder(per_step: bool = False) -> keras.callbacks.Callback:
     """A callback that puts the rate used during each epoch into the epoch's logs.
 
-    The rate is read when the epoch begins (after any scheduler callback placed before it
-    has set it), so a reduce-on-plateau cut at an epoch's end shows from the next epoch.
+    The rate is read from the optimizer after any scheduler callback placed before it has
+    set it: when the epoch begins, or, with ``per_step``, just before the epoch's first
+    optimizer step (a per-step scheduler sets the rate there). A reduce-on-plateau cut at an
+    epoch's end therefore shows from the next epoch.
     """
     import keras
 
@@ -72,7 +76,46 @@ def learning_rate_recorder() -> keras.callbacks.Callback:
             if logs is not None:
                 logs["learning_rate"] = self.rate
 
-    return LearningRateRecorder()
+    class FirstStepLearningRateRecorder(LearningRateRecorder):
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            if batch == 0:
+                self.rate = current_learning_rate(self.model.optimizer)
+
+    return FirstStepLearningRateRecorder() if per_step else LearningRateRecorder()
+
+
+def learning_rate_step_recorder() -> keras.callbacks.Callback:
+    """A callback keeping ``(step, rate)`` for every optimizer step in its ``steps`` list.
+
+    Both are read from the optimizer just before the step runs (``iterations``, the 0-based
+    global step, and ``learning_rate``), after any scheduler callback placed before it. Pass
+    it to ``train_seed`` in ``extra_callbacks``.
+    """
+    import keras
+
+    class LearningRateStepRecorder(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.steps: list[tuple[int, float]] = []
+
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            optimizer = self.model.optimizer
+            step = int(keras.ops.convert_to_numpy(optimizer.iterations))
+            self.steps.append((step, current_learning_rate(optimizer)))
+
+    return LearningRateStepRecorder()
+
+
+def learning_rate_steps_table(steps: Sequence[tuple[int, float]], steps_per_epoch: int) -> str:
+    """The per-step rates as a tab-separated table: ``step``, ``epoch_fraction``, ``learning_rate``.
+
+    ``step`` is the 0-based global optimizer step and ``epoch_fraction`` is
+    ``step / steps_per_epoch`` (0 at the first step of epoch 1); floats are written with
+    ``repr`` so they read back exactly. The text depends only on its inputs.
+    """
+    lines = ["step\tepoch_fraction\tlearning_rate"]
+    lines += [f"{step}\t{step / steps_per_epoch!r}\t{float(rate)!r}" for step, rate in steps]
+    return "\n".join(lines) + "\n"
 
 
 def train_seed(
@@ -83,13 +126,21 @@ def train_seed(
     val: Dataset,
     extra_callbacks: Sequence[keras.callbacks.Callback] = (),
 ) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Train a fresh model for one setting and seed; return it and its per-epoch history."""
+    """Train a fresh model for one setting and seed; return it and its per-epoch history.
+
+    The schedule's callbacks come first, then the learning-rate recorder, then
+    ``extra_callbacks``, so every callback after the scheduler sees the rate it set. The
+    schedule runs on ``ceil(len(train) / spec.batch_size)`` steps per epoch.
+    """
     keras = import_keras()
+    per_epoch = steps_per_epoch(len(train), spec.batch_size)
+    schedule_callbacks = keras_callbacks(spec.schedule, spec.lr, per_epoch, spec.epochs)
     keras.utils.set_random_seed(seed)
     train_ds, val_ds = make_datasets(train, val, spec.batch_size, seed)
     model = build_model(model_config, n_features=train.x.shape[1])
     compile_model(model, model_config, spec.lr)
-    callbacks = [*keras_callbacks(spec.schedule), learning_rate_recorder(), *extra_callbacks]
+    recorder = learning_rate_recorder(per_step=spec.schedule.per == "step")
+    callbacks = [*schedule_callbacks, recorder, *extra_callbacks]
     with warnings.catch_warnings():
         # Keras warns that fit's default shuffle=True is ignored for a tf.data input; the
         # pipeline shuffles itself (seeded, reshuffled every epoch).

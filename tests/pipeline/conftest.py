@@ -7,11 +7,13 @@ without touching this checkout.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +27,19 @@ LEFT_OUT = ("dvc.lock", "reports/")
 RAN = re.compile(r"Running stage '([^']+)'")
 
 
+NOTEBOOK_SETTINGS = ("lr_large", "lr_small", "lr_medium", "plateau")
+
+
 def tiny_pipeline_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Shrink params.yaml so the whole pipeline runs in seconds per stage."""
+    """Shrink params.yaml so the whole pipeline runs in seconds per stage.
+
+    Keeps the notebook's four settings (every schedule setting is trained end to end in
+    tests/test_training_schedules.py); 200 samples, 2 epochs, 1 seed, a 20×20 grid.
+    """
     params["data"]["n_samples"] = 200
     params["train"].update({"epochs": 2, "seeds": 1})
     params["evaluate"]["grid"]["points"] = 20
+    params["settings"] = {name: params["settings"][name] for name in NOTEBOOK_SETTINGS}
     for setting in params["settings"].values():
         setting.pop("epochs", None)
     return params
@@ -123,3 +133,108 @@ def copy_project(destination: Path) -> Project:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     """A fresh tiny project copy per test module."""
     return copy_project(tmp_path_factory.mktemp("project"))
+
+
+# --- helpers for experiments, queues, remotes and make targets (tests/pipeline/
+# test_experiments.py); nothing above depends on them ---------------------------------
+
+QUEUE_BUSY = re.compile(r"\b(Queued|Running)\b")
+VENV = Path(sys.executable).parent.parent
+
+
+def keep_settings(project: Project, *names: str) -> None:
+    """Drop every entry of ``settings`` but ``names`` from the copy's params.yaml."""
+
+    def change(params: dict[str, Any]) -> None:
+        params["settings"] = {name: params["settings"][name] for name in names}
+
+    project.edit_params(change)
+
+
+def commit_all(project: Project, message: str) -> None:
+    """``git add -A`` and commit everything in the copy."""
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-q", "-m", message)
+
+
+def use_remote(project: Project, url: Path) -> None:
+    """Point the default DVC remote at ``url`` in .dvc/config.local (never the real one)."""
+    remote = project.run("dvc", "config", "core.remote").stdout.strip()
+    project.run("dvc", "remote", "modify", "--local", remote, "url", str(url))
+
+
+def wait_for_queue(project: Project, timeout: float = 600) -> str:
+    """Poll ``dvc queue status`` until no task is queued or running; return the status."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = project.run("dvc", "queue", "status").stdout
+        if not QUEUE_BUSY.search(status):
+            return status
+        if time.monotonic() > deadline:
+            pytest.fail(f"dvc queue still busy after {timeout} s:\n{status}")
+        time.sleep(2)
+
+
+def experiments(show: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``dvc exp show --json`` as {experiment name: row}, baselines included.
+
+    A row has ``rev``, ``baseline`` (its commit), ``executor`` (state or None), and the
+    flattened ``params`` (params.yaml) and ``metrics`` (every metrics file):
+    ``{"settings.lr_medium.lr": 0.01}``, ``{"lr_medium.test_accuracy.mean": 0.9}``.
+    """
+
+    def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
+        if not isinstance(tree, dict):
+            return {prefix[:-1]: tree}
+        return {
+            k: v for key, value in tree.items() for k, v in flat(value, f"{prefix}{key}.").items()
+        }
+
+    def row(entry: dict[str, Any], baseline: str, executor: Any) -> dict[str, Any]:
+        data = entry.get("data") or {}
+        metrics: dict[str, Any] = {}
+        for document in (data.get("metrics") or {}).values():
+            metrics.update(flat(document.get("data") or {}))
+        params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
+        state = executor.get("state") if isinstance(executor, dict) else None
+        return {
+            "rev": entry["rev"],
+            "baseline": baseline,
+            "executor": state,
+            "params": flat(params),
+            "metrics": metrics,
+        }
+
+    rows = {}
+    for base in show:
+        rows[base.get("name") or base["rev"]] = row(base, base["rev"], None)
+        for experiment in base.get("experiments") or []:
+            for entry in experiment["revs"]:
+                name = entry.get("name") or experiment.get("name") or entry["rev"]
+                rows[name] = row(entry, base["rev"], experiment.get("executor"))
+    return rows
+
+
+def lock_outputs(root: Path) -> list[str]:
+    """Every output path that dvc.lock records, in file order."""
+    lock = yaml.safe_load((root / "dvc.lock").read_text())
+    return [out["path"] for stage in lock["stages"].values() for out in stage.get("outs", [])]
+
+
+def file_digests(root: Path, paths: list[str]) -> dict[str, str]:
+    """sha256 of every file under each of ``paths`` (relative to ``root``)."""
+    digests = {}
+    for relative in paths:
+        path = root / relative
+        files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+        for file in files:
+            digests[file.relative_to(root).as_posix()] = hashlib.sha256(
+                file.read_bytes()
+            ).hexdigest()
+    return digests
+
+
+def make(project: Project, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a Makefile target in the copy with this test run's venv (never rebuilt)."""
+    stamp = VENV / ".installed"
+    return project.run("make", "--no-print-directory", "-o", str(stamp), f"VENV={VENV}", *args)

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from .conftest import NOTEBOOK_SETTINGS as SETTINGS
 from .conftest import Project
 
 pytestmark = pytest.mark.slow
-
-SETTINGS = ("lr_large", "lr_small", "lr_medium", "plateau")
 
 
 def tree_digest(path: Path) -> dict[str, str]:

@@ -2,8 +2,11 @@
 
 Reads params ``model``, ``train`` and ``settings.<setting>`` and the train/val splits;
 writes ``<models>/seed_<s>.keras`` and a DVCLive folder ``<logs>/seed_<s>/`` per seed
-(per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate). Both folders are
-built aside and swapped in only when every seed has trained.
+(per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate). For a schedule set per
+optimizer step (``per: step``) it also writes ``<logs>/seed_<s>/learning_rate_steps.tsv``:
+the rate the optimizer used at every step (columns ``step``, ``epoch_fraction``,
+``learning_rate``). Both folders are built aside and swapped in only when every seed has
+trained.
 """
 
 from __future__ import annotations
@@ -13,10 +16,18 @@ import sys
 from pathlib import Path
 
 from lrstudy.config import Config
-from lrstudy.io import atomic_directory, read_dataset
+from lrstudy.io import atomic_directory, read_dataset, write_text
 from lrstudy.model import save_model
+from lrstudy.schedules import steps_per_epoch
 from lrstudy.stages import stage_main
-from lrstudy.training import live_logger, train_seed
+from lrstudy.training import (
+    learning_rate_step_recorder,
+    learning_rate_steps_table,
+    live_logger,
+    train_seed,
+)
+
+STEPS_FILE = "learning_rate_steps.tsv"
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,12 +43,21 @@ def main(config: Config, args: argparse.Namespace) -> None:
     spec = config.run(args.setting)
     train = read_dataset(Path(args.data) / "train.csv")
     val = read_dataset(Path(args.data) / "val.csv")
+    per_epoch = steps_per_epoch(len(train), spec.batch_size)
+    per_step = spec.schedule.per == "step"
     with atomic_directory(args.models) as models, atomic_directory(args.logs) as logs:
         for seed in spec.seeds:
-            model, history = train_seed(
-                spec, config.model, seed, train, val, [live_logger(logs / f"seed_{seed}")]
-            )
+            callbacks = [live_logger(logs / f"seed_{seed}")]
+            if per_step:
+                step_recorder = learning_rate_step_recorder()
+                callbacks.append(step_recorder)
+            model, history = train_seed(spec, config.model, seed, train, val, callbacks)
             save_model(model, models / f"seed_{seed}.keras")
+            if per_step:
+                write_text(
+                    logs / f"seed_{seed}" / STEPS_FILE,
+                    learning_rate_steps_table(step_recorder.steps, per_epoch),
+                )
             print(
                 f"{spec.name} seed {seed}: {spec.epochs} epochs, "
                 f"val_accuracy {history['val_accuracy'][-1]:.4f}, "

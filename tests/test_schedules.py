@@ -1,0 +1,541 @@
+"""Schedules: each pure function against an independent reference, and their settings.
+
+References: Keras' own ``keras.optimizers.schedules`` classes where Keras has the schedule
+(evaluated in float64 at many steps), PyTorch's documented semantics (StepLR, MultiStepLR,
+CyclicLR, OneCycleLR; torch is not installed, so hand-computed literals), the papers'
+formulas (Smith 2017; Smith & Topin 2018) and the notebook's scheduler function.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import TypeAdapter
+
+from lrstudy import schedules
+from lrstudy.config import SCHEDULE_TYPES, ConfigError, Schedule, parse_config
+from lrstudy.schedules import (
+    cyclic,
+    describe,
+    epoch_rates,
+    one_cycle,
+    rate_function,
+    step_rates,
+    steps_per_epoch,
+)
+
+SCHEDULE = TypeAdapter(Schedule)
+
+
+def make(**fields: Any) -> Any:
+    """A validated schedule setting (as params.yaml would give it)."""
+    return SCHEDULE.validate_python(fields)
+
+
+def rates(schedule: Any, lr: float, per_epoch: int, epochs: int, ticks: int) -> list[float]:
+    rate = rate_function(schedule, lr, per_epoch, epochs)
+    return [rate(t) for t in range(ticks)]
+
+
+@pytest.fixture(scope="module")
+def keras_schedules():
+    from lrstudy.model import import_keras
+
+    keras = import_keras()
+    return keras.optimizers.schedules
+
+
+def keras_values(schedule: Any, ticks: int) -> list[float]:
+    import keras
+
+    return [float(keras.ops.convert_to_numpy(schedule(step))) for step in range(ticks)]
+
+
+F64 = np.float64  # Keras computes in the dtype of its arguments: double precision here
+LR = F64(0.05)
+
+
+# --- Keras' schedule classes as the reference ------------------------------------------------
+
+
+@pytest.mark.parametrize("staircase", [False, True])
+def test_exponential_matches_keras_exponential_decay(keras_schedules, staircase) -> None:
+    # decay_epochs 2.5 at 12 steps per epoch: Keras' decay_steps = 30.
+    schedule = make(type="exponential", rate=0.6, decay_epochs=2.5, staircase=staircase, per="step")
+    reference = keras_schedules.ExponentialDecay(LR, 30, F64(0.6), staircase=staircase)
+    np.testing.assert_allclose(
+        rates(schedule, LR, 12, 20, 200), keras_values(reference, 200), rtol=1e-12
+    )
+
+
+def test_multistep_matches_keras_piecewise_constant(keras_schedules) -> None:
+    # MultiStepLR cuts *at* a milestone; PiecewiseConstantDecay keeps values[i] while
+    # step <= boundaries[i], so the boundaries are the steps just before the milestones.
+    schedule = make(type="step", milestones=[3, 7.5, 12], factor=0.3, per="step")
+    reference = keras_schedules.PiecewiseConstantDecay(
+        [3 * 10 - 1, 75 - 1, 120 - 1], [LR, LR * 0.3, LR * 0.3**2, LR * 0.3**3]
+    )
+    np.testing.assert_allclose(
+        rates(schedule, LR, 10, 20, 200), keras_values(reference, 200), rtol=1e-12
+    )
+
+
+def test_step_matches_keras_piecewise_constant(keras_schedules) -> None:
+    schedule = make(type="step", every=4, factor=0.5)  # per epoch
+    boundaries = [4 * k - 1 for k in range(1, 5)]
+    reference = keras_schedules.PiecewiseConstantDecay(boundaries, [LR * 0.5**k for k in range(5)])
+    np.testing.assert_allclose(
+        rates(schedule, LR, 12, 20, 20), keras_values(reference, 20), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("power", "cycle"), [(1.0, False), (2.0, False), (0.5, True)])
+def test_polynomial_matches_keras_polynomial_decay(keras_schedules, power, cycle) -> None:
+    schedule = make(
+        type="polynomial", decay_epochs=5, end_lr=0.001, power=power, cycle=cycle, per="step"
+    )
+    reference = keras_schedules.PolynomialDecay(LR, 60, np.float64(0.001), power, cycle)
+    np.testing.assert_allclose(
+        rates(schedule, LR, 12, 10, 150), keras_values(reference, 150), rtol=1e-12
+    )
+
+
+def test_polynomial_without_decay_epochs_decays_over_the_whole_run(keras_schedules) -> None:
+    schedule = make(type="polynomial", end_lr=0.0005)  # per epoch; the run is 50 epochs
+    reference = keras_schedules.PolynomialDecay(LR, 50, np.float64(0.0005), 1.0)
+    np.testing.assert_allclose(
+        rates(schedule, LR, 12, 50, 50), keras_values(reference, 50), rtol=1e-12
+    )
+
+
+def test_cosine_matches_keras_cosine_decay(keras_schedules) -> None:
+    schedule = make(type="cosine", decay_epochs=8, alpha=0.1, per="step")
+    reference = keras_schedules.CosineDecay(LR, 96, alpha=0.1)
+    np.testing.assert_allclose(
+        rates(schedule, LR, 12, 10, 120), keras_values(reference, 120), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("start_factor", [0.0, 0.2])
+def test_cosine_with_warmup_matches_keras_cosine_decay_warmup(
+    keras_schedules, start_factor
+) -> None:
+    # Warmup 5 epochs, then decay over the rest of a 20-epoch run: 60 + 180 steps.
+    schedule = make(type="cosine", warmup_epochs=5, warmup_start_factor=start_factor, alpha=0.01)
+    assert schedule.per == "step"
+    reference = keras_schedules.CosineDecay(
+        LR * start_factor, 180, alpha=0.01, warmup_target=LR, warmup_steps=60
+    )
+    np.testing.assert_allclose(
+        rates(schedule, LR, 12, 20, 250), keras_values(reference, 250), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(("t_mul", "m_mul", "alpha"), [(2.0, 0.5, 0.01), (1.0, 0.8, 0.0)])
+def test_cosine_restarts_matches_keras_cosine_decay_restarts(
+    keras_schedules, t_mul, m_mul, alpha
+) -> None:
+    schedule = make(
+        type="cosine_restarts",
+        first_decay_epochs=2,
+        t_mul=t_mul,
+        m_mul=m_mul,
+        alpha=alpha,
+        per="step",
+    )
+    reference = keras_schedules.CosineDecayRestarts(
+        LR, 24, t_mul=F64(t_mul), m_mul=F64(m_mul), alpha=F64(alpha)
+    )
+    # Keras finds the period with float logarithms (errors of ~1e-10); ours sums the periods.
+    np.testing.assert_allclose(
+        rates(schedule, LR, 12, 20, 240), keras_values(reference, 240), rtol=1e-8
+    )
+
+
+def test_cosine_restarts_restart_exactly_on_the_boundaries() -> None:
+    schedule = make(type="cosine_restarts", first_decay_epochs=10, t_mul=2.0, m_mul=0.5)
+    rate = rate_function(schedule, 1.0, 12, 50)
+    assert [rate(t) for t in (0, 10, 30)] == [1.0, 0.5, 0.25]
+    assert rate(20) == pytest.approx(0.5 * 0.5 * (1 + math.cos(math.pi / 2)))
+
+
+# --- PyTorch's documented semantics (hand-computed literals) -------------------------------
+
+
+def test_step_is_pytorch_steplr() -> None:
+    # StepLR docs: step_size=30, gamma=0.1 → 0.05 for epochs < 30, 0.005 for 30..59, ...
+    schedule = make(type="step", every=30, factor=0.1)
+    got = rates(schedule, 0.05, 12, 100, 100)
+    assert got[:30] == [0.05] * 30
+    assert got[30:60] == pytest.approx([0.005] * 30, rel=1e-12)
+    assert got[60:90] == pytest.approx([0.0005] * 30, rel=1e-12)
+    assert got[90] == pytest.approx(0.00005, rel=1e-12)
+
+
+def test_step_with_milestones_is_pytorch_multisteplr() -> None:
+    # MultiStepLR docs: milestones=[30, 80], gamma=0.1 → 0.05 / 0.005 / 0.0005.
+    schedule = make(type="step", milestones=[30, 80], factor=0.1)
+    got = rates(schedule, 0.05, 12, 100, 100)
+    assert got[:30] == [0.05] * 30
+    assert got[30:80] == pytest.approx([0.005] * 50, rel=1e-12)
+    assert got[80:] == pytest.approx([0.0005] * 20, rel=1e-12)
+
+
+def test_notebook_learning_rate_scheduler() -> None:
+    def notebook(epoch: int) -> float:  # the notebook's function, as written there
+        if epoch < 10:
+            return 0.001
+        return 0.001 * math.exp(0.1 * (10 - epoch))
+
+    schedule = make(type="exponential", hold_epochs=10, k=0.1)
+    assert schedule.per == "epoch"
+    np.testing.assert_allclose(
+        rates(schedule, 0.001, 12, 50, 50), [notebook(epoch) for epoch in range(50)], rtol=1e-12
+    )
+
+
+# --- Smith 2017 (cyclical learning rates), hand-computed ----------------------------------
+
+
+CYCLIC_LITERALS = {
+    # base 0.001, max 0.006, half-cycle 4 steps:
+    # cycle = floor(1 + t / 8); x = |t / 4 - 2 cycle + 1|; base + 0.005 * max(0, 1 - x) * scale
+    "triangular": {
+        0: 0.001,
+        1: 0.00225,
+        2: 0.0035,
+        3: 0.00475,
+        4: 0.006,
+        5: 0.00475,
+        8: 0.001,
+        10: 0.0035,
+        12: 0.006,
+    },
+    # scale 1 / 2 ** (cycle - 1): second cycle peaks at 0.0035, third at 0.00225.
+    "triangular2": {4: 0.006, 10: 0.00225, 12: 0.0035, 16: 0.001, 20: 0.00225},
+    # scale 0.9 ** t: t=2 → 0.001 + 0.005 * 0.5 * 0.81; t=4 → 0.001 + 0.005 * 0.6561;
+    # t=12 → 0.001 + 0.005 * 0.282429536481.
+    "exp_range": {0: 0.001, 2: 0.003025, 4: 0.0042805, 12: 0.002412147682405},
+}
+
+
+@pytest.mark.parametrize("mode", list(CYCLIC_LITERALS))
+def test_cyclic_is_smiths_clr(mode) -> None:
+    expected = CYCLIC_LITERALS[mode]
+    schedule = make(type="cyclic", min_lr=0.001, max_lr=0.006, step_size=4, mode=mode, gamma=0.9)
+    assert schedule.per == "step"
+    rate = rate_function(schedule, 0.05, 3, 10)  # max_lr given: the setting's lr is unused
+    for step, value in expected.items():
+        assert rate(step) == pytest.approx(value, rel=1e-12), step
+        assert cyclic(step, 0.001, 0.006, 4, mode, 0.9) == pytest.approx(value, rel=1e-12)
+
+
+def test_cyclic_half_cycle_in_epochs_and_max_lr_from_the_setting() -> None:
+    # step_size_epochs 1 at 4 steps per epoch = step_size 4; max_lr defaults to lr.
+    schedule = make(type="cyclic", min_lr=0.001, step_size_epochs=1)
+    got = rates(schedule, 0.006, 4, 10, 13)
+    assert got == pytest.approx([CYCLIC_LITERALS["triangular"].get(t, got[t]) for t in range(13)])
+    assert got[4] == pytest.approx(0.006) and got[8] == pytest.approx(0.001)
+    # Stepped per epoch instead, the formula still counts optimizer steps.
+    per_epoch = make(type="cyclic", min_lr=0.001, step_size_epochs=1, per="epoch")
+    assert rates(per_epoch, 0.006, 4, 10, 4) == pytest.approx([0.001, 0.006, 0.001, 0.006])
+
+
+# --- Smith & Topin 2018 (1cycle), as PyTorch's OneCycleLR, hand-computed ------------------
+# max_lr 0.1, div_factor 25 → initial 0.004; final_div_factor 1e4 → final 4e-7.
+
+
+def test_one_cycle_cosine_literals() -> None:
+    # total 10, pct_start 0.3: up until step 0.3 * 10 - 1 = 2, down until step 9.
+    expected = {
+        0: 0.004,
+        1: 0.052,  # 0.1 + (0.004 - 0.1) / 2 * (cos(pi / 2) + 1)
+        2: 0.1,
+        # step 5: fraction 3/7, cos(3 pi / 7) = 0.22252093395631440;
+        # 4e-7 + (0.1 - 4e-7) / 2 * 1.2225209339563144 = 0.061126202230...
+        5: 0.0611262022301,
+        9: 4e-7,
+        12: 4e-7,  # past the end it stays at the final rate
+    }
+    for step, value in expected.items():
+        assert one_cycle(step, 0.1, 10, 0.3) == pytest.approx(value, rel=1e-9), step
+
+
+def test_one_cycle_linear_and_three_phase_literals() -> None:
+    linear = {0: 0.004, 1: 0.052, 2: 0.1, 4: 0.071428686, 9: 4e-7}  # 4: 0.1 - 0.0999996 * 2/7
+    for step, value in linear.items():
+        got = one_cycle(step, 0.1, 10, 0.3, anneal_strategy="linear")
+        assert got == pytest.approx(value, rel=1e-7), step
+    # total 20, pct_start 0.25: up until 4, back to initial until 8, then down until 19.
+    three = {0: 0.004, 2: 0.052, 4: 0.1, 6: 0.052, 8: 0.004, 11: 0.0029092, 19: 4e-7}
+    for step, value in three.items():  # 11: 0.004 - 0.0039996 * 3/11
+        got = one_cycle(step, 0.1, 20, 0.25, anneal_strategy="linear", three_phase=True)
+        assert got == pytest.approx(value, rel=1e-7), step
+
+
+def test_one_cycle_setting_spans_the_run_with_lr_as_max_lr() -> None:
+    schedule = make(type="one_cycle")
+    assert schedule.per == "step"
+    # 50 epochs x 12 steps = 600 steps; peak at step 0.3 * 600 - 1 = 179.
+    rate = rate_function(schedule, 0.05, 12, 50)
+    assert rate(0) == pytest.approx(0.05 / 25)
+    assert rate(179) == pytest.approx(0.05)
+    assert rate(599) == pytest.approx(0.05 / 25 / 1e4)
+    assert max(rate(step) for step in range(600)) == pytest.approx(0.05)
+
+
+# --- Warmup and the clock --------------------------------------------------------------------
+
+
+def test_warmup_prefix_literals() -> None:
+    # Per epoch: 2 epochs from 0.1 * lr to lr, then the step schedule starts at t = 0.
+    schedule = make(
+        type="step", every=3, factor=0.5, warmup_epochs=2, warmup_start_factor=0.1, per="epoch"
+    )
+    assert rates(schedule, 1.0, 12, 10, 9) == pytest.approx(
+        [0.1, 0.55, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25]
+    )
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"type": "exponential", "rate": 0.5, "decay_epochs": 3},
+        {"type": "cosine", "alpha": 0.1},
+        {"type": "cosine_restarts", "first_decay_epochs": 4, "t_mul": 1.5},
+        {"type": "polynomial", "power": 2.0},
+        {"type": "step", "milestones": [2, 5]},
+    ],
+    ids=lambda fields: fields["type"],
+)
+def test_per_step_follows_the_same_curve_over_epochs(fields) -> None:
+    # Durations are in epochs: stepping per step only adds points between epoch starts.
+    by_epoch = make(**fields, per="epoch")
+    by_step = make(**fields, per="step")
+    epochs, per_epoch = 12, 7
+    coarse = epoch_rates(by_epoch, 0.05, per_epoch, epochs)
+    fine = step_rates(by_step, 0.05, per_epoch, epochs)
+    np.testing.assert_allclose(fine[::per_epoch], coarse, rtol=1e-12)
+    assert epoch_rates(by_step, 0.05, per_epoch, epochs) == fine[::per_epoch]
+    assert step_rates(by_epoch, 0.05, per_epoch, epochs)[::per_epoch] == coarse
+
+
+def test_default_per_by_type() -> None:
+    assert make(type="constant").per == "epoch"
+    assert make(type="exponential", rate=0.9).per == "epoch"
+    assert make(type="exponential", rate=0.9, warmup_epochs=1).per == "step"
+    assert make(type="exponential", rate=0.9, warmup_epochs=1, per="epoch").per == "epoch"
+    assert make(type="cyclic", min_lr=0.001, step_size=10).per == "step"
+    assert make(type="one_cycle").per == "step"
+    assert make(type="plateau").per == "epoch"
+
+
+def test_steps_per_epoch_follows_train_size_and_batch() -> None:
+    assert steps_per_epoch(1120, 100) == 12
+    assert steps_per_epoch(1120, 50) == 23
+    assert steps_per_epoch(1120, 1120) == 1
+    with pytest.raises(ValueError):
+        steps_per_epoch(0, 10)
+
+
+def test_warmup_longer_than_the_run_just_climbs() -> None:
+    # A short run (e.g. a quick `-S train.epochs=3`) must not break a warmup setting.
+    schedule = make(type="cosine", warmup_epochs=5, per="epoch")
+    assert rates(schedule, 1.0, 12, 3, 3) == pytest.approx([0.0, 0.2, 0.4])
+    assert rates(make(type="polynomial", warmup_epochs=5, per="epoch"), 1.0, 12, 5, 6) == (
+        pytest.approx([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    )
+
+
+def test_rate_functions_return_python_floats() -> None:
+    for fields in ({"type": "constant"}, {"type": "one_cycle"}, {"type": "step", "every": 2}):
+        assert type(rate_function(make(**fields), 0.05, 12, 10)(3)) is float
+
+
+def test_describe_lists_what_differs_from_the_defaults() -> None:
+    assert describe(make(type="constant")) == "constant"
+    assert describe(make(type="cosine", warmup_epochs=5, alpha=0.01)) == (
+        "cosine (alpha=0.01, warmup_epochs=5)"
+    )
+    assert describe(make(type="cosine", warmup_epochs=5, per="epoch")) == (
+        "cosine (warmup_epochs=5, per=epoch)"
+    )
+    assert describe(make(type="step", milestones=[10, 20.5])) == "step (milestones=[10, 20.5])"
+
+
+# --- The settings in params.yaml --------------------------------------------------------------
+
+
+def test_default_params_have_a_setting_per_schedule_family(config) -> None:
+    types = {name: config.run(name).schedule.type for name in config.settings}
+    for name, kind in {
+        "step": "step",
+        "exponential": "exponential",
+        "cosine_warmup": "cosine",
+        "cyclic": "cyclic",
+        "one_cycle": "one_cycle",
+        "plateau": "plateau",
+    }.items():
+        assert types[name] == kind
+    assert config.run("cosine_warmup").schedule.warmup_epochs > 0
+    assert set(types.values()) <= set(SCHEDULE_TYPES)
+
+
+def test_default_exponential_setting_has_the_notebooks_shape(config) -> None:
+    spec = config.run("exponential")
+    got = epoch_rates(spec.schedule, spec.lr, 12, spec.epochs)
+    expected = [spec.lr if e < 10 else spec.lr * math.exp(0.1 * (10 - e)) for e in range(50)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_every_default_setting_fits_its_run(config) -> None:
+    for name in config.settings:
+        spec = config.run(name)
+        per_epoch = steps_per_epoch(1120, spec.batch_size)
+        values = step_rates(spec.schedule, spec.lr, per_epoch, spec.epochs)
+        assert all(0 <= value <= spec.lr * (1 + 1e-12) for value in values), name
+        assert all(value > 0 for value in values[1:]), name
+
+
+# --- Validation of schedule settings -------------------------------------------------------
+
+BAD_SCHEDULES = [
+    # (schedule, fragments of the one problem reported)
+    (
+        {"type": "step", "every": 10, "factor": -0.5},
+        ["settings.x.schedule.factor = -0.5", "greater than 0"],
+    ),
+    (
+        {"type": "step", "every": 10, "factor": 1.5},
+        ["settings.x.schedule.factor = 1.5", "less than 1"],
+    ),
+    (
+        {"type": "step", "factor": 0.5},
+        ["settings.x.schedule", "'every' or 'milestones'", "neither"],
+    ),
+    (
+        {"type": "step", "every": 5, "milestones": [10]},
+        ["settings.x.schedule", "'every' or 'milestones'", "both"],
+    ),
+    (
+        {"type": "step", "milestones": [20, 10]},
+        ["settings.x.schedule.milestones = [20, 10]", "strictly increasing"],
+    ),
+    ({"type": "step", "every": 0}, ["settings.x.schedule.every = 0", "greater than 0"]),
+    (
+        {"type": "cyclic", "min_lr": 0.01, "max_lr": 0.001, "step_size": 24},
+        ["settings.x.schedule.max_lr = 0.001", "greater than min_lr (0.01)"],
+    ),
+    (
+        {"type": "cyclic", "min_lr": 0.5, "step_size": 24},
+        ["settings.x.schedule", "min_lr = 0.5", "below max_lr", "setting's lr (0.05)"],
+    ),
+    ({"type": "cyclic", "step_size": 24}, ["settings.x.schedule.min_lr: missing required key"]),
+    (
+        {"type": "cyclic", "min_lr": 0.001},
+        ["settings.x.schedule", "'step_size' or 'step_size_epochs'"],
+    ),
+    (
+        {"type": "cyclic", "min_lr": 0.001, "step_size": 24, "mode": "sawtooth"},
+        ["settings.x.schedule.mode = 'sawtooth'", "triangular"],
+    ),
+    (
+        {"type": "cyclic", "min_lr": 0.001, "step_size": 24, "gamma": 1.5},
+        ["settings.x.schedule.gamma = 1.5"],
+    ),
+    (
+        {"type": "one_cycle", "pct_start": 0},
+        ["settings.x.schedule.pct_start = 0", "greater than 0"],
+    ),
+    ({"type": "one_cycle", "pct_start": 1}, ["settings.x.schedule.pct_start = 1", "less than 1"]),
+    ({"type": "one_cycle", "pct_start": 1.5}, ["settings.x.schedule.pct_start = 1.5"]),
+    (
+        {"type": "one_cycle", "pct_start": 0.6, "three_phase": True},
+        ["settings.x.schedule.three_phase = True", "pct_start below 0.5"],
+    ),
+    ({"type": "one_cycle", "div_factor": 0.5}, ["settings.x.schedule.div_factor = 0.5"]),
+    ({"type": "one_cycle", "max_lr": -1}, ["settings.x.schedule.max_lr = -1"]),
+    (
+        {"type": "one_cycle", "anneal_strategy": "cosine"},
+        ["settings.x.schedule.anneal_strategy = 'cosine'", "'cos' or 'linear'"],
+    ),
+    (
+        {"type": "cosinus"},
+        ["settings.x.schedule.type = 'cosinus'", "unknown schedule type", "one_cycle"],
+    ),
+    ({"type": "cosine", "alpha": 1.0}, ["settings.x.schedule.alpha = 1.0", "less than 1"]),
+    (
+        {"type": "cosine", "warmup_epoch": 5},
+        ["settings.x.schedule", "unknown key 'warmup_epoch' (did you mean 'warmup_epochs'?)"],
+    ),
+    ({"type": "cosine", "warmup_epochs": -1}, ["settings.x.schedule.warmup_epochs = -1"]),
+    (
+        {"type": "cosine", "warmup_epochs": 2, "warmup_start_factor": 1.0},
+        ["settings.x.schedule.warmup_start_factor = 1.0"],
+    ),
+    (
+        {"type": "cosine_restarts"},
+        ["settings.x.schedule.first_decay_epochs: missing required key"],
+    ),
+    (
+        {"type": "cosine_restarts", "first_decay_epochs": 5, "t_mul": 0.5},
+        ["settings.x.schedule.t_mul = 0.5", "greater than or equal to 1"],
+    ),
+    (
+        {"type": "cosine_restarts", "first_decay_epochs": 5, "m_mul": 0},
+        ["settings.x.schedule.m_mul = 0"],
+    ),
+    ({"type": "exponential"}, ["settings.x.schedule", "'rate' or 'k'", "neither"]),
+    (
+        {"type": "exponential", "rate": 0.5, "k": 0.1},
+        ["settings.x.schedule", "'rate' or 'k'", "both"],
+    ),
+    ({"type": "exponential", "rate": 1.2}, ["settings.x.schedule.rate = 1.2", "less than 1"]),
+    ({"type": "exponential", "k": -0.1}, ["settings.x.schedule.k = -0.1", "greater than 0"]),
+    (
+        {"type": "polynomial", "end_lr": 0.05},
+        ["settings.x.schedule", "end_lr = 0.05", "below the setting's lr (0.05)"],
+    ),
+    ({"type": "polynomial", "power": 0}, ["settings.x.schedule.power = 0"]),
+    (
+        {"type": "constant", "per": "batch"},
+        ["settings.x.schedule.per = 'batch'", "'epoch' or 'step'"],
+    ),
+    ({"type": "plateau", "per": "step"}, ["settings.x.schedule.per = 'step'", "'epoch'"]),
+    ({"type": "plateau", "factor": -0.5}, ["settings.x.schedule.factor = -0.5"]),
+]
+
+
+@pytest.mark.parametrize(("schedule", "fragments"), BAD_SCHEDULES, ids=lambda item: str(item))
+def test_bad_schedule_settings_name_setting_key_and_rule(params, schedule, fragments) -> None:
+    params["settings"]["x"] = {"lr": 0.05, "schedule": schedule}
+    with pytest.raises(ConfigError) as caught:
+        parse_config(params)
+    problems = caught.value.problems
+    assert len(problems) == 1, problems
+    for fragment in fragments:
+        assert fragment in problems[0], (fragment, problems[0])
+
+
+def test_numbers_in_schedules_accept_pyyaml_strings(params) -> None:
+    params["settings"]["x"] = {
+        "lr": "5e-2",
+        "schedule": {"type": "cyclic", "min_lr": "1e-3", "step_size_epochs": "2.5"},
+    }
+    schedule = parse_config(params).run("x").schedule
+    assert (schedule.min_lr, schedule.step_size_epochs, schedule.per) == (0.001, 2.5, "step")
+
+
+def test_module_does_not_import_tensorflow() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, lrstudy.schedules; print('tensorflow' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
+    assert schedules.__name__ == "lrstudy.schedules"
