@@ -1,47 +1,116 @@
-"""Every figure of the study: data in, matplotlib Figure out (object-oriented API).
+"""Every static figure of the study: data in, matplotlib ``Figure`` out.
 
-``save_figure`` writes a figure atomically and closes it. Figures stay readable with many
-settings (panel grid and legend sized from the count) and with diverged runs (non-finite
-values are gaps in a line, never an error).
+Figures are built with the object-oriented API on ``matplotlib.figure.Figure`` (never
+``pyplot``), so no global state is touched and nothing needs a GUI backend; ``save_figure``
+writes a PNG atomically, without timestamp metadata, and closes the figure.
+
+Every figure stays readable with many settings (a setting keeps the same colour and line
+style in every figure; panel grids and legends are sized from the count) and with
+diverged runs (non-finite values are gaps in a line and a diverged seed is marked with a
+cross; nothing raises).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import FuncFormatter, LogLocator
+from matplotlib.transforms import blended_transform_factory
 
 from lrstudy.io import atomic_path
 
 CHANCE_ACCURACY = 0.5
 DPI = 110
+LINE_STYLES = ("-", "--", ":", "-.")
+LEGEND_FONT_SIZE = 9
+# Loss axes stop at this multiple of the highest first-epoch loss, so one run that blows
+# up does not flatten every other curve; a curve leaving the top is a curve diverging.
+LOSS_CEILING_FACTOR = 10.0
+# (history column, split, log scale) of the four learning-curve panels, row by row.
+CURVE_PANELS = (
+    ("loss", "training", True),
+    ("val_loss", "validation", True),
+    ("accuracy", "training", False),
+    ("val_accuracy", "validation", False),
+)
 
 
-def setting_colors(names: Sequence[str]) -> dict[str, tuple[float, ...]]:
-    """One distinct colour per setting, stable for a given order (tab10, then tab20)."""
-    palette = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
-    return {name: palette(index % palette.N) for index, name in enumerate(names)}
+@dataclass(frozen=True)
+class Style:
+    """How one setting is drawn in every figure."""
+
+    color: tuple[float, float, float, float]
+    linestyle: str
 
 
-def _grid_shape(count: int, max_columns: int = 4) -> tuple[int, int]:
-    columns = min(count, max_columns)
+def setting_styles(names: Sequence[str]) -> dict[str, Style]:
+    """One style per setting, stable for a given order.
+
+    The ten tab10 colours first; from the eleventh setting on the colours repeat with
+    another line style (dashed, dotted, dash-dot), which stays easier to tell apart than
+    the paired light/dark shades of tab20.
+    """
+    palette = mpl.colormaps["tab10"]
+    return {
+        name: Style(
+            color=palette(index % palette.N),
+            linestyle=LINE_STYLES[(index // palette.N) % len(LINE_STYLES)],
+        )
+        for index, name in enumerate(names)
+    }
+
+
+def grid_shape(count: int, max_columns: int = 4) -> tuple[int, int]:
+    """Rows and columns of a near-square panel grid for ``count`` panels."""
+    if count < 1:
+        raise ValueError("a panel grid needs at least one panel")
+    columns = min(max_columns, math.ceil(math.sqrt(count)))
     return math.ceil(count / columns), columns
 
 
-def _finite(values: np.ndarray) -> np.ndarray:
+def legend_columns(labels: Sequence[str], width_inches: float, font_size: float) -> int:
+    """How many legend columns fit across ``width_inches`` (rows then balanced)."""
+    if not labels:
+        return 1
+    character = 0.6 * font_size / 72  # inches per character, roughly
+    entry = (max(len(label) for label in labels) + 6) * character  # + handle and gap
+    fit = max(1, min(len(labels), int(width_inches * 0.95 // entry)))
+    rows = math.ceil(len(labels) / fit)
+    return math.ceil(len(labels) / rows)
+
+
+def _finite(values: pd.Series | np.ndarray) -> np.ndarray:
     """Non-finite values become NaN, which matplotlib draws as a gap."""
-    values = np.asarray(values, dtype=float).copy()
-    values[~np.isfinite(values)] = np.nan
-    return values
+    array = np.asarray(values, dtype=float).copy()
+    array[~np.isfinite(array)] = np.nan
+    return array
+
+
+def _bottom_legend(
+    figure: Figure, handles: Sequence[object], labels: Sequence[str], width: float
+) -> None:
+    figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=legend_columns(labels, width, LEGEND_FONT_SIZE),
+        fontsize=LEGEND_FONT_SIZE,
+        frameon=False,
+        handlelength=2.6,
+    )
+
+
+def _setting_handle(style: Style) -> Line2D:
+    return Line2D([], [], color=style.color, linestyle=style.linestyle, linewidth=2)
 
 
 def decision_boundaries(
@@ -53,207 +122,347 @@ def decision_boundaries(
 ) -> Figure:
     """The notebook's contour of P(y=1) (RdBu, 25 levels), one panel per setting.
 
-    ``probabilities[name]`` is indexed [x0, x1] over ``axis`` × ``axis``; the points
-    (usually the test split) are drawn on top, edged in white.
+    Args:
+        axis: Grid coordinates along each axis (the same for x0 and x1).
+        probabilities: Per setting, P(y=1) on the grid, indexed ``[x0, x1]``.
+        titles: Per setting, the panel title (the setting's name if missing).
+        points_x: Points drawn on top (usually the test split), shape (n, 2).
+        points_y: Their true classes (0 or 1), coloured like the contour.
+
+    Returns:
+        One figure with a near-square grid of panels sharing axes and one colour bar.
     """
     names = list(probabilities)
-    rows, columns = _grid_shape(len(names))
-    figure, axes = plt.subplots(
-        rows,
-        columns,
-        figsize=(3.6 * columns + 0.9, 3.5 * rows),
-        squeeze=False,
-        constrained_layout=True,
-    )
+    rows, columns = grid_shape(max(len(names), 1))
+    figure = Figure(figsize=(3.1 * columns + 1.2, 3.2 * rows + 0.7), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
     first, second = np.meshgrid(axis, axis, indexing="ij")
+    levels = np.linspace(0, 1, 26)
     contour = None
-    for panel, name in zip(axes.flat, names, strict=False):
-        grid = np.nan_to_num(_finite(probabilities[name]), nan=0.5)
-        contour = panel.contourf(
-            first, second, grid, levels=np.linspace(0, 1, 26), cmap="RdBu", vmin=0, vmax=1
-        )
+    for index, (panel, name) in enumerate(zip(axes.flat, names, strict=False)):
+        # A diverged model predicts NaN: show it as undecided (0.5), never crash.
+        grid = np.clip(np.nan_to_num(_finite(probabilities[name]), nan=0.5), 0, 1)
+        contour = panel.contourf(first, second, grid, levels=levels, cmap="RdBu")
         panel.scatter(
             points_x[:, 0],
             points_x[:, 1],
             c=points_y,
-            s=12,
+            s=10,
             cmap="RdBu",
             vmin=-0.2,
             vmax=1.2,
-            edgecolor="white",
-            linewidth=0.5,
+            edgecolors="white",
+            linewidths=0.4,
         )
         panel.set_title(titles.get(name, name), fontsize=9)
         panel.set_xlim(axis[0], axis[-1])
         panel.set_ylim(axis[0], axis[-1])
         panel.set_aspect("equal")
-        panel.set_xlabel("$x_0$")
-        panel.set_ylabel("$x_1$")
+        row, column = divmod(index, columns)
+        if column == 0:
+            panel.set_ylabel("$x_1$")
+        # The lowest panel of each column carries the x labels, also above an empty slot.
+        if row == rows - 1 or index + columns >= len(names):
+            panel.xaxis.set_tick_params(labelbottom=True)
+            panel.set_xlabel("$x_0$")
     for panel in list(axes.flat)[len(names) :]:
         panel.set_visible(False)
     if contour is not None:
-        bar = figure.colorbar(contour, ax=axes, shrink=0.8)
-        bar.set_label("$P(y = 1)$")
+        bar = figure.colorbar(contour, ax=axes, shrink=min(0.9, 0.45 + 0.15 * rows))
+        bar.set_label("model's $P(y = 1)$; points: true class of each test sample")
         bar.set_ticks([0, 0.25, 0.5, 0.75, 1])
-    figure.suptitle("Decision boundaries (test points on top)")
+    figure.suptitle("Decision boundary of each setting (test points on top)")
     return figure
 
 
-def _legend(figure: Figure, names: Sequence[str], colors: Mapping[str, tuple[float, ...]]) -> None:
-    handles = [plt.Line2D([], [], color=colors[name], linewidth=2) for name in names]
-    figure.legend(
-        handles,
-        names,
-        loc="outside lower center",
-        ncols=min(len(names), 5),
-        fontsize=9,
-        frameon=False,
-    )
+def _diverged_markers(panel: Axes, rows: pd.DataFrame, style: Style) -> bool:
+    """Mark the first epoch where a seed's loss went non-finite; return whether drawn.
 
-
-def learning_curves(summary: pd.DataFrame, settings: Sequence[str], band: bool = True) -> Figure:
-    """Train and validation loss (log) and accuracy per epoch, one colour per setting.
-
-    ``summary`` is ``report.epoch_summary`` output: the mean over seeds is the line and,
-    when ``band`` (more than one seed), the min–max over seeds is the shaded band.
+    The mark is a cross in the setting's colour just below the panel's top edge.
     """
-    colors = setting_colors(settings)
-    figure, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True, layout="constrained")
-    panels = [
-        ("loss", "training loss", True),
-        ("val_loss", "validation loss", True),
-        ("accuracy", "training accuracy", False),
-        ("val_accuracy", "validation accuracy", False),
-    ]
-    for panel, (column, label, log) in zip(axes.flat, panels, strict=True):
+    if "diverged" not in rows:
+        return False
+    hit = rows.loc[rows["diverged"].to_numpy(dtype=float) > 0, "epoch"]
+    if hit.empty:
+        return False
+    transform = blended_transform_factory(panel.transData, panel.transAxes)
+    panel.plot(
+        [float(hit.iloc[0])],
+        [0.96],
+        marker="x",
+        markersize=8,
+        markeredgewidth=2,
+        color=style.color,
+        transform=transform,
+        clip_on=False,
+        linestyle="none",
+        zorder=5,
+    )
+    return True
+
+
+def _loss_limits(summary: pd.DataFrame, columns: Sequence[str]) -> tuple[float, float] | None:
+    """Log-axis limits for the loss panels: all finite data, capped above."""
+    values = np.concatenate(
+        [
+            _finite(summary[f"{column}{suffix}"])
+            for column in columns
+            for suffix in ("", "_min", "_max")
+            if f"{column}{suffix}" in summary
+        ]
+    )
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return None
+    first_epoch = summary.loc[summary["epoch"] == summary["epoch"].min(), list(columns)]
+    start = _finite(first_epoch.to_numpy().ravel())
+    start = start[np.isfinite(start) & (start > 0)]
+    ceiling = LOSS_CEILING_FACTOR * float(start.max()) if start.size else math.inf
+    low, high = float(values.min()), min(float(values.max()), ceiling)
+    if high <= low:
+        high = low * 10
+    return low / 1.25, high * 1.25
+
+
+def learning_curves(summary: pd.DataFrame, settings: Sequence[str]) -> Figure:
+    """Training and validation loss (log scale) and accuracy per epoch, per setting.
+
+    Args:
+        summary: ``report.epoch_summary`` output: per setting and epoch the mean over
+            seeds of each metric, its ``_min``/``_max`` and the number of ``seeds``
+            (optional ``diverged``: seeds whose loss was non-finite at that epoch).
+        settings: Settings to draw, in legend (and colour) order.
+
+    Returns:
+        A 2 × 2 figure (rows loss, accuracy; columns training, validation; y shared
+        along a row). The mean over seeds is the line; where a setting has more than
+        one seed, the min–max over seeds is a shaded band. Non-finite values are gaps;
+        a cross on a panel's top edge marks the first epoch at which a seed diverged.
+    """
+    styles = setting_styles(settings)
+    width = 11.0
+    labels = list(settings)
+    legend_rows = math.ceil(len(labels) / legend_columns(labels, width, LEGEND_FONT_SIZE))
+    figure = Figure(figsize=(width, 7.6 + 0.22 * legend_rows), layout="constrained")
+    axes = figure.subplots(2, 2, sharex=True, sharey="row")
+    any_band = any_diverged = False
+    band_alpha = 0.18 if len(settings) <= 6 else 0.1  # many bands: keep the lines readable
+    for panel, (column, split, log) in zip(axes.flat, CURVE_PANELS, strict=True):
         for name in settings:
             rows = summary[summary["setting"] == name]
-            epochs = rows["epoch"].to_numpy()
-            panel.plot(epochs, _finite(rows[column]), color=colors[name], linewidth=1.6)
-            if band:
+            if rows.empty:
+                continue
+            style = styles[name]
+            epochs = rows["epoch"].to_numpy(dtype=float)
+            panel.plot(
+                epochs,
+                _finite(rows[column]),
+                color=style.color,
+                linestyle=style.linestyle,
+                linewidth=1.5,
+            )
+            if "seeds" in rows and rows["seeds"].max() > 1:
+                any_band = True
                 panel.fill_between(
                     epochs,
                     _finite(rows[f"{column}_min"]),
                     _finite(rows[f"{column}_max"]),
-                    color=colors[name],
-                    alpha=0.2,
+                    color=style.color,
+                    alpha=band_alpha,
                     linewidth=0,
                 )
+            any_diverged |= _diverged_markers(panel, rows, style)
         if log:
             panel.set_yscale("log")
         else:
             panel.axhline(CHANCE_ACCURACY, color="grey", linestyle=":", linewidth=1)
-        panel.set_title(label)
-        panel.set_ylabel(label)
+        panel.set_title(f"{split} {column.removeprefix('val_')}")
         panel.grid(True, which="major", alpha=0.3)
+    limits = _loss_limits(summary, ("loss", "val_loss")) if not summary.empty else None
+    if limits is not None:
+        axes[0, 0].set_ylim(*limits)
+        # Plain numbers at 1-2-5 steps over a short range: 0.05 reads faster than 5×10⁻².
+        decades = math.log10(limits[1] / limits[0])
+        subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+        axes[0, 0].yaxis.set_major_locator(LogLocator(base=10, subs=subs))
+        axes[0, 0].yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    accuracy = _finite(summary[["accuracy_min", "val_accuracy_min"]].to_numpy().ravel())
+    lowest = float(np.nanmin(accuracy)) if np.isfinite(accuracy).any() else 0.0
+    axes[1, 0].set_ylim(max(0.0, min(lowest, CHANCE_ACCURACY) - 0.03), 1.02)
+    axes[0, 0].set_ylabel("loss (binary cross-entropy, log scale)")
+    axes[1, 0].set_ylabel("accuracy (dotted: chance)")
     for panel in axes[1]:
         panel.set_xlabel("epoch")
-    spread = "min–max over seeds shaded" if band else "one seed"
-    figure.suptitle(f"Learning curves (mean over seeds; {spread})")
-    _legend(figure, settings, colors)
-    return figure
-
-
-def learning_rates(
-    summary: pd.DataFrame,
-    settings: Sequence[str],
-    steps: Mapping[str, pd.DataFrame] | None = None,
-) -> Figure:
-    """The rate the optimizer used, per epoch (log scale), all settings on one axis.
-
-    ``steps`` optionally maps a setting to a per-step frame (``epoch_fraction``,
-    ``learning_rate``) for schedules that change the rate within an epoch.
-    """
-    colors = setting_colors(settings)
-    figure, axis = plt.subplots(figsize=(10, 5.5), layout="constrained")
-    for name in settings:
-        if steps and name in steps:
-            rows = steps[name]
-            axis.plot(
-                rows["epoch_fraction"], rows["learning_rate"], color=colors[name], linewidth=1.4
-            )
-            continue
-        rows = summary[summary["setting"] == name]
-        # The rate holds for a whole epoch: draw it as a step from epoch e-1 to e.
-        epochs = rows["epoch"].to_numpy()
-        rates = _finite(rows["learning_rate"])
-        axis.stairs(
-            rates,
-            np.concatenate([[epochs[0] - 1], epochs]) if len(epochs) else [0],
-            color=colors[name],
-            linewidth=1.6,
-            baseline=None,
+    spread = "; shaded: min–max over seeds" if any_band else ""
+    figure.suptitle(f"Learning curves (line: mean over seeds{spread})")
+    handles: list[object] = [_setting_handle(styles[name]) for name in settings]
+    if any_diverged:
+        handles.append(
+            Line2D([], [], color="black", marker="x", linestyle="none", markeredgewidth=2)
         )
-    axis.set_yscale("log")
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("learning rate (as used by the optimizer)")
-    axis.set_title("Learning rate per epoch (mean over seeds)")
-    axis.grid(True, which="both", alpha=0.3)
-    _legend(figure, settings, colors)
+        labels.append("seed diverged (loss NaN/inf)")
+    _bottom_legend(figure, handles, labels, width)
     return figure
+
+
+def learning_rates(curves: pd.DataFrame, settings: Sequence[str]) -> Figure:
+    """The rate the optimizer used against training progress, all settings on one axis.
+
+    Args:
+        curves: ``report.learning_rate_curves`` output: polylines with columns
+            ``setting``, ``seed`` (``"all"`` when every seed used the same rates),
+            ``epoch`` (training progress in epochs, fractional for per-step rates) and
+            ``learning_rate``.
+        settings: Settings to draw, in legend (and colour) order.
+
+    Returns:
+        One log-scale axis; a setting whose seeds used different rates (for example
+        reduce-on-plateau) is one thin line per seed.
+    """
+    styles = setting_styles(settings)
+    width = 10.0
+    labels: list[str] = []
+    handles: list[object] = []
+    legend_guess = [f"{name} (per seed)" for name in settings]
+    legend_rows = math.ceil(len(settings) / legend_columns(legend_guess, width, LEGEND_FONT_SIZE))
+    figure = Figure(figsize=(width, 5.6 + 0.22 * legend_rows), layout="constrained")
+    axis = figure.subplots()
+    for name in settings:
+        style = styles[name]
+        rows = curves[curves["setting"] == name]
+        seeds = list(dict.fromkeys(rows["seed"].astype(str)))
+        per_seed = len(seeds) > 1
+        for seed in seeds:
+            line = rows[rows["seed"].astype(str) == seed]
+            axis.plot(
+                line["epoch"].to_numpy(dtype=float),
+                _finite(line["learning_rate"]),
+                color=style.color,
+                linestyle=style.linestyle,
+                linewidth=1.0 if per_seed else 1.8,
+                alpha=0.8 if per_seed else 1.0,
+            )
+        handles.append(_setting_handle(style))
+        labels.append(f"{name} (per seed)" if per_seed else name)
+    axis.set_yscale("log")
+    axis.set_xlim(left=0)
+    axis.set_xlabel("epoch (training progress)")
+    axis.set_ylabel("learning rate (log scale)")
+    axis.set_title("Learning rate the optimizer actually used")
+    axis.grid(True, which="major", alpha=0.35)
+    axis.grid(True, which="minor", axis="y", alpha=0.1)
+    _bottom_legend(figure, handles, labels, width)
+    return figure
+
+
+def _describe_accuracy(finite: np.ndarray, missing: int) -> str:
+    if finite.size == 0:
+        text = "n/a"
+    elif finite.size == 1:
+        text = f"{finite[0]:.3f}"
+    else:
+        text = f"{finite.mean():.3f} ± {finite.std(ddof=1):.3f}"
+    return text + (f" ({missing} n/a)" if missing else "")
 
 
 def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
-    """Mean ± std of test accuracy per setting with each seed as a dot, sorted by mean."""
+    """Test accuracy per setting: each seed a dot, mean ± std a whisker, best on top.
 
-    def mean_of(values: Sequence[float | None]) -> float:
-        finite = [value for value in values if value is not None and math.isfinite(value)]
-        return float(np.mean(finite)) if finite else math.nan
+    Args:
+        per_seed: Per setting (in colour order), each seed's test accuracy; ``None`` or
+            a non-finite value is a seed without a result.
 
-    order = sorted(per_seed, key=lambda name: -np.nan_to_num(mean_of(per_seed[name]), nan=-1))
-    colors = setting_colors(list(per_seed))
-    figure, axis = plt.subplots(figsize=(max(6.0, 1.1 * len(order) + 2), 4.8), layout="constrained")
-    rng = np.random.default_rng(0)  # jitter only: fixed so the figure is reproducible
+    Returns:
+        A horizontal dot plot sorted by mean (settings without any result last), with
+        the chance level as a dashed line and the mean ± std written at the right.
+    """
+    styles = setting_styles(list(per_seed))
+    values = {
+        name: np.array([np.nan if v is None else v for v in seeds], dtype=float)
+        for name, seeds in per_seed.items()
+    }
+
+    def sort_key(name: str) -> tuple[bool, float]:
+        finite = values[name][np.isfinite(values[name])]
+        return (finite.size == 0, -float(finite.mean()) if finite.size else 0.0)
+
+    order = sorted(per_seed, key=sort_key)
+    figure = Figure(figsize=(8.5, 1.9 + 0.42 * len(order)), layout="constrained")
+    axis = figure.subplots()
+    right_labels = []
+    lowest = CHANCE_ACCURACY
     for position, name in enumerate(order):
-        values = np.array(
-            [np.nan if value is None else value for value in per_seed[name]], dtype=float
-        )
-        finite = values[np.isfinite(values)]
-        if finite.size:
-            mean = float(finite.mean())
-            std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
-            axis.bar(position, mean, color=colors[name], alpha=0.35, width=0.6)
-            axis.errorbar(position, mean, yerr=std, color="black", capsize=6, linewidth=1.2)
-            axis.annotate(
-                f"{mean:.3f}",
-                (position, mean),
-                xytext=(0, 6 + 0 * std),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                fontsize=8,
-            )
-        jitter = rng.uniform(-0.12, 0.12, size=finite.size)
+        style = styles[name]
+        finite = values[name][np.isfinite(values[name])]
+        right_labels.append(_describe_accuracy(finite, int(values[name].size - finite.size)))
+        if finite.size == 0:
+            continue
+        lowest = min(lowest, float(finite.min()))
+        # Evenly spread seeds vertically: reproducible, and no two dots on top of each other.
+        offsets = np.linspace(-0.2, 0.2, finite.size) if finite.size > 1 else np.zeros(1)
         axis.scatter(
-            position + jitter, finite, color=colors[name], edgecolor="black", zorder=3, s=22
+            finite,
+            position + offsets,
+            color=style.color,
+            edgecolors="black",
+            linewidths=0.5,
+            s=26,
+            zorder=3,
         )
-    axis.axhline(CHANCE_ACCURACY, color="grey", linestyle="--", linewidth=1)
-    axis.annotate(
-        "chance",
-        (len(order) - 0.5, CHANCE_ACCURACY),
-        xytext=(0, 3),
-        textcoords="offset points",
-        ha="right",
-        fontsize=8,
-        color="grey",
-    )
-    axis.set_xticks(
-        range(len(order)),
-        order,
-        rotation=30 if len(order) > 5 else 0,
-        ha="right" if len(order) > 5 else "center",
-    )
-    axis.set_ylim(0, 1.05)
-    axis.set_ylabel("test accuracy")
-    axis.set_title("Test accuracy per setting: mean ± std (bar, whisker) and each seed (dots)")
-    axis.grid(True, axis="y", alpha=0.3)
+        mean = float(finite.mean())
+        std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+        # The whisker stops at the possible range [0, 1]; the axis shows all of it.
+        low, high = max(0.0, mean - std), min(1.0, mean + std)
+        lowest = min(lowest, low)
+        axis.errorbar(
+            mean,
+            position,
+            xerr=[[mean - low], [high - mean]],
+            fmt="|",
+            markersize=16,
+            markeredgewidth=2.2,
+            color="black",
+            capsize=5,
+            elinewidth=1.4,
+            zorder=4,
+        )
+    axis.axvline(CHANCE_ACCURACY, color="grey", linestyle="--", linewidth=1.2, zorder=1)
+    axis.set_yticks(range(len(order)), order)
+    axis.set_ylim(len(order) - 0.5, -0.5)  # best at the top
+    axis.set_xlim(max(0.0, lowest - 0.04), 1.01)
+    axis.set_xlabel("test accuracy")
+    axis.grid(True, axis="x", alpha=0.3)
+    right = axis.secondary_yaxis("right")
+    right.set_yticks(range(len(order)), right_labels)
+    right.tick_params(length=0, labelsize=9)
+    right.set_ylabel("mean ± std over seeds", fontsize=9)
+    axis.set_title("Test accuracy per setting (best first)")
+    handles = [
+        Line2D([], [], marker="o", color="grey", markeredgecolor="black", linestyle="none"),
+        Line2D([], [], marker="|", color="black", markersize=12, markeredgewidth=2),
+        Line2D([], [], color="grey", linestyle="--"),
+    ]
+    labels = ["one seed", "mean ± std", f"chance ({CHANCE_ACCURACY:g})"]
+    figure.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9, frameon=False)
     return figure
 
 
+test_accuracy.__test__ = False  # type: ignore[attr-defined]  # a figure, not a pytest test
+
+
 def save_figure(figure: Figure, path: str | Path) -> None:
-    """Write a PNG atomically (no timestamp, so identical data give identical bytes), close."""
+    """Write ``figure`` as a PNG atomically, then close it.
+
+    The PNG carries no ``Software`` or date metadata, so the same figure always gives the
+    same bytes and re-running the pipeline leaves committed figures unchanged.
+    """
     try:
         with atomic_path(path) as temporary:
             figure.savefig(temporary, format="png", dpi=DPI, metadata={"Software": None})
     finally:
-        plt.close(figure)
+        close(figure)
+
+
+def close(figure: Figure) -> None:
+    """Close a figure: drop its artists (it is never registered with pyplot)."""
+    figure.clear()

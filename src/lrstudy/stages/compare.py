@@ -1,47 +1,52 @@
 """Stage ``compare``: every setting's results → metrics, summary, figures, plot data.
 
 Reads params ``settings`` and ``train`` (which settings exist and how they were run),
-``evaluate`` (the grid), ``<evaluation>/<setting>/``, ``<logs>/<setting>/seed_<s>/`` and the
-test split. Writes ``<reports>/metrics.json`` (DVC metrics), ``<reports>/summary.md``,
-``<reports>/figures/*.png`` and ``<reports>/plots/history.csv`` (long format, one row per
-setting and epoch, for ``dvc plots``).
+``evaluate`` (the grid), ``<evaluation>/<setting>/{metrics.json,boundary.npy}``,
+``<logs>/<setting>/seed_<s>/`` (DVCLive per-epoch metrics, and
+``learning_rate_steps.tsv`` where a schedule changes the rate within an epoch) and the
+test split. Writes, each atomically and byte-for-byte the same for the same inputs:
+
+- ``<reports>/metrics.json``: DVC metrics, per setting the test accuracy and loss;
+- ``<reports>/summary.md``: table, plain-language reading and the figures;
+- ``<reports>/figures/*.png``: test accuracy, learning curves, learning rate, decision
+  boundaries;
+- ``<reports>/plots/learning_curves.csv`` and ``<reports>/plots/learning_rate.csv``:
+  long-format data (a ``setting`` column) for the ``plots:`` of dvc.yaml.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
 from lrstudy import plots
-from lrstudy.config import Config
+from lrstudy.config import Config, ConfigError
 from lrstudy.evaluation import grid_axes
-from lrstudy.io import (
-    atomic_directory,
-    atomic_path,
-    read_dataset,
-    read_json,
-    write_json,
-    write_text,
-)
+from lrstudy.io import atomic_directory, read_dataset, read_json, write_json, write_text
 from lrstudy.report import (
+    FIGURES,
+    curves_table,
     epoch_summary,
+    learning_rate_curves,
     long_history,
     metrics_document,
     read_live_history,
+    read_step_rates,
     summarize_setting,
     summary_markdown,
 )
 from lrstudy.stages import stage_main
 
-FIGURES = {
-    "Test accuracy per setting": "test_accuracy.png",
-    "Learning curves": "learning_curves.png",
-    "Learning rate per epoch": "learning_rate.png",
-    "Decision boundaries": "decision_boundaries.png",
-}
+# Plot files are committed (cache: false): a few significant digits keep them small and
+# their diffs readable, far finer than any difference a chart can show.
+CURVES_FORMAT = "%.4g"
+RATE_FORMAT = "%.6g"
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,20 +56,58 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reports", required=True, help="folder to write the reports to")
 
 
+def _write_csv(path: Path, frame: pd.DataFrame, float_format: str) -> None:
+    frame.to_csv(path, index=False, float_format=float_format, lineterminator="\n")
+
+
+def _check_inputs(config: Config, evaluation: Path, logs: Path) -> None:
+    """Fail with one line per setting whose results are missing, before writing anything."""
+    problems = []
+    for name in config.settings:
+        missing = []
+        for folder, needed in (
+            (evaluation / name, ["metrics.json", "boundary.npy"]),
+            (logs / name, [f"seed_{seed}/plots" for seed in config.run(name).seeds]),
+        ):
+            if not folder.is_dir():
+                missing.append(f"{folder}/")
+            else:
+                missing += [str(folder / part) for part in needed if not (folder / part).exists()]
+        if missing:
+            problems.append(
+                f"settings.{name}: no results at {', '.join(missing)}; "
+                f"run `dvc repro` (train@{name}, evaluate@{name}) first"
+            )
+    if problems:
+        raise ConfigError(problems)
+
+
 @stage_main(__doc__, _arguments)
 def main(config: Config, args: argparse.Namespace) -> None:
     """Compare every setting listed in params.yaml."""
     names = list(config.settings)
     evaluation, logs, reports = Path(args.evaluation), Path(args.logs), Path(args.reports)
+    _check_inputs(config, evaluation, logs)
     metrics = {name: read_json(evaluation / name / "metrics.json") for name in names}
-    histories = {
-        name: {
-            seed: read_live_history(logs / name / f"seed_{seed}") for seed in config.run(name).seeds
-        }
+    folders = {
+        name: {seed: logs / name / f"seed_{seed}" for seed in config.run(name).seeds}
         for name in names
+    }
+    histories = {
+        name: {seed: read_live_history(folder) for seed, folder in by_seed.items()}
+        for name, by_seed in folders.items()
+    }
+    steps = {
+        name: {
+            seed: rates
+            for seed, folder in by_seed.items()
+            if (rates := read_step_rates(folder)) is not None
+        }
+        for name, by_seed in folders.items()
     }
     summaries = [summarize_setting(config, name, metrics[name], histories[name]) for name in names]
     curves = epoch_summary(long_history(histories))
+    rates = learning_rate_curves(histories, steps)
     test = read_dataset(Path(args.data) / "test.csv")
 
     boundaries, titles = {}, {}
@@ -77,38 +120,32 @@ def main(config: Config, args: argparse.Namespace) -> None:
         shown = int(np.argsort(np.nan_to_num(accuracies, nan=-1.0))[(len(accuracies) - 1) // 2])
         boundaries[summary.name] = layers[shown]
         mean, std = summary.accuracy["mean"], summary.accuracy["std"]
-        spread = f"{mean:.3f} ± {std:.3f}" if mean is not None else "n/a"
+        accuracy = "n/a" if mean is None else f"{mean:.3f}"
+        if mean is not None and summary.seeds > 1 and std is not None:
+            accuracy += f" ± {std:.3f}"
         seed = config.run(summary.name).seeds[shown]
-        titles[summary.name] = f"{summary.name}: test acc {spread}\n(seed {seed} shown)"
+        titles[summary.name] = (
+            f"{summary.name} (lr {summary.lr:g})\ntest acc {accuracy}; seed {seed} shown"
+        )
 
     write_json(reports / "metrics.json", metrics_document(metrics))
-    (reports / "plots").mkdir(parents=True, exist_ok=True)
-    with atomic_path(reports / "plots" / "history.csv") as temporary:
-        curves[
-            ["setting", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"]
-        ].to_csv(temporary, index=False, float_format="%.6g")
-    with atomic_directory(reports / "figures") as figures:
-        band = any(len(config.run(name).seeds) > 1 for name in names)
-        plots.save_figure(
-            plots.test_accuracy({item.name: item.per_seed_accuracy for item in summaries}),
-            figures / FIGURES["Test accuracy per setting"],
-        )
-        plots.save_figure(
-            plots.learning_curves(curves, names, band=band), figures / FIGURES["Learning curves"]
-        )
-        plots.save_figure(
-            plots.learning_rates(curves, names), figures / FIGURES["Learning rate per epoch"]
-        )
-        plots.save_figure(
-            plots.decision_boundaries(
-                grid_axes(config.evaluate.grid), boundaries, titles, test.x, test.y
-            ),
-            figures / FIGURES["Decision boundaries"],
-        )
-    write_text(
-        reports / "summary.md",
-        summary_markdown(summaries, {title: f"figures/{file}" for title, file in FIGURES.items()}),
-    )
+    with atomic_directory(reports / "plots") as folder:
+        _write_csv(folder / "learning_curves.csv", curves_table(curves), CURVES_FORMAT)
+        _write_csv(folder / "learning_rate.csv", rates, RATE_FORMAT)
+    builders: dict[str, Callable[[], Figure]] = {
+        "test_accuracy.png": lambda: plots.test_accuracy(
+            {item.name: item.per_seed_accuracy for item in summaries}
+        ),
+        "learning_curves.png": lambda: plots.learning_curves(curves, names),
+        "learning_rate.png": lambda: plots.learning_rates(rates, names),
+        "decision_boundaries.png": lambda: plots.decision_boundaries(
+            grid_axes(config.evaluate.grid), boundaries, titles, test.x, test.y
+        ),
+    }
+    with atomic_directory(reports / "figures") as folder:
+        for entry in FIGURES:  # one at a time: each figure is closed before the next
+            plots.save_figure(builders[entry.file](), folder / entry.file)
+    write_text(reports / "summary.md", summary_markdown(summaries))
     print(f"compared {len(names)} settings → {reports}")
 
 

@@ -1,0 +1,133 @@
+"""``dvc plots show`` / ``dvc plots diff`` after ``dvc repro`` on a tiny project copy.
+
+One copy per module with three settings and two seeds (bands); the tests run in file
+order: show as JSON, show as HTML, then a changed setting compared across revisions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import Project, copy_project
+
+pytestmark = pytest.mark.slow
+
+CHARTS = ("loss", "accuracy", "learning_rate")
+IMAGES = ("reports/figures/test_accuracy.png", "reports/figures/decision_boundaries.png")
+
+
+def unit_encoding(spec: dict[str, Any]) -> dict[str, Any]:
+    """The encoding that colours the lines: of the facet's inner spec, or of the chart."""
+    return spec["spec"]["encoding"] if "spec" in spec else spec["encoding"]
+
+
+def line_encoding(spec: dict[str, Any]) -> dict[str, Any]:
+    """The line layer's own encoding (revision dash lives there in layered templates)."""
+    if "spec" in spec:
+        return next(layer for layer in spec["spec"]["layer"] if "line" in str(layer["mark"]))[
+            "encoding"
+        ]
+    return spec["encoding"]
+
+
+@pytest.fixture(scope="module")
+def plotted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, list[str]]:
+    """A tiny copy with three settings and two seeds, after ``dvc repro``."""
+    project = copy_project(tmp_path_factory.mktemp("plots"))
+    settings: list[str] = []
+
+    def shrink(params: dict[str, Any]) -> None:
+        kept = dict(list(params["settings"].items())[:3])
+        params["settings"] = kept
+        params["train"]["seeds"] = 2
+        settings.extend(kept)
+
+    project.edit_params(shrink)
+    project.run("git", "commit", "-qam", "three settings, two seeds")
+    ran, _ = project.repro()
+    assert "compare" in ran
+    return project, settings
+
+
+def show_json(project: Project, *args: str) -> dict[str, Any]:
+    shown = json.loads(project.run("dvc", "plots", *args, "--json").stdout)
+    assert not shown.get("errors"), shown.get("errors")
+    return shown["data"]
+
+
+def test_plots_show_overlays_every_setting_on_one_chart_each(
+    plotted: tuple[Project, list[str]],
+) -> None:
+    project, settings = plotted
+    data = show_json(project, "show")
+    assert set(CHARTS) | set(IMAGES) <= set(data)
+    for chart in CHARTS:
+        (renderer,) = data[chart]
+        assert renderer["type"] == "vega" and renderer["revisions"] == ["workspace"]
+        spec = renderer["content"]
+        assert unit_encoding(spec)["color"]["field"] == "setting"
+        assert line_encoding(spec)["strokeDash"]["field"] == "rev"
+        values = spec["data"]["values"]
+        assert {row["setting"] for row in values} == set(settings)
+        assert "<DVC_METRIC" not in json.dumps(spec)  # every placeholder filled
+    loss_fields = {row["field"] for row in data["loss"][0]["content"]["data"]["values"]}
+    assert loss_fields == {"loss", "val_loss"}
+    loss_row = data["loss"][0]["content"]["data"]["values"][0]
+    assert {"loss_min", "loss_max", "val_loss_min", "val_loss_max"} <= set(loss_row)
+    assert data["loss"][0]["content"]["spec"]["layer"][1]["encoding"]["y"]["scale"] == {
+        "type": "log"
+    }
+    assert data["learning_rate"][0]["content"]["encoding"]["y"]["scale"] == {"type": "log"}
+    for image in IMAGES:
+        assert data[image][0]["type"] == "image"
+
+
+def test_plots_show_writes_an_html_page_with_the_overlaid_charts(
+    plotted: tuple[Project, list[str]], tmp_path: Path
+) -> None:
+    project, settings = plotted
+    project.run("dvc", "plots", "show", "-o", str(tmp_path))
+    page = (tmp_path / "index.html").read_text()
+    specs = [json.loads(match) for match in re.findall(r"var spec = (\{.*\});\s*$", page, re.M)]
+    vega = [spec for spec in specs if "data" in spec]
+    assert len(vega) == len(CHARTS)
+    for spec in vega:
+        assert {row["setting"] for row in spec["data"]["values"]} == set(settings)
+    titles = {spec["title"]["text"] for spec in vega}
+    assert any("Loss" in title for title in titles)
+    assert any("Learning rate" in title for title in titles)
+    assert page.count("<img") >= len(IMAGES)
+
+
+def test_plots_diff_tells_revisions_apart(plotted: tuple[Project, list[str]]) -> None:
+    project, settings = plotted
+    project.run("git", "add", "-A")
+    project.run("git", "commit", "-qm", "results")
+    changed = settings[0]
+
+    def double_lr(params: dict[str, Any]) -> None:
+        params["settings"][changed]["lr"] *= 2
+
+    project.edit_params(double_lr)
+    ran, _ = project.repro()
+    assert f"train@{changed}" in ran and "compare" in ran
+    data = show_json(project, "diff", "HEAD")
+    for chart in CHARTS:
+        (renderer,) = data[chart]
+        assert len(renderer["revisions"]) == 2 and "workspace" in renderer["revisions"]
+        values = renderer["content"]["data"]["values"]
+        assert {row["rev"] for row in values} == set(renderer["revisions"])
+        for revision in renderer["revisions"]:
+            assert {row["setting"] for row in values if row["rev"] == revision} == set(settings)
+    rates = data["learning_rate"][0]["content"]["data"]["values"]
+    changed_rates = {
+        row["rev"]: float(row["learning_rate"])
+        for row in rates
+        if row["setting"] == changed and float(row["epoch"]) == 0
+    }
+    assert changed_rates["workspace"] == pytest.approx(2 * changed_rates["HEAD"], rel=1e-5)

@@ -1,0 +1,348 @@
+"""The figures' content: panels, scales, labels, one line per setting, bands, NaN runs."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from lrstudy import plots
+from lrstudy.report import epoch_summary, learning_rate_curves, long_history
+
+
+def history(epochs: int, start: float, rate: float, lr: float | list[float]) -> pd.DataFrame:
+    """A plausible per-epoch history: loss decays from ``start``, accuracy rises."""
+    t = np.arange(epochs, dtype=float)
+    loss = start * np.exp(-rate * t) + 0.05
+    return pd.DataFrame(
+        {
+            "epoch": t.astype(int) + 1,
+            "loss": loss,
+            "accuracy": 1 - loss / 2,
+            "val_loss": loss * 1.1,
+            "val_accuracy": 1 - loss / 1.8,
+            "learning_rate": np.broadcast_to(np.asarray(lr, dtype=float), (epochs,)).copy(),
+        }
+    )
+
+
+def histories(names: list[str], seeds: int, epochs: int = 12) -> dict[str, dict[int, pd.DataFrame]]:
+    return {
+        name: {
+            seed: history(epochs, 0.7 + 0.02 * seed, 0.1 + 0.05 * index, 10.0 ** -(index % 4 + 1))
+            for seed in range(seeds)
+        }
+        for index, name in enumerate(names)
+    }
+
+
+def render(figure: Figure) -> bytes:
+    """Draw the figure completely (as saving does) and return the PNG bytes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=40)
+    return buffer.getvalue()
+
+
+def setting_lines(panel, color) -> list[Line2D]:
+    """Lines of one setting's colour that carry data (not the legend, not markers)."""
+    return [
+        line
+        for line in panel.get_lines()
+        if to_rgba(line.get_color()) == to_rgba(color) and line.get_linestyle() != "None"
+    ]
+
+
+NAMES = ["lr_large", "lr_small", "lr_medium", "plateau"]
+
+
+# --- styles and layout ---
+
+
+def test_setting_styles_are_distinct_for_many_settings() -> None:
+    names = [f"s{index}" for index in range(25)]
+    styles = plots.setting_styles(names)
+    assert len({(style.color, style.linestyle) for style in styles.values()}) == 25
+    assert styles["s0"].linestyle == "-" and styles["s10"].linestyle == "--"
+    assert plots.setting_styles(names[:3]) == {name: styles[name] for name in names[:3]}
+
+
+@pytest.mark.parametrize(
+    ("count", "shape"),
+    [(1, (1, 1)), (2, (1, 2)), (3, (2, 2)), (4, (2, 2)), (5, (2, 3)), (10, (3, 4)), (17, (5, 4))],
+)
+def test_grid_shape_is_near_square_and_fits(count: int, shape: tuple[int, int]) -> None:
+    rows, columns = plots.grid_shape(count)
+    assert (rows, columns) == shape
+    assert rows * columns >= count > (rows - 1) * columns
+
+
+def test_legend_columns_wrap_long_legends() -> None:
+    short = plots.legend_columns(["a", "b", "c"], 10, 9)
+    assert short == 3
+    many = plots.legend_columns([f"cosine_restarts_{index}" for index in range(12)], 10, 9)
+    assert 1 < many < 12
+    rows = -(-12 // many)
+    assert -(-12 // rows) == many  # balanced: no row shorter than needed
+
+
+# --- decision boundaries ---
+
+
+def boundaries(count: int, nan_first: bool = False) -> Figure:
+    axis = np.linspace(-1.5, 1.5, 15)
+    first, second = np.meshgrid(axis, axis, indexing="ij")
+    grid = 1 / (1 + np.exp(-(np.hypot(first, second) - 0.5) * 8))
+    probabilities = {f"setting_{index}": grid.copy() for index in range(count)}
+    if nan_first:
+        probabilities["setting_0"][:] = np.nan
+    titles = {name: f"{name}\ntest acc 0.9{index}" for index, name in enumerate(probabilities)}
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-1, 1, size=(30, 2))
+    labels = (np.hypot(points[:, 0], points[:, 1]) > 0.5).astype(int)
+    return plots.decision_boundaries(axis, probabilities, titles, points, labels)
+
+
+@pytest.mark.parametrize("count", [1, 4, 10])
+def test_decision_boundaries_has_one_panel_per_setting(count: int) -> None:
+    figure = boundaries(count)
+    panels = [axes for axes in figure.axes if axes.get_visible() and axes.get_title()]
+    assert len(panels) == count
+    assert [panel.get_title() for panel in panels] == [
+        f"setting_{index}\ntest acc 0.9{index}" for index in range(count)
+    ]
+    for panel in panels:
+        assert panel.collections, "a contour and the points"
+        assert (panel.get_xlim(), panel.get_ylim()) == ((-1.5, 1.5), (-1.5, 1.5))
+    colorbars = [axes for axes in figure.axes if "P(y = 1)" in axes.get_ylabel()]
+    assert len(colorbars) == 1
+    render(figure)
+
+
+def test_decision_boundaries_label_the_lowest_panel_of_every_column() -> None:
+    figure = boundaries(10)  # 3 rows x 4 columns, two empty slots in the last row
+    panels = [axes for axes in figure.axes if axes.get_visible() and axes.get_title()]
+    render(figure)
+    labelled = [index for index, panel in enumerate(panels) if panel.get_xlabel()]
+    assert labelled == [6, 7, 8, 9]  # above the two empty slots, and the last row
+    for index in labelled:
+        assert any(label.get_visible() for label in panels[index].get_xticklabels())
+    assert [index for index, panel in enumerate(panels) if panel.get_ylabel()] == [0, 4, 8]
+
+
+def test_decision_boundaries_draw_a_nan_grid() -> None:
+    render(boundaries(2, nan_first=True))
+
+
+# --- learning curves ---
+
+
+def test_learning_curves_panels_scales_labels_and_one_line_per_setting() -> None:
+    summary = epoch_summary(long_history(histories(NAMES, seeds=3)))
+    figure = plots.learning_curves(summary, NAMES)
+    panels = figure.axes
+    assert [panel.get_title() for panel in panels] == [
+        "training loss",
+        "validation loss",
+        "training accuracy",
+        "validation accuracy",
+    ]
+    assert [panel.get_yscale() for panel in panels] == ["log", "log", "linear", "linear"]
+    assert "loss" in panels[0].get_ylabel() and "log" in panels[0].get_ylabel()
+    assert "accuracy" in panels[2].get_ylabel()
+    assert panels[2].get_xlabel() == panels[3].get_xlabel() == "epoch"
+    styles = plots.setting_styles(NAMES)
+    for panel in panels:
+        for name in NAMES:
+            lines = setting_lines(panel, styles[name].color)
+            assert len(lines) == 1
+            assert list(lines[0].get_xdata()) == list(range(1, 13))
+    for panel in panels[2:]:  # chance level on the accuracy panels
+        assert any(list(line.get_ydata()) == [0.5, 0.5] for line in panel.get_lines())
+    legend = figure.legends[0]
+    assert [text.get_text() for text in legend.get_texts()] == NAMES
+    render(figure)
+
+
+def test_learning_curves_bands_when_seeds_exceed_one() -> None:
+    several = plots.learning_curves(epoch_summary(long_history(histories(NAMES, 3))), NAMES)
+    for panel in several.axes:
+        bands = [item for item in panel.collections if isinstance(item, PolyCollection)]
+        assert len(bands) == len(NAMES)
+    assert "min–max" in several.get_suptitle()
+    single = plots.learning_curves(epoch_summary(long_history(histories(NAMES, 1))), NAMES)
+    for panel in single.axes:
+        assert not [item for item in panel.collections if isinstance(item, PolyCollection)]
+    assert "min–max" not in single.get_suptitle()
+
+
+def test_learning_curves_with_nan_and_inf_history_render_and_mark_divergence() -> None:
+    runs = histories(["stable", "diverging"], seeds=2)
+    broken = runs["diverging"][0]
+    broken.loc[5:, ["loss", "val_loss"]] = np.nan
+    broken.loc[4, "loss"] = np.inf
+    runs["diverging"][1].loc[:, ["loss", "val_loss"]] = np.nan  # every epoch non-finite
+    summary = epoch_summary(long_history(runs))
+    figure = plots.learning_curves(summary, ["stable", "diverging"])
+    render(figure)
+    color = plots.setting_styles(["stable", "diverging"])["diverging"].color
+    crosses = [
+        line
+        for line in figure.axes[0].get_lines()
+        if line.get_marker() == "x" and to_rgba(line.get_color()) == to_rgba(color)
+    ]
+    assert len(crosses) == 1 and list(crosses[0].get_xdata()) == [1.0]
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert labels[-1].startswith("seed diverged")
+    low, high = figure.axes[0].get_ylim()
+    assert np.isfinite([low, high]).all() and low > 0
+
+
+def test_learning_curves_cap_an_exploding_loss() -> None:
+    runs = histories(["stable", "exploding"], seeds=1)
+    runs["exploding"][0]["loss"] = np.geomspace(0.7, 1e9, 12)
+    figure = plots.learning_curves(epoch_summary(long_history(runs)), ["stable", "exploding"])
+    _, high = figure.axes[0].get_ylim()
+    assert high < 100  # the stable run stays readable; the exploding one leaves the top
+    render(figure)
+
+
+def test_learning_curves_stay_readable_with_twelve_settings() -> None:
+    names = [f"schedule_{index:02d}" for index in range(12)]
+    figure = plots.learning_curves(epoch_summary(long_history(histories(names, 2))), names)
+    legend = figure.legends[0]
+    assert len(legend.get_texts()) == 12
+    assert 1 < legend._ncols < 12  # wrapped over several rows, not one long line
+    styles = plots.setting_styles(names)
+    for name in names:
+        assert len(setting_lines(figure.axes[0], styles[name].color)) >= 1
+    render(figure)
+
+
+# --- learning rate ---
+
+
+def rate_curves(names: list[str], seeds: int = 2) -> pd.DataFrame:
+    runs = histories(names, seeds)
+    if "plateau" in runs:  # seeds cut the rate at different epochs
+        for seed, frame in runs["plateau"].items():
+            frame["learning_rate"] = 0.05 * 0.5 ** ((frame["epoch"] + 3 * seed) // 5)
+    return learning_rate_curves(runs)
+
+
+def test_learning_rates_log_scale_labels_and_one_line_per_setting() -> None:
+    figure = plots.learning_rates(rate_curves(NAMES), NAMES)
+    (axis,) = figure.axes
+    assert axis.get_yscale() == "log"
+    assert "learning rate" in axis.get_ylabel() and "epoch" in axis.get_xlabel()
+    styles = plots.setting_styles(NAMES)
+    for name in NAMES:
+        lines = setting_lines(axis, styles[name].color)
+        assert len(lines) == (2 if name == "plateau" else 1)  # per seed where seeds differ
+        assert min(lines[0].get_xdata()) == 0 and max(lines[0].get_xdata()) == 12
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert labels == ["lr_large", "lr_small", "lr_medium", "plateau (per seed)"]
+    render(figure)
+
+
+def test_learning_rates_draw_per_step_curves() -> None:
+    runs = histories(["cosine"], seeds=2)
+    steps = np.arange(12 * 10)
+    per_step = pd.DataFrame(
+        {
+            "step": steps,
+            "epoch_fraction": steps / 10,
+            "learning_rate": 0.01 * (1 + np.cos(np.pi * steps / steps.size)) / 2 + 1e-5,
+        }
+    )
+    curves = learning_rate_curves(runs, {"cosine": {0: per_step, 1: per_step}})
+    figure = plots.learning_rates(curves, ["cosine"])
+    (line,) = figure.axes[0].get_lines()
+    x = np.asarray(line.get_xdata())
+    assert len(x) > 10 and np.any(x % 1 != 0)  # points inside epochs
+    render(figure)
+
+
+def test_learning_rates_survive_nan_rates() -> None:
+    runs = histories(["broken"], seeds=1)
+    runs["broken"][0].loc[3:, "learning_rate"] = np.nan
+    render(plots.learning_rates(learning_rate_curves(runs), ["broken"]))
+
+
+# --- test accuracy ---
+
+
+def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:
+    per_seed = {
+        "lr_large": [0.80, 0.95, 0.90],
+        "lr_small": [0.50, 0.52, 0.49],
+        "lr_medium": [0.98, 0.99, 0.985],
+        "broken": [None, 0.7, float("nan")],
+    }
+    figure = plots.test_accuracy(per_seed)
+    axis = figure.axes[0]
+    order = [label.get_text() for label in axis.get_yticklabels()]
+    assert order == ["lr_medium", "lr_large", "broken", "lr_small"]
+    assert axis.get_xlabel() == "test accuracy"
+    chance = [line for line in axis.get_lines() if list(line.get_xdata()) == [0.5, 0.5]]
+    assert len(chance) == 1
+    dots = [item for item in axis.collections if item.get_offsets().shape[0] > 0]
+    dots = [item for item in dots if not isinstance(item, PolyCollection)]
+    counts = sorted(item.get_offsets().shape[0] for item in dots)
+    assert counts[-4:] == [1, 3, 3, 3]  # every seed with a value is a dot
+    right = next(child for child in axis.child_axes)
+    texts = [label.get_text() for label in right.get_yticklabels()]
+    assert texts[0] == "0.985 ± 0.005"
+    assert texts[2] == "0.700 (2 n/a)"
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert labels == ["one seed", "mean ± std", "chance (0.5)"]
+    render(figure)
+
+
+def test_test_accuracy_with_no_results_at_all() -> None:
+    render(plots.test_accuracy({"a": [None, None], "b": [0.9]}))
+
+
+# --- saving ---
+
+
+def png_chunks(data: bytes) -> list[bytes]:
+    chunks, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        chunks.append(data[offset + 4 : offset + 8])
+        offset += 12 + length
+    return chunks
+
+
+def test_save_figure_is_deterministic_without_metadata_and_closes(tmp_path) -> None:
+    summary = epoch_summary(long_history(histories(NAMES, 2)))
+    first, second = tmp_path / "a.png", tmp_path / "b.png"
+    figure = plots.learning_curves(summary, NAMES)
+    plots.save_figure(figure, first)
+    assert not figure.axes  # closed: nothing left to draw
+    plots.save_figure(plots.learning_curves(summary, NAMES), second)
+    assert first.read_bytes() == second.read_bytes()
+    chunks = png_chunks(first.read_bytes())
+    assert chunks[0] == b"IHDR" and chunks[-1] == b"IEND"
+    assert not {b"tEXt", b"iTXt", b"zTXt", b"tIME"} & set(chunks)
+    assert plt.get_fignums() == []  # figures never go through pyplot
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a.png", "b.png"]
+
+
+def test_test_accuracy_whiskers_stay_inside_the_axis() -> None:
+    figure = plots.test_accuracy({"wild": [0.5, 0.92], "steady": [0.99, 0.991]})
+    axis = figure.axes[0]
+    low, high = axis.get_xlim()
+    for line in axis.get_lines():
+        x = np.asarray(line.get_xdata(), dtype=float)
+        if line.get_linestyle() != "--":
+            assert low <= x.min() and x.max() <= high
+    render(figure)
