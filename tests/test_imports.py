@@ -30,5 +30,7 @@ def test_module_does_not_import_tensorflow(module: str) -> None:
         "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules); "
         "print(','.join(heavy))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == ""
