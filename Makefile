@@ -7,7 +7,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Stage commands in dvc.yaml call `python`; put the venv first so they find it.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
-export PYTHONHASHSEED := 0
 
 .DEFAULT_GOAL := help
 .PHONY: help venv repro test test-fast lint format bench lock clean
@@ -26,6 +25,22 @@ venv: $(STAMP) ## Create .venv from requirements.lock (only when the lock file c
 
 repro: $(STAMP) ## Run the pipeline (dvc repro): only stages whose inputs changed
 	$(BIN)/dvc repro
+
+# Experiments and review (README: "Experiments and sweeps", "Pull-request review").
+.PHONY: exp-show pr-report
+BASE ?= main
+# dvc exp show trimmed to what a sweep changes: the params that differ between the rows and
+# every setting's mean test accuracy (deps, std/min/max, test loss and per-seed values
+# dropped). Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
+EXP_SHOW_ARGS ?=
+EXP_SHOW_TRIM := --only-changed --keep '.+\.test_accuracy\.mean$$' \
+	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$'
+
+exp-show: $(STAMP) ## dvc exp show: changed params, each setting's mean test accuracy
+	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_ARGS)
+
+pr-report: $(STAMP) ## Params/metrics diff and figures vs BASE (default main): build/pr-report/
+	PYTHONPATH=src $(BIN)/python -m lrstudy.pr_report --base '$(BASE)' --out build/pr-report/report.md
 
 test: $(STAMP) ## Run the whole test suite
 	$(BIN)/python -m pytest

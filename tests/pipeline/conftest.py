@@ -98,7 +98,6 @@ def project_env() -> dict[str, str]:
             "GIT_COMMITTER_NAME": "lrstudy tests",
             "GIT_COMMITTER_EMAIL": "tests@lrstudy.invalid",
             "DVC_NO_ANALYTICS": "1",
-            "PYTHONHASHSEED": "0",
         }
     )
     env.pop("PYTHONPATH", None)

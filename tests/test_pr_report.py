@@ -1,0 +1,271 @@
+"""The PR report's markdown: pure functions on parsed dvc diffs and metrics files."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from lrstudy import pr_report
+from lrstudy.pr_report import (
+    MARKER,
+    Change,
+    FigureLink,
+    accuracy_section,
+    changed_settings,
+    delta_cell,
+    diff_changes,
+    figures_section,
+    flatten,
+    format_change,
+    format_value,
+    github_figure_url,
+    metrics_section,
+    params_table,
+    per_seed_cell,
+    render_report,
+    spread_cell,
+)
+
+
+def accuracy(mean, std, low, high, **seeds):
+    return {"mean": mean, "std": std, "min": low, "max": high, "seeds": seeds}
+
+
+BASE_METRICS = {
+    "lr_large": {"test_accuracy": accuracy(0.5, 0.0, 0.5, 0.5, seed_0=0.5, seed_1=0.5)},
+    "lr_medium": {"test_accuracy": accuracy(0.9, 0.02, 0.88, 0.92, seed_0=0.88, seed_1=0.92)},
+}
+HEAD_METRICS = {
+    "lr_large": {"test_accuracy": accuracy(0.5, 0.0, 0.5, 0.5, seed_0=0.5, seed_1=0.5)},
+    "lr_medium": {"test_accuracy": accuracy(0.95, 0.01, 0.94, 0.96, seed_0=0.94, seed_1=0.96)},
+}
+PARAMS_DIFF = {"params.yaml": {"settings.lr_medium.lr": {"old": 0.005, "new": 0.01}}}
+METRICS_DIFF = {
+    "reports/metrics.json": {
+        "lr_medium.test_accuracy.seeds.seed_1": {"old": 0.92, "new": 0.96, "diff": 0.04},
+        "lr_medium.test_accuracy.max": {"old": 0.92, "new": 0.96, "diff": 0.04},
+        "lr_medium.test_accuracy.mean": {"old": 0.9, "new": 0.95, "diff": 0.05},
+    }
+}
+
+
+def test_flatten_keeps_order_and_dots_keys() -> None:
+    assert flatten({"a": {"b": 1, "c": {"d": [2]}}, "e": None}) == {
+        "a.b": 1,
+        "a.c.d": [2],
+        "e": None,
+    }
+
+
+def test_diff_changes_follow_the_given_order_then_natural_order() -> None:
+    diff = {
+        "m.json": {
+            "s.seeds.seed_10": {"old": 1, "new": 2},
+            "s.seeds.seed_2": {"old": 1, "new": 2},
+            "s.mean": {"old": 1, "new": 2},
+            "s.std": {"old": 1, "new": None},
+        }
+    }
+    keys = [item.key for item in diff_changes(diff, order=["s.mean", "s.std"])]
+    assert keys == ["s.mean", "s.std", "s.seeds.seed_2", "s.seeds.seed_10"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [(0.5, 0.75, 0.25), (1, 3, 2.0), (None, 1.0, None), (True, False, None), ("a", "b", None)],
+)
+def test_change_is_new_minus_old_for_numbers_only(old, new, expected) -> None:
+    assert Change("f", "k", old, new).change == expected
+
+
+def test_change_knows_its_setting_and_whether_it_is_per_seed() -> None:
+    assert Change("f", "lr_medium.test_accuracy.seeds.seed_0", 1, 2).setting == "lr_medium"
+    assert Change("f", "lr_medium.test_accuracy.seeds.seed_0", 1, 2).per_seed
+    assert not Change("f", "lr_medium.test_accuracy.mean", 1, 2).per_seed
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "—"),
+        (True, "true"),
+        (100, "100"),
+        (0.005, "0.005"),
+        (1e-05, "1e-05"),
+        (0.045000000000000005, "0.045"),
+        (1.619764, "1.6198"),
+        ([10, 10], "[10, 10]"),
+        ("a|b", "a\\|b"),
+    ],
+)
+def test_format_value(value, text) -> None:
+    assert format_value(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, "—"),
+        (0.0, "0"),
+        (-0.050000000000000044, "-0.05"),
+        (0.006316000000000099, "+0.006316"),
+    ],
+)
+def test_format_change(value, text) -> None:
+    assert format_change(value) == text
+
+
+def test_params_table() -> None:
+    changes = diff_changes(
+        {
+            "params.yaml": {
+                "settings.lr_medium.lr": {"old": 0.005, "new": 0.01},
+                "settings.new_one.lr": {"old": None, "new": 0.1},
+            },
+            "other.yaml": {"x": {"old": "adam", "new": "sgd"}},
+        }
+    )
+    assert params_table(changes) == (
+        "| param | base | head |\n"
+        "|---|---:|---:|\n"
+        "| `settings.lr_medium.lr` | 0.005 | 0.01 |\n"
+        "| `settings.new_one.lr` | — | 0.1 |\n"
+        "| `other.yaml:x` | adam | sgd |\n"
+    )
+    assert params_table([]) == "No parameter changed.\n"
+
+
+def test_metrics_section_folds_per_seed_values() -> None:
+    changes = diff_changes(METRICS_DIFF, order=list(flatten(HEAD_METRICS)))
+    assert metrics_section(changes) == (
+        "| metric | base | head | change |\n"
+        "|---|---:|---:|---:|\n"
+        "| `lr_medium.test_accuracy.mean` | 0.9 | 0.95 | +0.05 |\n"
+        "| `lr_medium.test_accuracy.max` | 0.92 | 0.96 | +0.04 |\n"
+        "\n"
+        "<details><summary>Per-seed values (1 changed)</summary>\n"
+        "\n"
+        "| metric | base | head | change |\n"
+        "|---|---:|---:|---:|\n"
+        "| `lr_medium.test_accuracy.seeds.seed_1` | 0.92 | 0.96 | +0.04 |\n"
+        "\n"
+        "</details>\n"
+    )
+    assert metrics_section([]) == "No metric changed.\n"
+
+
+def test_changed_settings_from_params_metrics_and_presence() -> None:
+    params = [
+        Change("params.yaml", "settings.plateau.schedule.patience", 10, 5),
+        Change("params.yaml", "train.epochs", 50, 60),
+    ]
+    metrics = [Change("reports/metrics.json", "lr_small.test_loss.mean", 1.0, 0.9)]
+    base = {"lr_small": {}, "plateau": {}, "gone": {}, "same": {}}
+    head = {"added": {}, "lr_small": {}, "plateau": {}, "same": {}}
+    assert changed_settings(params, metrics, base, head) == ["added", "lr_small", "plateau", "gone"]
+
+
+def test_spread_delta_and_per_seed_cells() -> None:
+    base = BASE_METRICS["lr_medium"]["test_accuracy"]
+    head = HEAD_METRICS["lr_medium"]["test_accuracy"]
+    assert spread_cell(head) == "0.9500 ± 0.0100 (0.9400–0.9600, 2 seeds)"
+    assert spread_cell(accuracy(0.5, 0.0, 0.5, 0.5, seed_0=0.5)) == (
+        "0.5000 ± 0.0000 (0.5000–0.5000, 1 seed)"
+    )
+    assert spread_cell(accuracy(None, None, None, None, seed_0=None)) == (
+        "n/a ± n/a (n/a–n/a, 1 seed)"
+    )
+    assert spread_cell(None) == "—"
+    assert delta_cell(base, head) == "+0.0500 (2.5× std)"
+    assert delta_cell(accuracy(0.5, 0.0, 0.5, 0.5), accuracy(0.6, 0.0, 0.6, 0.6)) == "+0.1000"
+    assert delta_cell(None, head) == "—"
+    assert delta_cell(accuracy(None, None, None, None), head) == "n/a"
+    assert per_seed_cell(head) == "0: 0.9400, 1: 0.9600"
+
+
+def test_accuracy_section() -> None:
+    section = accuracy_section(["lr_medium", "added"], BASE_METRICS, HEAD_METRICS)
+    assert section.splitlines()[:4] == [
+        "| setting | base | head | Δ mean | head per seed |",
+        "|---|---:|---:|---:|---|",
+        "| lr_medium | 0.9000 ± 0.0200 (0.8800–0.9200, 2 seeds) "
+        "| 0.9500 ± 0.0100 (0.9400–0.9600, 2 seeds) | +0.0500 (2.5× std) | 0: 0.9400, 1: 0.9600 |",
+        "| added | — | — | — | — |",
+    ]
+    assert accuracy_section([], BASE_METRICS, HEAD_METRICS) == "No setting's results changed.\n"
+
+
+def test_figures_section() -> None:
+    figures = [
+        FigureLink("Test accuracy", "base/test_accuracy.png", "../test_accuracy.png"),
+        FigureLink("New figure", None, "../new.png"),
+    ]
+    assert figures_section(figures) == (
+        "| figure | base | head |\n"
+        "|---|---|---|\n"
+        "| Test accuracy | ![Test accuracy (base)](base/test_accuracy.png) "
+        "| ![Test accuracy (head)](../test_accuracy.png) |\n"
+        "| New figure | — | ![New figure (head)](../new.png) |\n"
+    )
+
+
+def test_github_figure_url() -> None:
+    assert github_figure_url("https://github.com/o/r/", "abc", "reports/figures/a.png") == (
+        "https://github.com/o/r/blob/abc/reports/figures/a.png?raw=true"
+    )
+
+
+def render(**overrides) -> str:
+    arguments = {
+        "params_diff": PARAMS_DIFF,
+        "metrics_diff": METRICS_DIFF,
+        "base_metrics": BASE_METRICS,
+        "head_metrics": HEAD_METRICS,
+        "figures": [FigureLink("Test accuracy", "b.png", "h.png")],
+        "base_label": "`main` at `1234567`",
+        "head_label": "workspace at `89abcde`",
+    }
+    return render_report(**{**arguments, **overrides})
+
+
+def test_render_report_puts_the_sections_in_order() -> None:
+    report = render()
+    assert report.startswith(MARKER + "\n")
+    assert "**base**: `main` at `1234567` · **head**: workspace at `89abcde`" in report
+    headings = [line for line in report.splitlines() if line.startswith("#")]
+    assert headings == [
+        "## Learning-rate study: what this change does",
+        "### Test accuracy of the changed settings",
+        "### Params diff (`dvc params diff`)",
+        "### Metrics diff (`dvc metrics diff`)",
+        "### Figures",
+    ]
+    assert "| lr_medium | 0.9000 ± 0.0200" in report
+    assert "| lr_large |" not in report
+    assert "| `settings.lr_medium.lr` | 0.005 | 0.01 |" in report
+    assert "![Test accuracy (head)](h.png)" in report
+    assert "[!WARNING]" not in report
+
+
+def test_render_report_warns_about_uncommitted_results() -> None:
+    report = render(uncommitted=["dvc.lock", "reports/metrics.json"])
+    assert "> [!WARNING]\n> The pipeline results differ from the committed ones " in report
+    assert "(`dvc.lock`, `reports/metrics.json`)" in report
+
+
+def test_render_report_with_nothing_changed() -> None:
+    report = render(params_diff={}, metrics_diff={}, base_metrics=HEAD_METRICS)
+    assert "No setting's results changed." in report
+    assert "No parameter changed." in report
+    assert "No metric changed." in report
+
+
+def test_unknown_base_fails_with_a_clear_message(tmp_path, monkeypatch, capsys) -> None:
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    monkeypatch.chdir(tmp_path)
+    assert pr_report.main(["--base", "origin/no-such-branch"]) == 2
+    error = capsys.readouterr().err
+    assert "unknown base revision 'origin/no-such-branch'" in error
+    assert "git fetch origin no-such-branch" in error
+    assert not (tmp_path / "build").exists()

@@ -1,0 +1,114 @@
+"""The pull-request workflow: triggers, least permissions, and steps that call the
+project's own commands (the report itself is `make pr-report`)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from configobj import ConfigObj
+
+from lrstudy import pr_report
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOW = ROOT / ".github" / "workflows" / "pr-report.yml"
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict[Any, Any]:
+    return yaml.safe_load(WORKFLOW.read_text())
+
+
+@pytest.fixture(scope="module")
+def steps(workflow: dict[Any, Any]) -> list[dict[str, Any]]:
+    (job,) = workflow["jobs"].values()
+    return job["steps"]
+
+
+def triggers(workflow: dict[Any, Any]) -> dict[str, Any]:
+    # YAML 1.1 (PyYAML) reads the key `on` as the boolean True; GitHub reads "on".
+    return workflow.get("on", workflow.get(True))
+
+
+def runs(steps: list[dict[str, Any]]) -> str:
+    return "\n".join(step.get("run", "") for step in steps)
+
+
+def make_targets() -> set[str]:
+    text = (ROOT / "Makefile").read_text()
+    return set(re.findall(r"^([a-zA-Z_-]+):", text, flags=re.MULTILINE))
+
+
+def test_runs_on_every_pull_request(workflow: dict[Any, Any]) -> None:
+    on = triggers(workflow)
+    assert "pull_request" in on
+    types = (on["pull_request"] or {}).get("types", ["opened", "synchronize", "reopened"])
+    assert {"opened", "synchronize", "reopened"} <= set(types)
+
+
+def test_has_the_least_permissions(workflow: dict[Any, Any]) -> None:
+    assert workflow["permissions"] == {"contents": "read", "pull-requests": "write"}
+    for job in workflow["jobs"].values():
+        assert "permissions" not in job
+
+
+def test_needs_no_secret_beyond_the_default_token(steps: list[dict[str, Any]]) -> None:
+    assert re.findall(r"secrets\.\w+", WORKFLOW.read_text()) == []
+    # Event values reach shell scripts through env, never pasted into the script text.
+    assert all("${{" not in step.get("run", "") for step in steps)
+
+
+def test_installs_the_pinned_environment(steps: list[dict[str, Any]]) -> None:
+    checkout = next(step for step in steps if step.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["fetch-depth"] == 0
+    python = next(
+        step for step in steps if step.get("uses", "").startswith("actions/setup-python@")
+    )
+    assert str(python["with"]["python-version"]) == "3.11"
+    assert re.search(r"^make venv\b", runs(steps), flags=re.MULTILINE)
+    for step in steps:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+", step["uses"]), step["uses"]
+
+
+def test_reproduces_then_builds_the_report_with_the_project_command(
+    steps: list[dict[str, Any]],
+) -> None:
+    script = runs(steps)
+    pull, repro = script.index("dvc pull"), script.index("make repro")
+    report = script.index("make pr-report BASE=")
+    assert pull < repro < report
+    assert 'BASE="origin/$BASE_REF"' in script
+    step = next(step for step in steps if "make pr-report" in step.get("run", ""))
+    assert step["env"]["BASE_REF"] == "${{ github.base_ref }}"
+    used = set(re.findall(r"\bmake ([a-z][\w-]*)", script))
+    assert used <= make_targets(), used - make_targets()
+
+
+def test_the_makefile_writes_the_report_the_workflow_posts() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert f"-m lrstudy.pr_report --base '$(BASE)' --out {pr_report.DEFAULT_OUT}" in makefile
+    assert re.search(r"^BASE \?= main$", makefile, flags=re.MULTILINE)
+
+
+def test_posts_or_updates_one_comment(steps: list[dict[str, Any]]) -> None:
+    (post,) = [step for step in steps if step.get("uses", "").startswith("actions/github-script@")]
+    script = post["with"]["script"]
+    assert pr_report.MARKER in script
+    assert f"readFileSync('{pr_report.DEFAULT_OUT}'" in script
+    assert "updateComment" in script and "createComment" in script
+    assert "github.event_name == 'pull_request'" in post["if"]
+
+
+def test_caches_the_default_dvc_remote(workflow: dict[Any, Any], steps) -> None:
+    config = ConfigObj(str(ROOT / ".dvc" / "config"))  # DVC's own config parser
+    remote = config["core"]["remote"]
+    url = config[f'remote "{remote}"']["url"]
+    assert url.startswith("~/")  # per user, outside any clone: works wherever one is
+    (job,) = workflow["jobs"].values()
+    assert job["env"]["DVC_REMOTE_DIR"] == url
+    cache = next(step for step in steps if step.get("uses", "").startswith("actions/cache@"))
+    assert cache["with"]["path"] == "${{ env.DVC_REMOTE_DIR }}"
