@@ -207,3 +207,19 @@ def test_load_config_reports_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     scalar.write_text("42\n")
     with pytest.raises(ConfigError, match="expected a mapping"):
         load_config(scalar)
+
+
+def test_unknown_key_does_not_hide_other_problems_in_its_section(params) -> None:
+    params["settings"]["lr_medium"].update(learnig_rate=1, lr=-1)
+    params["settings"]["plateau"]["schedule"]["patiense"] = 3
+    params["trian"] = {}
+    problems = problems_for(params)
+    assert "settings.lr_medium.lr = -1: Input should be greater than 0" in problems
+    assert any(p.startswith("settings.lr_medium: unknown key 'learnig_rate'") for p in problems)
+    assert any(
+        p.startswith("settings.plateau.schedule: unknown key 'patiense' (did you mean 'patience'?)")
+        and "allowed keys: type, monitor, mode, factor, patience" in p
+        for p in problems
+    )
+    assert any(p.startswith("(top level): unknown key 'trian'") for p in problems)
+    assert len(problems) == 4

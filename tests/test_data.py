@@ -5,8 +5,7 @@ import pytest
 from sklearn.datasets import make_gaussian_quantiles
 
 from lrstudy.config import DataConfig, SplitConfig
-from lrstudy.data import Dataset, generate, split
-from lrstudy.io import read_dataset, write_dataset
+from lrstudy.data import Dataset, generate, read_dataset, split, write_dataset
 
 
 def test_generate_is_the_notebooks_call(config) -> None:

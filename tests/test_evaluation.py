@@ -36,13 +36,13 @@ def test_setting_metrics_layout() -> None:
     assert result["test_loss"]["max"] == 0.5
 
 
-def test_grid_matches_the_notebooks_mgrid() -> None:
+def test_grid_spans_low_to_high_inclusive_like_mgrid_with_a_point_count() -> None:
     grid = GridConfig(low=-1.5, high=1.5, points=300)
     axis = grid_axes(grid)
     assert axis[0] == -1.5 and axis[-1] == 1.5 and len(axis) == 300
     points = grid_points(grid)
     assert points.shape == (90_000, 2) and points.dtype == np.float32
-    # Row order is x0 slowest, like np.mgrid[...] flattened: [x0, x1] indexing.
-    xx, yy = np.meshgrid(axis, axis, indexing="ij")
-    np.testing.assert_array_equal(points[:, 0], xx.ravel().astype(np.float32))
-    np.testing.assert_array_equal(points[:, 1], yy.ravel().astype(np.float32))
+    # Independent reference: np.mgrid with a complex step counts points, ends included;
+    # rows are ordered like the notebook's np.c_[xx.ravel(), yy.ravel()].
+    xx, yy = np.mgrid[-1.5:1.5:300j, -1.5:1.5:300j]
+    np.testing.assert_allclose(points, np.c_[xx.ravel(), yy.ravel()], rtol=0, atol=1e-7)

@@ -12,6 +12,11 @@ import pytest
     "module",
     [
         "lrstudy.config",
+        "lrstudy.contract",
+        "lrstudy.io",
+        "lrstudy.pr_report",
+        "lrstudy.stages.train",
+        "lrstudy.stages.evaluate",
         "lrstudy.data",
         "lrstudy.schedules",
         "lrstudy.evaluation",

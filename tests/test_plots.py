@@ -138,7 +138,16 @@ def test_decision_boundaries_label_the_lowest_panel_of_every_column() -> None:
 
 
 def test_decision_boundaries_draw_a_nan_grid() -> None:
-    render(boundaries(2, nan_first=True))
+    figure = boundaries(2, nan_first=True)
+    panels = [axes for axes in figure.axes if axes.get_visible() and axes.get_title()]
+    filled = [
+        [index for index, path in enumerate(panel.collections[0].get_paths()) if len(path)]
+        for panel in panels
+    ]
+    # The NaN grid is drawn as undecided: only the band 0.48-0.52 (the 13th of 25) is
+    # filled; the finite grid fills every band.
+    assert filled == [[12], list(range(25))]
+    render(figure)
 
 
 # --- learning curves ---
@@ -273,7 +282,12 @@ def test_learning_rates_draw_per_step_curves() -> None:
 def test_learning_rates_survive_nan_rates() -> None:
     runs = histories(["broken"], seeds=1)
     runs["broken"][0].loc[3:, "learning_rate"] = np.nan
-    render(plots.learning_rates(learning_rate_curves(runs), ["broken"]))
+    figure = plots.learning_rates(learning_rate_curves(runs), ["broken"])
+    (line,) = [line for line in figure.axes[0].get_lines() if line.get_label() != "_nolegend_"]
+    # Epochs 1-3 (x 0-3) are drawn; from the first NaN on there is nothing to draw.
+    assert list(line.get_xdata()) == [0.0, 3.0]
+    assert list(line.get_ydata()) == [0.1, 0.1]
+    render(figure)
 
 
 # --- test accuracy ---
@@ -307,7 +321,12 @@ def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:
 
 
 def test_test_accuracy_with_no_results_at_all() -> None:
-    render(plots.test_accuracy({"a": [None, None], "b": [0.9]}))
+    figure = plots.test_accuracy({"a": [None, None], "b": [0.9]})
+    axis = figure.axes[0]
+    assert [label.get_text() for label in axis.get_yticklabels()] == ["b", "a"]
+    right = axis.child_axes[0]
+    assert [label.get_text() for label in right.get_yticklabels()] == ["0.900", "n/a (2 n/a)"]
+    render(figure)
 
 
 # --- saving ---

@@ -53,7 +53,7 @@ def write_live(folder: Path, frame: pd.DataFrame) -> None:
     """Write a history the way DVCLive does: plots/metrics/<key>.tsv with step, key."""
     metrics = folder / "plots" / "metrics"
     metrics.mkdir(parents=True, exist_ok=True)
-    for key in report.HISTORY_COLUMNS:
+    for key in report.HISTORY_KEYS:
         pd.DataFrame({"step": frame["epoch"] - 1, key: frame[key]}).to_csv(
             metrics / f"{key}.tsv", sep="\t", index=False
         )
@@ -66,7 +66,7 @@ def test_read_live_history_round_trips_a_dvclive_folder(tmp_path: Path) -> None:
     frame = history([0.7, 0.5, 0.4])
     write_live(tmp_path, frame)
     read = read_live_history(tmp_path)
-    assert list(read.columns) == ["epoch", *report.HISTORY_COLUMNS]
+    assert list(read.columns) == ["epoch", *report.HISTORY_KEYS]
     pd.testing.assert_frame_equal(read, frame, check_dtype=False)
 
 

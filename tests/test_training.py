@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from lrstudy.config import parse_config
+from lrstudy.contract import HISTORY_KEYS
 from lrstudy.data import generate, split
-from lrstudy.report import HISTORY_COLUMNS, read_live_history
-from lrstudy.training import HISTORY_KEYS, make_datasets, train_seed
+from lrstudy.report import read_live_history
+from lrstudy.training import make_datasets, train_seed
 
 from .conftest import tiny_params
 
@@ -74,6 +75,6 @@ def test_dvclive_logs_hold_the_history(small, tmp_path) -> None:
     )
     logged = read_live_history(tmp_path / "seed_0")
     assert list(logged["epoch"]) == list(range(1, spec.epochs + 1))
-    for key in HISTORY_COLUMNS:
+    for key in HISTORY_KEYS:
         np.testing.assert_allclose(logged[key], history[key], rtol=1e-12)
     assert not (tmp_path / "seed_0" / "dvc.yaml").exists()

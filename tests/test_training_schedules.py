@@ -16,8 +16,7 @@ import pytest
 import yaml
 
 from lrstudy.config import Config, PlateauSchedule, parse_config
-from lrstudy.data import generate, split
-from lrstudy.io import write_dataset
+from lrstudy.data import generate, split, write_dataset
 from lrstudy.schedules import epoch_rates, keras_callbacks, rate_function, steps_per_epoch
 from lrstudy.training import (
     learning_rate_recorder,

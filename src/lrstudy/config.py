@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 import yaml
 from pydantic import (
@@ -52,24 +52,6 @@ class StrictModel(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _reject_unknown_keys(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            allowed = list(cls.model_fields)
-            unknown = [str(key) for key in data if key not in cls.model_fields]
-            if unknown:
-                hints = []
-                for key in unknown:
-                    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                    hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-                raise PydanticCustomError(
-                    "unknown_key",
-                    "unknown key {keys}; allowed keys: {allowed}",
-                    {"keys": ", ".join(hints), "allowed": ", ".join(allowed)},
-                )
-        return data
 
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
@@ -545,9 +527,56 @@ def split_sizes(n_samples: int, test_fraction: float, val_fraction: float) -> di
     return {"train": rest - n_val, "val": n_val, "test": n_test}
 
 
+def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
+    """The config model found at a pydantic error location (tags included), if any."""
+    model: type[BaseModel] = Config
+    index = 0
+    while index < len(loc):
+        field = model.model_fields.get(loc[index])
+        if field is None:
+            return None
+        index += 1
+        annotation = field.annotation
+        if get_origin(annotation) is dict:  # settings: skip the setting name
+            annotation = get_args(annotation)[1]
+            index += 1
+        members = [
+            member
+            for member in get_args(annotation) or (annotation,)
+            if isinstance(member, type) and issubclass(member, BaseModel)
+        ]
+        if len(members) > 1:  # a schedule: pydantic puts the type tag in the location
+            tagged = [m for m in members if index < len(loc) and _tag(m) == loc[index]]
+            members = tagged
+            index += 1
+        if len(members) != 1:
+            return None
+        model = members[0]
+    return model
+
+
+def _tag(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("type")
+    return get_args(field.annotation)[0] if field is not None else None
+
+
+def _unknown_key(loc: Sequence[str], path: str) -> str:
+    """'path: unknown key 'x' (did you mean 'y'?); allowed keys: ...'."""
+    model = _model_at(loc[:-1])
+    key = loc[-1]
+    where = path.rsplit(".", 1)[0] if "." in path else "(top level)"
+    if model is None:
+        return f"{where}: unknown key '{key}'"
+    allowed = list(model.model_fields)
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"{where}: unknown key '{key}'{hint}; allowed keys: {', '.join(allowed)}"
+
+
 def _format_error(error: Mapping[str, Any]) -> str:
     """One ``key.path = value: what is allowed`` line for a pydantic error."""
-    loc = [str(part) for part in error["loc"]]
+    raw_loc = [str(part) for part in error["loc"]]
+    loc = raw_loc
     # Drop the union-member tag pydantic inserts after 'schedule' (e.g. '.plateau.').
     loc = [
         part
@@ -557,6 +586,8 @@ def _format_error(error: Mapping[str, Any]) -> str:
     path = ".".join(loc)
     message = error["msg"]
     message = message.removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return _unknown_key(raw_loc, path)
     if error["type"] == "missing":
         return f"{path}: missing required key"
     value = error.get("input")
@@ -567,7 +598,7 @@ def _format_error(error: Mapping[str, Any]) -> str:
         return f"{path}: missing 'type'; allowed: {', '.join(SCHEDULE_TYPES)}"
     if error["type"] == "setting_name":
         return f"{'.'.join(loc[:-2])}: {message}"
-    if error["type"] == "unknown_key" or isinstance(value, Mapping):
+    if isinstance(value, Mapping):
         return f"{path or '(top level)'}: {message}"
     return f"{path} = {value!r}: {message}"
 

@@ -1,17 +1,21 @@
-"""The data set: generate the notebook's Gaussian quantiles and split them.
+"""The data set: generate the notebook's Gaussian quantiles, split them, store them.
 
-Arrays in, arrays out; reading and writing files is the stages' job (see ``io.py``).
+``generate`` and ``split`` are arrays in, arrays out; ``write_dataset`` and
+``read_dataset`` are the CSV format the stages keep the splits in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from sklearn.datasets import make_gaussian_quantiles
 from sklearn.model_selection import train_test_split
 
 from lrstudy.config import DataConfig, SplitConfig
+from lrstudy.io import atomic_path
 
 
 @dataclass(frozen=True)
@@ -58,3 +62,20 @@ def split(data: Dataset, config: SplitConfig) -> dict[str, Dataset]:
         "val": Dataset(x_val, y_val),
         "test": Dataset(x_test, y_test),
     }
+
+
+def write_dataset(path: str | Path, data: Dataset) -> None:
+    """Write a data set as CSV: columns x0..x{n-1}, y (floats round-trip exactly)."""
+    frame = pd.DataFrame(data.x, columns=[f"x{index}" for index in range(data.x.shape[1])])
+    frame["y"] = data.y
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False)
+
+
+def read_dataset(path: str | Path) -> Dataset:
+    """Read a data set written by ``write_dataset``."""
+    frame = pd.read_csv(path)
+    features = [column for column in frame.columns if column != "y"]
+    return Dataset(
+        x=frame[features].to_numpy(dtype=np.float32), y=frame["y"].to_numpy(dtype=np.int64)
+    )

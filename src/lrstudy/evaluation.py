@@ -45,7 +45,11 @@ def _round(value: float) -> float | None:
 
 
 def grid_axes(config: GridConfig) -> np.ndarray:
-    """The grid's coordinates along each axis (the notebook: -1.5..1.5 step 0.01)."""
+    """The grid's coordinates along each axis: ``points`` values from low to high inclusive.
+
+    The notebook's ``np.mgrid[-1.5:1.5:.01]`` has the same 300 points per axis but stops
+    at 1.49; this grid spans the whole square.
+    """
     return np.linspace(config.low, config.high, config.points, dtype=np.float64)
 
 

@@ -1,4 +1,4 @@
-"""File helpers shared by the stages: atomic writes and the data-set file format.
+"""File helpers shared by the stages: atomic writes of files, JSON and whole folders.
 
 Nothing is ever half-written: every file is written beside its target and renamed into
 place, and whole output folders are built aside and swapped in.
@@ -14,11 +14,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pandas as pd
-
-from lrstudy.data import Dataset
 
 
 @contextmanager
@@ -74,20 +69,3 @@ def write_json(path: str | Path, payload: Any) -> None:
 def read_json(path: str | Path) -> Any:
     """Read a JSON file."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
-
-
-def write_dataset(path: str | Path, data: Dataset) -> None:
-    """Write a data set as CSV: columns x0..x{n-1}, y (floats round-trip exactly)."""
-    frame = pd.DataFrame(data.x, columns=[f"x{index}" for index in range(data.x.shape[1])])
-    frame["y"] = data.y
-    with atomic_path(path) as temporary:
-        frame.to_csv(temporary, index=False)
-
-
-def read_dataset(path: str | Path) -> Dataset:
-    """Read a data set written by ``write_dataset``."""
-    frame = pd.read_csv(path)
-    features = [column for column in frame.columns if column != "y"]
-    return Dataset(
-        x=frame[features].to_numpy(dtype=np.float32), y=frame["y"].to_numpy(dtype=np.int64)
-    )

@@ -39,7 +39,7 @@ METRICS = ("accuracy",)
 
 def build_model(config: ModelConfig, n_features: int) -> keras.Model:
     """Dense(units, activation) for each hidden layer, then Dense(1, sigmoid)."""
-    import keras
+    keras = import_keras()
 
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,), name="features")]
     for index, units in enumerate(config.hidden_units):
@@ -52,14 +52,16 @@ def build_model(config: ModelConfig, n_features: int) -> keras.Model:
 
 def make_optimizer(name: str, learning_rate: float | object) -> keras.optimizers.Optimizer:
     """The configured optimizer at a rate (a float or a Keras schedule)."""
-    import keras
+    keras = import_keras()
 
     classes = {
         "adam": keras.optimizers.Adam,
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
     }
-    return classes[name](learning_rate=learning_rate)
+    # A fixed name: Keras would otherwise number every new optimizer (adam_1, adam_2, ...)
+    # into the saved config, so identical models saved in one process would differ.
+    return classes[name](learning_rate=learning_rate, name=name)
 
 
 def compile_model(model: keras.Model, config: ModelConfig, learning_rate: float | object) -> None:

@@ -26,9 +26,9 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator
 from matplotlib.transforms import blended_transform_factory
 
+from lrstudy.contract import CHANCE_ACCURACY
 from lrstudy.io import atomic_path
 
-CHANCE_ACCURACY = 0.5
 DPI = 110
 LINE_STYLES = ("-", "--", ":", "-.")
 LEGEND_FONT_SIZE = 9

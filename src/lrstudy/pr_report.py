@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lrstudy.io import atomic_path, write_text
+
 MARKER = "<!-- lrstudy-pr-report -->"
 """Hidden first line of the report: the workflow finds its own comment by it."""
 
@@ -372,6 +374,28 @@ def github_figure_url(repo_url: str, revision: str, path: str) -> str:
 # --- the command: everything below runs git and dvc -----------------------------------
 
 
+def stale_stages(status: Mapping[str, Any]) -> list[str]:
+    """Stages whose recorded results no longer match their code, params or command.
+
+    ``status`` is ``dvc status --json``. Outputs that are merely absent (a fresh clone
+    without a DVC remote) do not make a stage stale: ``dvc.lock`` and the committed
+    ``reports/`` still describe what this code and these params produce.
+    """
+    stale = []
+    for stage, entries in status.items():
+        for entry in entries:
+            if not isinstance(entry, Mapping):  # e.g. "always changed"
+                stale.append(stage)
+                break
+            deps = entry.get("changed deps", {})
+            outs = entry.get("changed outs", {})
+            other = set(entry) - {"changed deps", "changed outs"}
+            if other or any(v != "deleted" for v in [*deps.values(), *outs.values()]):
+                stale.append(stage)
+                break
+    return stale
+
+
 class ReportError(Exception):
     """A problem the user can fix (unknown base revision, dvc failing)."""
 
@@ -464,8 +488,8 @@ def figure_links(
             if content is None:
                 target.unlink(missing_ok=True)  # left from a report against another base
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(content)
+                with atomic_path(target) as temporary:
+                    temporary.write_bytes(content)
                 base = Path(os.path.relpath(target, out.parent)).as_posix()
             head = (
                 Path(os.path.relpath(path, out.parent)).as_posix() if Path(path).is_file() else None
@@ -519,9 +543,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="https://github.com/OWNER/REPO: link figures to GitHub instead of local files "
         "(default: from GITHUB_SERVER_URL and GITHUB_REPOSITORY when set)",
     )
+    parser.add_argument(
+        "--check-committed",
+        action="store_true",
+        help="only check that the committed dvc.lock and reports/ are current for this "
+        "code and params (outputs may be absent); exit 1 and list the stale stages if not",
+    )
     args = parser.parse_args(argv)
-    from lrstudy.io import write_text
-
+    if args.check_committed:
+        stale = stale_stages(_dvc_json("status"))
+        for stage in stale:
+            print(f"stale: {stage}")
+        return 1 if stale else 0
     try:
         report = build_report(args.base, args.out, args.repo_url)
     except ReportError as error:

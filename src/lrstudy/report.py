@@ -15,12 +15,10 @@ import numpy as np
 import pandas as pd
 
 from lrstudy.config import Config
+from lrstudy.contract import CHANCE_ACCURACY, HISTORY_KEYS, STEP_RATES_FILE
 from lrstudy.schedules import describe
 
-HISTORY_COLUMNS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 CURVE_COLUMNS = ("loss", "val_loss", "accuracy", "val_accuracy")
-STEP_RATES_FILE = "learning_rate_steps.tsv"
-CHANCE_ACCURACY = 0.5
 FAILED_ACCURACY = 0.6  # mean test accuracy below this: the setting did not learn
 TARGET_VAL_ACCURACY = 0.95
 # Learning-rate polylines keep every point needed to stay within this many decades
@@ -34,7 +32,7 @@ def read_live_history(directory: str | Path) -> pd.DataFrame:
     """One DVCLive folder's per-epoch metrics as a frame: epoch (1-based) + metrics."""
     folder = Path(directory) / "plots" / "metrics"
     frame: pd.DataFrame | None = None
-    for column in HISTORY_COLUMNS:
+    for column in HISTORY_KEYS:
         series = pd.read_csv(folder / f"{column}.tsv", sep="\t")[["step", column]]
         frame = series if frame is None else frame.merge(series, on="step", how="outer")
     assert frame is not None
@@ -64,7 +62,7 @@ def long_history(histories: Mapping[str, Mapping[int, pd.DataFrame]]) -> pd.Data
         for seed, history in by_seed.items()
     ]
     frame = pd.concat(frames, ignore_index=True)
-    return frame[["setting", "seed", "epoch", *HISTORY_COLUMNS]]
+    return frame[["setting", "seed", "epoch", *HISTORY_KEYS]]
 
 
 def epoch_summary(long: pd.DataFrame) -> pd.DataFrame:
@@ -77,7 +75,7 @@ def epoch_summary(long: pd.DataFrame) -> pd.DataFrame:
     """
     finite = long.replace([np.inf, -np.inf], np.nan)
     keys = ["setting", "epoch"]
-    grouped = finite.groupby(keys, sort=False)[list(HISTORY_COLUMNS)]
+    grouped = finite.groupby(keys, sort=False)[list(HISTORY_KEYS)]
     mean = grouped.mean()
     low = grouped.min().add_suffix("_min")
     high = grouped.max().add_suffix("_max")
@@ -258,7 +256,7 @@ def strict_mean_curve(by_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     """
     stacked = long_history({"_": by_seed}).replace([np.inf, -np.inf], np.nan)
     return (
-        stacked.groupby("epoch")[list(HISTORY_COLUMNS)]
+        stacked.groupby("epoch")[list(HISTORY_KEYS)]
         .agg(lambda values: values.mean(skipna=False))
         .reset_index()
     )

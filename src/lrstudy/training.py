@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lrstudy.config import ModelConfig, RunSpec
+from lrstudy.contract import HISTORY_KEYS
 from lrstudy.data import Dataset
 from lrstudy.model import build_model, compile_model, import_keras
 from lrstudy.schedules import keras_callbacks, steps_per_epoch
@@ -24,8 +25,6 @@ from lrstudy.schedules import keras_callbacks, steps_per_epoch
 if TYPE_CHECKING:
     import keras
     import tensorflow as tf
-
-HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 
 
 def make_datasets(

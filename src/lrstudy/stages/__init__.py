@@ -13,13 +13,23 @@ from collections.abc import Callable
 from lrstudy.config import Config, ConfigError, load_config
 
 
+class MissingInputsError(Exception):
+    """A stage's inputs are missing or incomplete; ``problems`` has one line per gap."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"missing inputs:\n{lines}")
+
+
 def stage_main(
     description: str, add_arguments: Callable[[argparse.ArgumentParser], None]
 ) -> Callable[[Callable[[Config, argparse.Namespace], None]], Callable[[list[str] | None], int]]:
     """Wrap a stage body ``body(config, args)`` into a ``main(argv) -> exit code``.
 
     The body runs only if params.yaml is valid; a ConfigError (raised by validation or by
-    the body) prints every problem to stderr and exits with status 2.
+    the body) or a MissingInputsError prints every problem to stderr and exits with
+    status 2.
     """
 
     def decorate(body: Callable[[Config, argparse.Namespace], None]) -> Callable[..., int]:
@@ -31,7 +41,7 @@ def stage_main(
             try:
                 config = load_config(args.params)
                 body(config, args)
-            except ConfigError as error:
+            except (ConfigError, MissingInputsError) as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
             return 0

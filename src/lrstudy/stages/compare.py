@@ -4,7 +4,9 @@ Reads params ``settings`` and ``train`` (which settings exist and how they were 
 ``evaluate`` (the grid), ``<evaluation>/<setting>/{metrics.json,boundary.npy}``,
 ``<logs>/<setting>/seed_<s>/`` (DVCLive per-epoch metrics, and
 ``learning_rate_steps.tsv`` where a schedule changes the rate within an epoch) and the
-test split. Writes, each atomically and byte-for-byte the same for the same inputs:
+test split. Writes, byte-for-byte the same for the same inputs, as one set: the whole
+``<reports>`` folder is built aside and swapped in only when everything is written (so
+it must hold nothing but these outputs):
 
 - ``<reports>/metrics.json``: DVC metrics, per setting the test accuracy and loss;
 - ``<reports>/summary.md``: table, plain-language reading and the figures;
@@ -20,17 +22,20 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from lrstudy import plots
-from lrstudy.config import Config, ConfigError
+from lrstudy.config import Config
+from lrstudy.data import Dataset, read_dataset
 from lrstudy.evaluation import grid_axes
-from lrstudy.io import atomic_directory, read_dataset, read_json, write_json, write_text
+from lrstudy.io import atomic_directory, read_json, write_json, write_text
 from lrstudy.report import (
     FIGURES,
+    SettingSummary,
     curves_table,
     epoch_summary,
     learning_rate_curves,
@@ -41,7 +46,7 @@ from lrstudy.report import (
     summarize_setting,
     summary_markdown,
 )
-from lrstudy.stages import stage_main
+from lrstudy.stages import MissingInputsError, stage_main
 
 # Plot files are committed (cache: false): a few significant digits keep them small and
 # their diffs readable, far finer than any difference a chart can show.
@@ -79,7 +84,7 @@ def _check_inputs(config: Config, evaluation: Path, logs: Path) -> None:
                 f"run `dvc repro` (train@{name}, evaluate@{name}) first"
             )
     if problems:
-        raise ConfigError(problems)
+        raise MissingInputsError(problems)
 
 
 @stage_main(__doc__, _arguments)
@@ -128,10 +133,30 @@ def main(config: Config, args: argparse.Namespace) -> None:
             f"{summary.name} (lr {summary.lr:g})\ntest acc {accuracy}; seed {seed} shown"
         )
 
+    # The whole reports folder is built aside and swapped in at the end, so metrics,
+    # tables, figures and summary always come from the same run.
+    with atomic_directory(reports) as staging:
+        _write_reports(staging, config, metrics, summaries, curves, rates, boundaries, titles, test)
+    print(f"compared {len(names)} settings → {reports}")
+
+
+def _write_reports(
+    reports: Path,
+    config: Config,
+    metrics: dict[str, Any],
+    summaries: list[SettingSummary],
+    curves: pd.DataFrame,
+    rates: pd.DataFrame,
+    boundaries: dict[str, np.ndarray],
+    titles: dict[str, str],
+    test: Dataset,
+) -> None:
+    """Write metrics.json, plots/*.csv, figures/*.png and summary.md under ``reports``."""
+    names = list(config.settings)
     write_json(reports / "metrics.json", metrics_document(metrics))
-    with atomic_directory(reports / "plots") as folder:
-        _write_csv(folder / "learning_curves.csv", curves_table(curves), CURVES_FORMAT)
-        _write_csv(folder / "learning_rate.csv", rates, RATE_FORMAT)
+    (reports / "plots").mkdir()
+    _write_csv(reports / "plots" / "learning_curves.csv", curves_table(curves), CURVES_FORMAT)
+    _write_csv(reports / "plots" / "learning_rate.csv", rates, RATE_FORMAT)
     builders: dict[str, Callable[[], Figure]] = {
         "test_accuracy.png": lambda: plots.test_accuracy(
             {item.name: item.per_seed_accuracy for item in summaries}
@@ -142,11 +167,10 @@ def main(config: Config, args: argparse.Namespace) -> None:
             grid_axes(config.evaluate.grid), boundaries, titles, test.x, test.y
         ),
     }
-    with atomic_directory(reports / "figures") as folder:
-        for entry in FIGURES:  # one at a time: each figure is closed before the next
-            plots.save_figure(builders[entry.file](), folder / entry.file)
+    (reports / "figures").mkdir()
+    for entry in FIGURES:  # one at a time: each figure is closed before the next
+        plots.save_figure(builders[entry.file](), reports / "figures" / entry.file)
     write_text(reports / "summary.md", summary_markdown(summaries))
-    print(f"compared {len(names)} settings → {reports}")
 
 
 if __name__ == "__main__":

@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from lrstudy.config import Config
+from lrstudy.data import read_dataset
 from lrstudy.evaluation import evaluate_model, predict_grid, setting_metrics
-from lrstudy.io import atomic_directory, read_dataset, write_json
+from lrstudy.io import atomic_directory, write_json
 from lrstudy.model import load_model
 from lrstudy.stages import stage_main
 
@@ -38,10 +39,11 @@ def main(config: Config, args: argparse.Namespace) -> None:
         model = load_model(Path(args.models) / f"seed_{seed}.keras")
         per_seed[seed] = evaluate_model(model, test)
         boundaries.append(predict_grid(model, config.evaluate.grid))
+    metrics = setting_metrics(per_seed)
     with atomic_directory(args.out) as out:
-        write_json(out / "metrics.json", setting_metrics(per_seed))
+        write_json(out / "metrics.json", metrics)
         np.save(out / "boundary.npy", np.stack(boundaries))
-    accuracy = setting_metrics(per_seed)["test_accuracy"]
+    accuracy = metrics["test_accuracy"]
     print(f"{spec.name}: test accuracy {accuracy['mean']} ± {accuracy['std']}")
 
 

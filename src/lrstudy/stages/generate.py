@@ -6,8 +6,7 @@ import argparse
 import sys
 
 from lrstudy.config import Config
-from lrstudy.data import generate
-from lrstudy.io import write_dataset
+from lrstudy.data import generate, write_dataset
 from lrstudy.stages import stage_main
 
 

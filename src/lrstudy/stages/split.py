@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from lrstudy.config import Config
-from lrstudy.data import split
-from lrstudy.io import read_dataset, write_dataset
+from lrstudy.data import read_dataset, split, write_dataset
+from lrstudy.io import atomic_directory
 from lrstudy.stages import stage_main
 
 
@@ -20,8 +19,10 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 @stage_main(__doc__, _arguments)
 def main(config: Config, args: argparse.Namespace) -> None:
     """Split the raw data and write the three parts."""
-    for name, part in split(read_dataset(args.input), config.split).items():
-        write_dataset(Path(args.out) / f"{name}.csv", part)
+    parts = split(read_dataset(args.input), config.split)
+    with atomic_directory(args.out) as out:
+        for name, part in parts.items():
+            write_dataset(out / f"{name}.csv", part)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,9 @@ import sys
 from pathlib import Path
 
 from lrstudy.config import Config
-from lrstudy.io import atomic_directory, read_dataset, write_text
+from lrstudy.contract import STEP_RATES_FILE
+from lrstudy.data import read_dataset
+from lrstudy.io import atomic_directory, write_text
 from lrstudy.model import save_model
 from lrstudy.schedules import steps_per_epoch
 from lrstudy.stages import stage_main
@@ -26,8 +28,6 @@ from lrstudy.training import (
     live_logger,
     train_seed,
 )
-
-STEPS_FILE = "learning_rate_steps.tsv"
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +55,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
             save_model(model, models / f"seed_{seed}.keras")
             if per_step:
                 write_text(
-                    logs / f"seed_{seed}" / STEPS_FILE,
+                    logs / f"seed_{seed}" / STEP_RATES_FILE,
                     learning_rate_steps_table(step_recorder.steps, per_epoch),
                 )
             print(
