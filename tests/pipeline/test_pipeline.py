@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import NOTEBOOK_SETTINGS as SETTINGS
+from .conftest import PIPELINE_SETTINGS as SETTINGS
 from .conftest import Project
 
 pytestmark = pytest.mark.slow
@@ -42,6 +42,16 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
         for key in ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"):
             assert len((metrics_dir / f"{key}.tsv").read_text().splitlines()) == 1 + 2  # 2 epochs
         assert (root / "evaluation" / name / "boundary.npy").is_file()
+    # A per-step schedule also logs every optimizer step: 112 train rows / batch 100 gives
+    # 2 steps per epoch, so 4 steps in 2 epochs.
+    steps = root / "logs" / "one_cycle" / "seed_0" / "learning_rate_steps.tsv"
+    assert steps.read_text().splitlines()[0].split("\t") == [
+        "step",
+        "epoch_fraction",
+        "learning_rate",
+    ]
+    assert len(steps.read_text().splitlines()) == 1 + 4
+    assert not (root / "logs" / "lr_medium" / "seed_0" / "learning_rate_steps.tsv").exists()
     for figure in ("decision_boundaries", "learning_curves", "learning_rate", "test_accuracy"):
         assert (root / "reports" / "figures" / f"{figure}.png").stat().st_size > 1000
     summary = (root / "reports" / "summary.md").read_text()
@@ -78,7 +88,7 @@ def test_forced_rerun_is_bit_identical(project: Project) -> None:
         "figures": tree_digest(root / "reports" / "figures"),
     }
     ran, _ = project.repro("-f")
-    assert len(ran) == 11
+    assert len(ran) == 3 + 2 * len(SETTINGS)
     assert (root / "reports" / "metrics.json").read_text() == before["metrics"]
     assert tree_digest(root / "reports" / "figures") == before["figures"]
     # Every output hash (models included) is unchanged: the run is reproducible.
