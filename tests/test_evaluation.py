@@ -46,3 +46,11 @@ def test_grid_spans_low_to_high_inclusive_like_mgrid_with_a_point_count() -> Non
     # rows are ordered like the notebook's np.c_[xx.ravel(), yy.ravel()].
     xx, yy = np.mgrid[-1.5:1.5:300j, -1.5:1.5:300j]
     np.testing.assert_allclose(points, np.c_[xx.ravel(), yy.ravel()], rtol=0, atol=1e-7)
+
+
+def test_sample_std_hand_computed() -> None:
+    from lrstudy.evaluation import sample_std
+
+    # (1 - 2)^2 + (3 - 2)^2 = 2, over n - 1 = 1 -> sqrt(2)
+    assert sample_std([1.0, 3.0]) == pytest.approx(math.sqrt(2))
+    assert sample_std([0.7]) == 0.0

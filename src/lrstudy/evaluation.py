@@ -13,12 +13,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lrstudy.config import GridConfig
-from lrstudy.data import Dataset
 
 if TYPE_CHECKING:
     import keras
 
+    from lrstudy.data import Dataset
+
 ROUND = 6  # decimals kept in metrics files: readable diffs, far below seed-to-seed noise
+
+
+def sample_std(values: Sequence[float] | np.ndarray) -> float:
+    """Sample standard deviation (ddof=1) over seeds; 0 for a single value."""
+    array = np.asarray(values, dtype=np.float64)
+    return float(np.std(array, ddof=1)) if array.size > 1 else 0.0
 
 
 def summarize(values: Sequence[float]) -> dict[str, float]:
@@ -30,10 +37,9 @@ def summarize(values: Sequence[float]) -> dict[str, float]:
     array = np.asarray(values, dtype=np.float64)
     if array.size == 0:
         raise ValueError("summarize() needs at least one value")
-    std = float(np.std(array, ddof=1)) if array.size > 1 else 0.0
     return {
         "mean": _round(float(np.mean(array))),
-        "std": _round(std),
+        "std": _round(sample_std(array)),
         "min": _round(float(np.min(array))),
         "max": _round(float(np.max(array))),
     }

@@ -27,6 +27,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 from matplotlib.transforms import blended_transform_factory
 
 from lrstudy.contract import CHANCE_ACCURACY
+from lrstudy.evaluation import sample_std
 from lrstudy.io import atomic_path
 
 DPI = 110
@@ -361,7 +362,7 @@ def _describe_accuracy(finite: np.ndarray, missing: int) -> str:
     elif finite.size == 1:
         text = f"{finite[0]:.3f}"
     else:
-        text = f"{finite.mean():.3f} ± {finite.std(ddof=1):.3f}"
+        text = f"{finite.mean():.3f} ± {sample_std(finite):.3f}"
     return text + (f" ({missing} n/a)" if missing else "")
 
 
@@ -410,7 +411,7 @@ def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
             zorder=3,
         )
         mean = float(finite.mean())
-        std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+        std = sample_std(finite)
         # The whisker stops at the possible range [0, 1]; the axis shows all of it.
         low, high = max(0.0, mean - std), min(1.0, mean + std)
         lowest = min(lowest, low)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from lrstudy.config import Config
 from lrstudy.contract import CHANCE_ACCURACY, HISTORY_KEYS, STEP_RATES_FILE
+from lrstudy.evaluation import sample_std
 from lrstudy.schedules import describe
 
 CURVE_COLUMNS = ("loss", "val_loss", "accuracy", "val_accuracy")
@@ -372,7 +373,7 @@ def summary_table(summaries: Sequence[SettingSummary]) -> str:
             extent = f"{_number(accuracy['min'])}–{_number(accuracy['max'])}"
         else:  # some seeds have no result: describe those that have one
             finite = item.finite_accuracies
-            std = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
+            std = sample_std(finite)
             count = f" ({finite.size} of {item.seeds} seeds)"
             spread = "n/a" if not finite.size else f"{finite.mean():.4f} ± {std:.4f}{count}"
             extent = "n/a" if not finite.size else f"{finite.min():.4f}–{finite.max():.4f}"
