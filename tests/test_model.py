@@ -43,6 +43,7 @@ def test_compile_uses_configured_optimizer_and_rate(config, name, cls) -> None:
     assert model.loss == "binary_crossentropy"
 
 
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer:UserWarning")
 def test_save_is_byte_reproducible_and_round_trips(tmp_path, config) -> None:
     paths = [tmp_path / "a.keras", tmp_path / "b.keras"]
     models = []

@@ -274,19 +274,20 @@ def test_unknown_base_fails_with_a_clear_message(tmp_path, monkeypatch, capsys) 
 def test_stale_stages_ignore_absent_outputs_but_not_changed_code_or_params() -> None:
     # Shapes as printed by `dvc status --json` (DVC 3.67).
     status = {
+        "generate": [{"changed outs": {"data/raw/dataset.csv": "not in cache"}}],
         "train@lr_small": [{"changed outs": {"models/lr_small": "deleted"}}],
         "evaluate@lr_small": [{"changed deps": {"models/lr_small": "deleted"}}],
         "train@lr_medium": [{"changed deps": {"params.yaml": {"settings.lr_medium": "modified"}}}],
         "compare": [{"changed deps": {"src/lrstudy/plots.py": "modified"}}],
         "split": [{"changed outs": {"data/prepared": "modified"}}],
-        "generate": ["always changed"],
+        "generate_again": ["always changed"],
         "evaluate@plateau": [{"changed command": True}],
     }
     assert pr_report.stale_stages(status) == [
         "train@lr_medium",
         "compare",
         "split",
-        "generate",
+        "generate_again",
         "evaluate@plateau",
     ]
     assert pr_report.stale_stages({}) == []

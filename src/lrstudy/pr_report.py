@@ -374,6 +374,10 @@ def github_figure_url(repo_url: str, revision: str, path: str) -> str:
 # --- the command: everything below runs git and dvc -----------------------------------
 
 
+ABSENT = ("deleted", "not in cache")
+"""``dvc status`` states of a file that is merely missing here, not changed."""
+
+
 def stale_stages(status: Mapping[str, Any]) -> list[str]:
     """Stages whose recorded results no longer match their code, params or command.
 
@@ -390,7 +394,8 @@ def stale_stages(status: Mapping[str, Any]) -> list[str]:
             deps = entry.get("changed deps", {})
             outs = entry.get("changed outs", {})
             other = set(entry) - {"changed deps", "changed outs"}
-            if other or any(v != "deleted" for v in [*deps.values(), *outs.values()]):
+            states = [*deps.values(), *outs.values()]
+            if other or any(state not in ABSENT for state in states):
                 stale.append(stage)
                 break
     return stale
