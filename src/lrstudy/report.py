@@ -227,12 +227,17 @@ class SettingSummary:
     diverged_seeds: Sequence[int]
 
     @property
-    def finite_accuracies(self) -> np.ndarray:
-        """The seeds' test accuracies that exist (a diverged seed may have none)."""
-        values = np.array(
+    def accuracy_array(self) -> np.ndarray:
+        """Every seed's test accuracy in seed order, NaN where a seed has none."""
+        return np.array(
             [np.nan if value is None else value for value in self.per_seed_accuracy],
             dtype=float,
         )
+
+    @property
+    def finite_accuracies(self) -> np.ndarray:
+        """The seeds' test accuracies that exist (a diverged seed may have none)."""
+        values = self.accuracy_array
         return values[np.isfinite(values)]
 
     @property
@@ -301,11 +306,6 @@ def summarize_setting(
         epochs_to_target=int(mean_curve["epoch"].iloc[reached[0]]) if reached.size else None,
         diverged_seeds=[seed for seed, history in by_seed.items() if diverged(history)],
     )
-
-
-def metrics_document(metrics: Mapping[str, Mapping[str, object]]) -> dict[str, object]:
-    """The content of reports/metrics.json: every setting's test metrics, by setting."""
-    return {name: dict(values) for name, values in metrics.items()}
 
 
 @dataclass(frozen=True)

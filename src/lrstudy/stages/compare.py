@@ -40,7 +40,6 @@ from lrstudy.report import (
     epoch_summary,
     learning_rate_curves,
     long_history,
-    metrics_document,
     read_live_history,
     read_step_rates,
     summarize_setting,
@@ -119,9 +118,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
     for summary in summaries:
         layers = np.load(evaluation / summary.name / "boundary.npy")
         # Show the seed whose test accuracy is the median: a typical model, not the best.
-        accuracies = np.array(
-            [np.nan if value is None else value for value in summary.per_seed_accuracy]
-        )
+        accuracies = summary.accuracy_array
         shown = int(np.argsort(np.nan_to_num(accuracies, nan=-1.0))[(len(accuracies) - 1) // 2])
         boundaries[summary.name] = layers[shown]
         mean, std = summary.accuracy["mean"], summary.accuracy["std"]
@@ -153,7 +150,7 @@ def _write_reports(
 ) -> None:
     """Write metrics.json, plots/*.csv, figures/*.png and summary.md under ``reports``."""
     names = list(config.settings)
-    write_json(reports / "metrics.json", metrics_document(metrics))
+    write_json(reports / "metrics.json", metrics)
     (reports / "plots").mkdir()
     _write_csv(reports / "plots" / "learning_curves.csv", curves_table(curves), CURVES_FORMAT)
     _write_csv(reports / "plots" / "learning_rate.csv", rates, RATE_FORMAT)
