@@ -115,6 +115,7 @@ class TrainConfig(StrictModel):
     epochs: PositiveInt
     seeds: Annotated[int, Field(ge=1, le=100)]
     seed: Annotated[int, Field(ge=0)]
+    loop: Literal["fast", "fit"] = "fast"
 
 
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -502,6 +503,7 @@ class Config(StrictModel):
             batch_size=setting.batch_size or self.train.batch_size,
             epochs=setting.epochs or self.train.epochs,
             seeds=tuple(self.train.seed + index for index in range(n_seeds)),
+            loop=self.train.loop,
         )
 
 
@@ -515,6 +517,7 @@ class RunSpec:
     batch_size: int
     epochs: int
     seeds: tuple[int, ...]
+    loop: Literal["fast", "fit"] = "fast"
 
 
 def split_sizes(n_samples: int, test_fraction: float, val_fraction: float) -> dict[str, int]:

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import make_gaussian_quantiles
-from sklearn.model_selection import train_test_split
 
 from lrstudy.config import DataConfig, SplitConfig
 from lrstudy.io import atomic_path
@@ -31,6 +29,8 @@ class Dataset:
 
 def generate(config: DataConfig) -> Dataset:
     """``make_gaussian_quantiles`` with the configured arguments and random_state."""
+    from sklearn.datasets import make_gaussian_quantiles  # here: stages that train skip sklearn
+
     x, y = make_gaussian_quantiles(
         n_samples=config.n_samples,
         n_features=config.n_features,
@@ -43,6 +43,8 @@ def generate(config: DataConfig) -> Dataset:
 
 def split(data: Dataset, config: SplitConfig) -> dict[str, Dataset]:
     """Split into train / val / test: test first, then validation from the rest."""
+    from sklearn.model_selection import train_test_split
+
     x_rest, x_test, y_rest, y_test = train_test_split(
         data.x,
         data.y,

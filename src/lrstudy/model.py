@@ -21,14 +21,56 @@ if TYPE_CHECKING:
 LOSS = "binary_crossentropy"
 
 
+# What TensorFlow's arithmetic depends on besides the inputs, pinned before it is imported.
+# oneDNN (TensorFlow's CPU matrix kernels) picks its kernels at run time from the CPU's
+# instruction set, so an AVX-512 and an AVX2 machine would compute different floats; capping
+# it at AVX2, which every current x86-64 server and desktop CPU has, makes them compute the
+# same ones (``DNNL_`` is the variable's older name). TensorFlow's own oneDNN graph rewrites
+# are on by default on x86-64 Linux only: pinned on, as the committed results were made.
+ARITHMETIC_ENVIRONMENT = {
+    "ONEDNN_MAX_CPU_ISA": "AVX2",
+    "DNNL_MAX_CPU_ISA": "AVX2",
+    "TF_ENABLE_ONEDNN_OPTS": "1",
+}
+# One thread for TensorFlow's intra-op and inter-op pools: the model is far too small to
+# gain from more, and a fixed count keeps any reduction order the same on any core count.
+THREADS = 1
+
+
 def import_keras():
-    """Import Keras (TensorFlow backend) quietly, with deterministic ops; return it."""
+    """Import Keras (TensorFlow backend) with its arithmetic pinned; return the module.
+
+    The one place lrstudy imports TensorFlow. Before the import it sets
+    ``ARITHMETIC_ENVIRONMENT`` (oneDNN capped at AVX2) and quiets TensorFlow's C++ info and
+    warning logs (errors still print); after it, ``THREADS`` intra-/inter-op threads and op
+    determinism. Same params then give the same bits on any x86-64 CPU with AVX2.
+
+    Raises:
+        RuntimeError: if TensorFlow already started its runtime with other thread counts
+            (something imported and used it before lrstudy could pin it).
+    """
     import os
 
+    os.environ.update(ARITHMETIC_ENVIRONMENT)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
     import tensorflow as tf
 
+    threading = tf.config.threading
+    try:
+        threading.set_intra_op_parallelism_threads(THREADS)
+        threading.set_inter_op_parallelism_threads(THREADS)
+    except RuntimeError as error:  # the runtime is already running: only accept our counts
+        counts = (
+            threading.get_intra_op_parallelism_threads(),
+            threading.get_inter_op_parallelism_threads(),
+        )
+        if counts != (THREADS, THREADS):
+            raise RuntimeError(
+                f"TensorFlow was initialised before lrstudy pinned its threads to {THREADS} "
+                f"(intra-op, inter-op = {counts}); import Keras through "
+                "lrstudy.model.import_keras() first"
+            ) from error
     tf.get_logger().setLevel("ERROR")
     tf.config.experimental.enable_op_determinism()
     return keras

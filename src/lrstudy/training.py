@@ -1,53 +1,241 @@
-"""Train one setting for one seed: seeded, deterministic, fed by ``tf.data``.
+"""Train one setting for many seeds: seeded, deterministic, and fast.
 
-The per-epoch history carries ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` and
-``learning_rate``, the rate the optimizer really used in that epoch (read from the
-optimizer, not recomputed from the schedule). For a schedule that changes the rate every
-optimizer step (``per: step``) that is the rate of the epoch's first step, and
-``learning_rate_step_recorder`` keeps the rate of every step.
+Two loops run the same arithmetic, Keras' own ``Model.train_step`` and ``test_step`` on the
+same batches:
+
+* ``fast`` (the default, ``train.loop`` in params.yaml): a ``Trainer`` runs each whole epoch
+  (every optimizer step, then validation) inside one ``tf.function``, traced once per
+  setting and reused for every seed: a new seed gets fresh initial weights and a reset
+  optimizer instead of a new model. Keras callbacks get their epoch-level hooks
+  (``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end``, ``on_train_end``), which is
+  all that ``ReduceLROnPlateau``, DVCLive logging or early stopping need.
+* ``fit``: ``keras.Model.fit`` on a ``tf.data`` pipeline of the same batches, for callbacks
+  that need per-batch hooks. About 20 times slower (``make bench``).
+
+Both feed the batches of ``epoch_orders`` (one seeded NumPy permutation of the train rows
+per epoch), apply the schedule's rates from ``schedules.step_rates`` (the single source of
+truth), and return the same per-epoch history: ``loss``, ``accuracy``, ``val_loss``,
+``val_accuracy`` and ``learning_rate``, the rate the optimizer really used at the epoch's
+first step (read from the optimizer, not recomputed from the schedule), plus the rate of
+every optimizer step.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from lrstudy.config import ModelConfig, RunSpec
+from lrstudy.config import ModelConfig, PlateauSchedule, RunSpec
 from lrstudy.contract import HISTORY_KEYS
 from lrstudy.data import Dataset
 from lrstudy.model import build_model, compile_model, import_keras
-from lrstudy.schedules import keras_callbacks, steps_per_epoch
+from lrstudy.schedules import keras_callbacks, step_rates, steps_per_epoch
 
 if TYPE_CHECKING:
     import keras
     import tensorflow as tf
 
+# Keras' metric names as fit logs them (validation ones get the prefix "val_").
+_METRIC_KEYS = ("loss", "accuracy")
+
+
+def epoch_orders(n_rows: int, epochs: int, seed: int) -> np.ndarray:
+    """The order in which each epoch visits the train rows: one permutation per epoch.
+
+    Drawn from ``numpy.random.default_rng(seed)`` (PCG64, the same numbers on every
+    platform), one ``permutation(n_rows)`` per epoch in turn, so a longer run starts with
+    the same orders as a shorter one, and every setting trained with the same seed sees the
+    same rows in the same order whatever its batch size or schedule.
+
+    Returns:
+        An int32 array of shape ``(epochs, n_rows)``.
+    """
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.permutation(n_rows) for _ in range(epochs)]).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """One seed's trained model and what the optimizer did.
+
+    Attributes:
+        model: the trained ``keras.Model`` (for the fast loop, the ``Trainer``'s own model:
+            save it before the trainer trains the next seed).
+        history: per-epoch lists under ``HISTORY_KEYS``.
+        step_rates: the rate used at every optimizer step, shape ``(epochs * steps_per_epoch,)``.
+    """
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    step_rates: np.ndarray
+
+
+def scheduled_rates(spec: RunSpec, n_train: int) -> np.ndarray | None:
+    """The rate of every optimizer step, float32, or ``None`` for reduce-on-plateau.
+
+    ``schedules.step_rates`` (the same rates ``keras_callbacks`` applies in the ``fit``
+    loop) cast to the optimizer's float32; plateau's rate depends on training and is set by
+    Keras' own ``ReduceLROnPlateau`` instead.
+    """
+    if isinstance(spec.schedule, PlateauSchedule):
+        return None
+    per_epoch = steps_per_epoch(n_train, spec.batch_size)
+    return np.asarray(step_rates(spec.schedule, spec.lr, per_epoch, spec.epochs), np.float32)
+
+
+class Trainer:
+    """The fast loop: one setting's model and its compiled epoch, reused for every seed.
+
+    ``train(seed)`` gives the same result as a fresh ``build_model`` + ``compile_model`` +
+    ``fit`` on the same batches (tests check the losses agree), at a fraction of the cost:
+    one ``tf.function`` runs a whole epoch (every optimizer step through Keras'
+    ``train_step``, then ``test_step`` on the validation rows in one batch), and it is
+    traced once for the setting.
+
+    Args:
+        spec: the setting's resolved run (lr, schedule, batch size, epochs).
+        model_config: the network and optimizer.
+        train: training rows; ``val``: validation rows (features float32).
+    """
+
+    def __init__(
+        self, spec: RunSpec, model_config: ModelConfig, train: Dataset, val: Dataset
+    ) -> None:
+        keras = import_keras()
+        import tensorflow as tf
+
+        self.spec = spec
+        self.model_config = model_config
+        self.n_train = len(train)
+        self.steps_per_epoch = steps_per_epoch(self.n_train, spec.batch_size)
+        self.rates = scheduled_rates(spec, self.n_train)
+        self.n_features = train.x.shape[1]
+        self.model = build_model(model_config, n_features=self.n_features)
+        compile_model(self.model, model_config, spec.lr)
+        self.model.optimizer.build(self.model.trainable_variables)
+        self._keras = keras
+
+        x = tf.constant(train.x, tf.float32)
+        y = tf.constant(train.y.astype(np.float32))
+        val_x = tf.constant(val.x, tf.float32)
+        val_y = tf.constant(val.y.astype(np.float32))
+        model, optimizer = self.model, self.model.optimizer
+        batch_size, n_steps, scheduled = (
+            spec.batch_size,
+            self.steps_per_epoch,
+            self.rates is not None,
+        )
+
+        @tf.function(jit_compile=False, reduce_retracing=True)
+        def run_epoch(order: tf.Tensor, rates: tf.Tensor) -> tuple[dict, dict, tf.Tensor]:
+            model.reset_metrics()
+            used = tf.TensorArray(tf.float32, size=n_steps)
+            for step in tf.range(n_steps):
+                if scheduled:
+                    optimizer.learning_rate = rates[step]
+                used = used.write(step, optimizer.learning_rate)
+                rows = order[step * batch_size : (step + 1) * batch_size]
+                model.train_step((tf.gather(x, rows), tf.gather(y, rows)))
+            train_logs = model.get_metrics_result()
+            model.reset_metrics()
+            val_logs = model.test_step((val_x, val_y))
+            return train_logs, val_logs, used.stack()
+
+        self._run_epoch = run_epoch
+
+    def _reset(self, seed: int) -> None:
+        """Fresh initial weights for ``seed`` (those ``build_model`` draws) and optimizer state."""
+        self._keras.utils.set_random_seed(seed)
+        fresh = build_model(self.model_config, n_features=self.n_features)
+        self.model.set_weights(fresh.get_weights())
+        optimizer = self.model.optimizer
+        for variable in optimizer.variables:
+            variable.assign(np.zeros(variable.shape, variable.dtype))
+        optimizer.learning_rate = self.spec.lr
+        self.model.stop_training = False
+
+    def train(
+        self, seed: int, callbacks: Sequence[keras.callbacks.Callback] = ()
+    ) -> TrainingResult:
+        """Train the setting from scratch for ``seed``; epoch-level ``callbacks`` are called.
+
+        Callbacks run in order after the epoch's logs are complete, so a
+        ``ReduceLROnPlateau`` cut at an epoch's end shows from the next epoch.
+        """
+        keras = self._keras
+        self._reset(seed)
+        orders = epoch_orders(self.n_train, self.spec.epochs, seed)
+        callback_list = keras.callbacks.CallbackList(
+            [*keras_callbacks_for_fast_loop(self.spec), *callbacks], model=self.model
+        )
+        no_rates = np.zeros(self.steps_per_epoch, np.float32)
+        history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+        used_rates = []
+        callback_list.on_train_begin()
+        for epoch in range(self.spec.epochs):
+            callback_list.on_epoch_begin(epoch)
+            rates = (
+                no_rates
+                if self.rates is None
+                else self.rates[epoch * self.steps_per_epoch : (epoch + 1) * self.steps_per_epoch]
+            )
+            train_logs, val_logs, used = self._run_epoch(orders[epoch], rates)
+            used = used.numpy()
+            used_rates.append(used)
+            logs = {key: float(train_logs[key]) for key in _METRIC_KEYS}
+            logs |= {f"val_{key}": float(val_logs[key]) for key in _METRIC_KEYS}
+            logs["learning_rate"] = float(used[0])
+            for key in HISTORY_KEYS:
+                history[key].append(logs[key])
+            callback_list.on_epoch_end(epoch, logs)
+            if self.model.stop_training:
+                break
+        callback_list.on_train_end()
+        return TrainingResult(self.model, history, np.concatenate(used_rates))
+
+
+def keras_callbacks_for_fast_loop(spec: RunSpec) -> list[keras.callbacks.Callback]:
+    """The schedule's Keras callbacks the fast loop needs: ``ReduceLROnPlateau`` only.
+
+    Every other schedule's rates are applied inside the compiled epoch from
+    ``scheduled_rates``.
+    """
+    if not isinstance(spec.schedule, PlateauSchedule):
+        return []
+    return keras_callbacks(spec.schedule, spec.lr, 1, spec.epochs)
+
+
+# --- The fit loop: keras.Model.fit on the same batches. ---------------------------------
+
 
 def make_datasets(
-    train: Dataset, val: Dataset, batch_size: int, seed: int
+    train: Dataset, val: Dataset, batch_size: int, orders: np.ndarray
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """Cached, per-epoch reshuffled (seeded), batched, prefetched train and val pipelines."""
+    """``tf.data`` pipelines of the train batches in ``orders`` (all epochs, in turn) and of val.
+
+    ``orders`` is ``epoch_orders(...)``: epoch ``e`` visits ``train`` rows in the order of
+    row ``e``, cut into batches of ``batch_size`` (the last one may be short). Validation is
+    one batch.
+    """
     import_keras()
     import tensorflow as tf
 
+    x = tf.constant(train.x, tf.float32)
+    y = tf.constant(train.y.astype(np.float32))
     train_ds = (
-        tf.data.Dataset.from_tensor_slices((train.x, train.y.astype(np.float32)))
-        .cache()
-        .shuffle(len(train), seed=seed, reshuffle_each_iteration=True)
-        .batch(batch_size)
+        tf.data.Dataset.from_tensor_slices(orders)
+        .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+        .map(lambda rows: (tf.gather(x, rows), tf.gather(y, rows)))
         .prefetch(tf.data.AUTOTUNE)
     )
-    val_ds = (
-        tf.data.Dataset.from_tensor_slices((val.x, val.y.astype(np.float32)))
-        .batch(max(batch_size, 1024))
-        .cache()
-        .prefetch(tf.data.AUTOTUNE)
-    )
-    return train_ds, val_ds
+    val_ds = tf.data.Dataset.from_tensors((val.x.astype(np.float32), val.y.astype(np.float32)))
+    return train_ds, val_ds.cache()
 
 
 def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
@@ -57,64 +245,73 @@ def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
-def learning_rate_recorder(per_step: bool = False) -> keras.callbacks.Callback:
-    """A callback that puts the rate used during each epoch into the epoch's logs.
+def learning_rate_recorder() -> keras.callbacks.Callback:
+    """A callback keeping the rate of every optimizer step (``rates``) and each epoch's first.
 
-    The rate is read from the optimizer after any scheduler callback placed before it has
-    set it: when the epoch begins, or, with ``per_step``, just before the epoch's first
-    optimizer step (a per-step scheduler sets the rate there). A reduce-on-plateau cut at an
-    epoch's end therefore shows from the next epoch.
+    The rate is read from the optimizer just before each step, after any scheduler callback
+    placed before it has set it; the epoch's first one goes into its logs as
+    ``learning_rate``. A reduce-on-plateau cut at an epoch's end therefore shows from the
+    next epoch.
     """
     import keras
 
     class LearningRateRecorder(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rates: list[float] = []
+
         def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-            self.rate = current_learning_rate(self.model.optimizer)
+            self.epoch_start = len(self.rates)
+
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            self.rates.append(current_learning_rate(self.model.optimizer))
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             if logs is not None:
-                logs["learning_rate"] = self.rate
+                logs["learning_rate"] = self.rates[self.epoch_start]
 
-    class FirstStepLearningRateRecorder(LearningRateRecorder):
-        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-            if batch == 0:
-                self.rate = current_learning_rate(self.model.optimizer)
-
-    return FirstStepLearningRateRecorder() if per_step else LearningRateRecorder()
+    return LearningRateRecorder()
 
 
-def learning_rate_step_recorder() -> keras.callbacks.Callback:
-    """A callback keeping ``(step, rate)`` for every optimizer step in its ``steps`` list.
+def fit_seed(
+    spec: RunSpec,
+    model_config: ModelConfig,
+    seed: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    *,
+    train: Dataset,
+    val: Dataset,
+) -> TrainingResult:
+    """The ``fit`` loop: a fresh model trained with ``keras.Model.fit`` on ``Trainer``'s batches.
 
-    Both are read from the optimizer just before the step runs (``iterations``, the 0-based
-    global step, and ``learning_rate``), after any scheduler callback placed before it. Pass
-    it to ``train_seed`` in ``extra_callbacks``.
+    The schedule's callbacks come first, then the learning-rate recorder, then
+    ``callbacks`` (any Keras callback, per-batch hooks included), so every callback after
+    the scheduler sees the rate it set.
     """
-    import keras
-
-    class LearningRateStepRecorder(keras.callbacks.Callback):
-        def __init__(self) -> None:
-            super().__init__()
-            self.steps: list[tuple[int, float]] = []
-
-        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-            optimizer = self.model.optimizer
-            step = int(keras.ops.convert_to_numpy(optimizer.iterations))
-            self.steps.append((step, current_learning_rate(optimizer)))
-
-    return LearningRateStepRecorder()
-
-
-def learning_rate_steps_table(steps: Sequence[tuple[int, float]], steps_per_epoch: int) -> str:
-    """The per-step rates as a tab-separated table: ``step``, ``epoch_fraction``, ``learning_rate``.
-
-    ``step`` is the 0-based global optimizer step and ``epoch_fraction`` is
-    ``step / steps_per_epoch`` (0 at the first step of epoch 1); floats are written with
-    ``repr`` so they read back exactly. The text depends only on its inputs.
-    """
-    lines = ["step\tepoch_fraction\tlearning_rate"]
-    lines += [f"{step}\t{step / steps_per_epoch!r}\t{float(rate)!r}" for step, rate in steps]
-    return "\n".join(lines) + "\n"
+    keras = import_keras()
+    per_epoch = steps_per_epoch(len(train), spec.batch_size)
+    keras.utils.set_random_seed(seed)
+    model = build_model(model_config, n_features=train.x.shape[1])
+    compile_model(model, model_config, spec.lr)
+    train_ds, val_ds = make_datasets(
+        train, val, spec.batch_size, epoch_orders(len(train), spec.epochs, seed)
+    )
+    recorder = learning_rate_recorder()
+    schedule_callbacks = keras_callbacks(spec.schedule, spec.lr, per_epoch, spec.epochs)
+    with warnings.catch_warnings():
+        # Keras warns that fit's default shuffle=True is ignored for a tf.data input; the
+        # batches come in epoch_orders' order by design.
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
+        fitted = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=spec.epochs,
+            steps_per_epoch=per_epoch,
+            callbacks=[*schedule_callbacks, recorder, *callbacks],
+            verbose=0,
+        )
+    history = {key: [float(value) for value in fitted.history[key]] for key in HISTORY_KEYS}
+    return TrainingResult(model, history, np.asarray(recorder.rates, np.float32))
 
 
 def train_seed(
@@ -123,39 +320,51 @@ def train_seed(
     seed: int,
     train: Dataset,
     val: Dataset,
-    extra_callbacks: Sequence[keras.callbacks.Callback] = (),
-) -> tuple[keras.Model, dict[str, list[float]]]:
-    """Train a fresh model for one setting and seed; return it and its per-epoch history.
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+) -> TrainingResult:
+    """Train one seed of a setting with the loop ``spec.loop`` names (a new trainer each call).
 
-    The schedule's callbacks come first, then the learning-rate recorder, then
-    ``extra_callbacks``, so every callback after the scheduler sees the rate it set. The
-    schedule runs on ``ceil(len(train) / spec.batch_size)`` steps per epoch.
+    To train several seeds use ``seed_trainer``: the fast loop's compiled epoch is then
+    traced once for all of them.
     """
-    keras = import_keras()
-    per_epoch = steps_per_epoch(len(train), spec.batch_size)
-    schedule_callbacks = keras_callbacks(spec.schedule, spec.lr, per_epoch, spec.epochs)
-    keras.utils.set_random_seed(seed)
-    train_ds, val_ds = make_datasets(train, val, spec.batch_size, seed)
-    model = build_model(model_config, n_features=train.x.shape[1])
-    compile_model(model, model_config, spec.lr)
-    recorder = learning_rate_recorder(per_step=spec.schedule.per == "step")
-    callbacks = [*schedule_callbacks, recorder, *extra_callbacks]
-    with warnings.catch_warnings():
-        # Keras warns that fit's default shuffle=True is ignored for a tf.data input; the
-        # pipeline shuffles itself (seeded, reshuffled every epoch).
-        warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
-        fitted = model.fit(
-            train_ds, validation_data=val_ds, epochs=spec.epochs, callbacks=callbacks, verbose=0
-        )
-    history = {key: [float(value) for value in fitted.history[key]] for key in HISTORY_KEYS}
-    return model, history
+    return seed_trainer(spec, model_config, train, val)(seed, callbacks)
+
+
+def seed_trainer(
+    spec: RunSpec, model_config: ModelConfig, train: Dataset, val: Dataset
+) -> Callable[[int, Sequence[keras.callbacks.Callback]], TrainingResult]:
+    """``f(seed, callbacks) -> TrainingResult`` for the loop ``spec.loop`` names.
+
+    For ``fast`` this is one ``Trainer``'s ``train``: call it once per seed, saving each
+    result's model before the next call (the trainer reuses it).
+    """
+    if spec.loop == "fit":
+        return partial(fit_seed, spec, model_config, train=train, val=val)
+    return Trainer(spec, model_config, train, val).train
+
+
+def learning_rate_steps_table(rates: Sequence[float] | np.ndarray, steps_per_epoch: int) -> str:
+    """The per-step rates as a tab-separated table: ``step``, ``epoch_fraction``, ``learning_rate``.
+
+    ``step`` is the 0-based global optimizer step and ``epoch_fraction`` is
+    ``step / steps_per_epoch`` (0 at the first step of epoch 1); floats are written with
+    ``repr`` so they read back exactly. The text depends only on its inputs.
+    """
+    lines = ["step\tepoch_fraction\tlearning_rate"]
+    lines += [
+        f"{step}\t{step / steps_per_epoch!r}\t{float(rate)!r}" for step, rate in enumerate(rates)
+    ]
+    return "\n".join(lines) + "\n"
 
 
 def live_logger(directory: str | Path) -> keras.callbacks.Callback:
     """A callback logging every history key per epoch with DVCLive under ``directory``.
 
     DVCLive's own Keras callback renames metrics (``val_loss`` → ``eval/loss``); this one
-    keeps Keras' names so logs, history and reports agree.
+    keeps Keras' names so logs, history and reports agree. Each epoch's values are logged
+    at DVCLive step ``epoch`` (0-based) as the epoch ends; the summary is written once, when
+    training ends (DVCLive's ``next_step`` would rewrite it every epoch, which costs more
+    than a fast-loop epoch).
     """
     import keras
     from dvclive import Live
@@ -165,9 +374,9 @@ def live_logger(directory: str | Path) -> keras.callbacks.Callback:
             self.live = Live(dir=str(directory), dvcyaml=False, save_dvc_exp=False, report=None)
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.live.step = epoch
             for key in HISTORY_KEYS:
                 self.live.log_metric(key, float((logs or {}).get(key, np.nan)))
-            self.live.next_step()
 
         def on_train_end(self, logs: dict | None = None) -> None:
             self.live.end()

@@ -6,7 +6,7 @@ writes ``<models>/seed_<s>.keras`` and a DVCLive folder ``<logs>/seed_<s>/`` per
 optimizer step (``per: step``) it also writes ``<logs>/seed_<s>/learning_rate_steps.tsv``:
 the rate the optimizer used at every step (columns ``step``, ``epoch_fraction``,
 ``learning_rate``). Both folders are built aside and swapped in only when every seed has
-trained.
+trained. ``train.loop`` picks the training loop (``lrstudy.training``: ``fast`` or ``fit``).
 """
 
 from __future__ import annotations
@@ -22,12 +22,7 @@ from lrstudy.io import atomic_directory, write_text
 from lrstudy.model import save_model
 from lrstudy.schedules import steps_per_epoch
 from lrstudy.stages import stage_main
-from lrstudy.training import (
-    learning_rate_step_recorder,
-    learning_rate_steps_table,
-    live_logger,
-    train_seed,
-)
+from lrstudy.training import learning_rate_steps_table, live_logger, seed_trainer
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,20 +39,17 @@ def main(config: Config, args: argparse.Namespace) -> None:
     train = read_dataset(Path(args.data) / "train.csv")
     val = read_dataset(Path(args.data) / "val.csv")
     per_epoch = steps_per_epoch(len(train), spec.batch_size)
-    per_step = spec.schedule.per == "step"
     with atomic_directory(args.models) as models, atomic_directory(args.logs) as logs:
+        train_seed = seed_trainer(spec, config.model, train, val)
         for seed in spec.seeds:
-            callbacks = [live_logger(logs / f"seed_{seed}")]
-            if per_step:
-                step_recorder = learning_rate_step_recorder()
-                callbacks.append(step_recorder)
-            model, history = train_seed(spec, config.model, seed, train, val, callbacks)
-            save_model(model, models / f"seed_{seed}.keras")
-            if per_step:
+            result = train_seed(seed, [live_logger(logs / f"seed_{seed}")])
+            save_model(result.model, models / f"seed_{seed}.keras")
+            if spec.schedule.per == "step":
                 write_text(
                     logs / f"seed_{seed}" / STEP_RATES_FILE,
-                    learning_rate_steps_table(step_recorder.steps, per_epoch),
+                    learning_rate_steps_table(result.step_rates, per_epoch),
                 )
+            history = result.history
             print(
                 f"{spec.name} seed {seed}: {spec.epochs} epochs, "
                 f"val_accuracy {history['val_accuracy'][-1]:.4f}, "
