@@ -118,8 +118,8 @@ class Trainer:
         self.n_features = train.x.shape[1]
         self.model = build_model(model_config, n_features=self.n_features)
         compile_model(self.model, model_config, spec.lr)
-        self.model.optimizer.build(self.model.trainable_variables)
         self._keras = keras
+        self._build_state(train)
 
         x = tf.constant(train.x, tf.float32)
         y = tf.constant(train.y.astype(np.float32))
@@ -132,7 +132,13 @@ class Trainer:
             self.rates is not None,
         )
 
-        @tf.function(jit_compile=False, reduce_retracing=True)
+        # A fixed signature: traced once, whatever the seed, epoch or schedule values.
+        signature = [
+            tf.TensorSpec([self.n_train], tf.int32, name="order"),
+            tf.TensorSpec([n_steps], tf.float32, name="rates"),
+        ]
+
+        @tf.function(input_signature=signature, jit_compile=False)
         def run_epoch(order: tf.Tensor, rates: tf.Tensor) -> tuple[dict, dict, tf.Tensor]:
             model.reset_metrics()
             used = tf.TensorArray(tf.float32, size=n_steps)
@@ -148,6 +154,20 @@ class Trainer:
             return train_logs, val_logs, used.stack()
 
         self._run_epoch = run_epoch
+
+    def _build_state(self, train: Dataset) -> None:
+        """Create every variable training needs (optimizer, loss, metrics) before tracing.
+
+        Keras creates them lazily on first use; inside the epoch function that would make
+        ``tf.function`` trace it twice. Built here, eagerly, on one row.
+        """
+        model = self.model
+        model.optimizer.build(model.trainable_variables)
+        x, y = train.x[:1], train.y[:1].astype(np.float32)
+        y_pred = model(x)
+        model.compute_loss(x=x, y=y, y_pred=y_pred)
+        model.compute_metrics(x, y, y_pred, sample_weight=None)
+        model.reset_metrics()
 
     def _reset(self, seed: int) -> None:
         """Fresh initial weights for ``seed`` (those ``build_model`` draws) and optimizer state."""
