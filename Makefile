@@ -56,8 +56,9 @@ format: $(STAMP) ## Format the code and fix what ruff can
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-bench: $(STAMP) ## Measure training throughput (see benchmarks/README)
-	$(BIN)/python benchmarks/bench_training.py
+BENCH_ARGS ?=
+bench: $(STAMP) ## Training speed side by side -> benchmarks/results.md (about 10 min)
+	$(BIN)/python benchmarks/bench_training.py $(BENCH_ARGS)
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs network)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
