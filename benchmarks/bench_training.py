@@ -150,7 +150,7 @@ def whole_stage(rounds: int) -> tuple[list[str], float]:
 
     config = load_config(ROOT / "params.yaml")
     env = _environment()
-    times: dict[str, list[float]] = {"notebook": [], "stage": []}
+    times: dict[str, list[float]] = {"notebook": [], "stage": [], "evaluate": [], "import": []}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         for name, part in split(generate(config.data), config.split).items():
@@ -171,7 +171,25 @@ def whole_stage(rounds: int) -> tuple[list[str], float]:
                     env,
                 )
             )
-    notebook, stage = (statistics.median(times[key]) for key in ("notebook", "stage"))
+            times["evaluate"].append(
+                _run(
+                    [
+                        *[sys.executable, "-m", "lrstudy.stages.evaluate", "--params", params],
+                        *["--setting", "lr_medium", "--data", "data"],
+                        *["--models", "models/lr_medium", "--out", "evaluation/lr_medium"],
+                    ],
+                    work,
+                    env,
+                )
+            )
+            times["import"].append(
+                _run(
+                    [sys.executable, "-c", "import lrstudy.model as m; m.import_keras()"], work, env
+                )
+            )
+    notebook, stage, evaluate, imports = (
+        statistics.median(times[key]) for key in ("notebook", "stage", "evaluate", "import")
+    )
     seeds = len(config.run("lr_medium").seeds)
     lines = [
         f"The whole `train@lr_medium` stage ({seeds} seeds, a fresh process: TensorFlow "
@@ -182,6 +200,9 @@ def whole_stage(rounds: int) -> tuple[list[str], float]:
         "|---|---|---|",
         f"| notebook's `model.fit`, {seeds} seeds | {notebook:.1f} | 1.0× |",
         f"| `train@lr_medium` stage | {stage:.1f} | {notebook / stage:.1f}× |",
+        "",
+        f"For scale, in the same run: the `evaluate@lr_medium` stage took {evaluate:.1f} s and "
+        f"a process that only imports Keras and TensorFlow {imports:.1f} s.",
     ]
     return lines, notebook / stage
 
