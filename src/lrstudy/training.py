@@ -138,16 +138,24 @@ class Trainer:
             tf.TensorSpec([n_steps], tf.float32, name="rates"),
         ]
 
-        @tf.function(input_signature=signature, jit_compile=False)
+        # autograph=False: the loop is written as a tf.while_loop, so AutoGraph need not
+        # convert Keras' own train_step (Keras' make_train_function skips it too).
+        @tf.function(input_signature=signature, jit_compile=False, autograph=False)
         def run_epoch(order: tf.Tensor, rates: tf.Tensor) -> tuple[dict, dict, tf.Tensor]:
-            model.reset_metrics()
-            used = tf.TensorArray(tf.float32, size=n_steps)
-            for step in tf.range(n_steps):
+            def train_step(step: tf.Tensor, used: tf.TensorArray) -> tuple:
                 if scheduled:
                     optimizer.learning_rate = rates[step]
-                used = used.write(step, optimizer.learning_rate)
+                used = used.write(step, tf.convert_to_tensor(optimizer.learning_rate))
                 rows = order[step * batch_size : (step + 1) * batch_size]
                 model.train_step((tf.gather(x, rows), tf.gather(y, rows)))
+                return step + 1, used
+
+            model.reset_metrics()
+            _, used = tf.while_loop(
+                lambda step, _: step < n_steps,
+                train_step,
+                (tf.constant(0), tf.TensorArray(tf.float32, size=n_steps)),
+            )
             train_logs = model.get_metrics_result()
             model.reset_metrics()
             val_logs = model.test_step((val_x, val_y))
