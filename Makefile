@@ -23,7 +23,10 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## Create .venv from requirements.lock (only when the lock file changed)
 
-repro: $(STAMP) ## Run the pipeline (dvc repro): only stages whose inputs changed
+# params.yaml is checked by lrstudy before DVC reads dvc.yaml, so a problem DVC would
+# report first in its own words (settings: null, a setting named ../x) gets lrstudy's.
+repro: $(STAMP) ## Check params.yaml, then run the pipeline (dvc repro): only what changed
+	PYTHONPATH=src $(BIN)/python -m lrstudy.stages.validate
 	$(BIN)/dvc repro
 
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").

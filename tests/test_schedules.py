@@ -16,7 +16,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from lrstudy import schedules
-from lrstudy.config import SCHEDULE_TYPES, ConfigError, Schedule, parse_config
+from lrstudy.config import SCHEDULE_TYPES, ConfigError, Schedule, load_config, parse_config
 from lrstudy.schedules import (
     cyclic,
     describe,
@@ -26,6 +26,7 @@ from lrstudy.schedules import (
     step_rates,
     steps_per_epoch,
 )
+from tests.conftest import PROJECT_ROOT
 
 SCHEDULE = TypeAdapter(Schedule)
 
@@ -518,12 +519,16 @@ def test_bad_schedule_settings_name_setting_key_and_rule(params, schedule, fragm
         assert fragment in problems[0], (fragment, problems[0])
 
 
-def test_numbers_in_schedules_accept_pyyaml_strings(params) -> None:
-    params["settings"]["x"] = {
-        "lr": "5e-2",
-        "schedule": {"type": "cyclic", "min_lr": "1e-3", "step_size_epochs": "2.5"},
-    }
-    schedule = parse_config(params).run("x").schedule
+def test_numbers_in_schedules_read_as_dvc_reads_them(tmp_path, params) -> None:
+    # YAML 1.2 (DVC's parser, and lrstudy's): 5e-2 and 1e-3 are floats, not strings.
+    path = tmp_path / "params.yaml"
+    text = (PROJECT_ROOT / "params.yaml").read_text()
+    path.write_text(
+        text
+        + "  x:\n    lr: 5e-2\n    schedule:\n      type: cyclic\n      min_lr: 1e-3\n"
+        + "      step_size_epochs: 2.5\n"
+    )
+    schedule = load_config(path).run("x").schedule
     assert (schedule.min_lr, schedule.step_size_epochs, schedule.per) == (0.001, 2.5, "step")
 
 
