@@ -25,10 +25,11 @@ from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
-    BeforeValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -155,11 +156,23 @@ class SplitConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    """The network: dense hidden layers, one sigmoid output, binary cross-entropy."""
+    """The network: dense hidden layers, then the output layer for ``n_classes`` classes.
+
+    Two classes: one sigmoid unit and binary cross-entropy (the notebook's network); k > 2
+    classes: k softmax units and sparse categorical cross-entropy.
+    """
 
     hidden_units: Annotated[list[PositiveInt], Field(min_length=1)]
     activation: str
     optimizer: str = "adam"
+    # Not a key of the model section: ``Config`` fills it in from ``data.n_classes``, so
+    # code handed only the model section builds the right output layer.
+    _n_classes: int = PrivateAttr(2)
+
+    @property
+    def n_classes(self) -> int:
+        """The classes the output layer predicts (``data.n_classes``; 2 if built alone)."""
+        return self._n_classes
 
     @field_validator("activation")
     @classmethod
@@ -561,6 +574,11 @@ class Config(StrictModel):
     evaluate: EvaluateConfig
 
     @model_validator(mode="after")
+    def _model_predicts_every_class(self) -> Config:
+        self.model._n_classes = self.data.n_classes
+        return self
+
+    @model_validator(mode="after")
     def _split_leaves_data(self) -> Config:
         sizes = split_sizes(self.data.n_samples, self.split.test_fraction, self.split.val_fraction)
         if min(sizes.values()) < self.data.n_classes:
@@ -618,13 +636,15 @@ def split_sizes(n_samples: int, test_fraction: float, val_fraction: float) -> di
 
 
 def as_rational(value: float) -> Rational:
-    """The number as written in params.yaml, exactly: ``2.1`` → 21/10, not 2.1000000000000000888.
+    """A duration as an exact fraction: the simplest one within rounding of the value read.
 
-    A float's ``repr`` is the shortest decimal that reads back as the same float, which is
-    what YAML read; durations in epochs are turned into ticks by exact products of these,
-    so a boundary that falls on a tick lands on it.
+    The nearest fraction with a denominator of at most 10**9: ``2.1`` gives 21/10 (not the
+    float's 2.100000000000000088...), ``0.08333333333333333`` gives 1/12, and any decimal
+    of up to 9 places is itself. It differs from the float by less than 1e-9, far below
+    one tick of any schedule here. Durations in epochs are turned into ticks by exact
+    products of these, so a boundary that falls on a tick lands on it.
     """
-    return Rational(repr(float(value))) if isinstance(value, float) else Rational(value)
+    return Rational(repr(float(value))).limit_denominator(10**9)
 
 
 def _cross_checks(config: Config) -> list[str]:
@@ -657,13 +677,16 @@ def _cross_checks(config: Config) -> list[str]:
                     f"{where}.first_decay_epochs = {schedule.first_decay_epochs!r}: the first "
                     f"period must last at least one tick of the schedule's clock ({clock})"
                 )
-        if isinstance(schedule, CyclicSchedule) and schedule.step_size_epochs is not None:
-            if as_rational(schedule.step_size_epochs) * steps < 1:
-                problems.append(
-                    f"{where}.step_size_epochs = {schedule.step_size_epochs!r}: the half-cycle "
-                    f"must last at least one optimizer step (1/{steps} epoch here: {n_train} "
-                    f"train rows, batch {batch_size})"
-                )
+        if (
+            isinstance(schedule, CyclicSchedule)
+            and schedule.step_size_epochs is not None
+            and as_rational(schedule.step_size_epochs) * steps < 1
+        ):
+            problems.append(
+                f"{where}.step_size_epochs = {schedule.step_size_epochs!r}: the half-cycle "
+                f"must last at least one optimizer step (1/{steps} epoch here: {n_train} "
+                f"train rows, batch {batch_size})"
+            )
     return problems
 
 
@@ -738,7 +761,7 @@ def _format_error(error: Mapping[str, Any]) -> str:
         return f"{path}: missing 'type'; allowed: {', '.join(SCHEDULE_TYPES)}"
     if error["type"] == "setting_name":
         return f"{'.'.join(loc[:-2])}: {message}"
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping) and value:
         return f"{path or '(top level)'}: {message}"
     return f"{path} = {value!r}: {message}"
 
@@ -746,9 +769,7 @@ def _format_error(error: Mapping[str, Any]) -> str:
 def parse_config(raw: Any, source: str = "params.yaml") -> Config:
     """Validate a parsed params mapping; raise ConfigError listing every problem."""
     if not isinstance(raw, Mapping):
-        raise ConfigError(
-            [f"expected a mapping at the top level, got {_yaml_kind(raw)}"], source
-        )
+        raise ConfigError([f"expected a mapping at the top level, got {_yaml_kind(raw)}"], source)
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:

@@ -17,7 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +69,8 @@ def remove_stale(folder: Path) -> list[Path]:
 
 def _tidy(folder: Path) -> None:
     """Remove the scratch folder once it is empty (another process may still use it)."""
-    try:
+    with suppress(OSError):
         folder.rmdir()
-    except OSError:
-        pass
 
 
 @contextmanager

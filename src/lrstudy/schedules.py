@@ -303,7 +303,9 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
         body = partial(constant, lr=lr)
     elif isinstance(schedule, StepSchedule):
         if schedule.every is not None:
-            body = partial(step_decay, lr=lr, factor=schedule.factor, every=in_ticks(schedule.every))
+            body = partial(
+                step_decay, lr=lr, factor=schedule.factor, every=in_ticks(schedule.every)
+            )
         else:
             milestones = [in_ticks(milestone) for milestone in schedule.milestones or ()]
             body = partial(multistep_decay, lr=lr, factor=schedule.factor, milestones=milestones)
