@@ -147,7 +147,7 @@ BAD_PARAMS = [
     ),
     BadParams(
         "seed-plus-seeds",
-        _set("train", "seed", value=2**32 - 1),
+        _both(_set("train", "seed", value=2**32 - 1), _set("train", "seeds", value=2)),
         ("train.seed = 4294967295", "seed + seeds - 1", "at most 4294967295"),
     ),
     BadParams(
