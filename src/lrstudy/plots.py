@@ -161,7 +161,9 @@ def decision_boundaries(
         figure.suptitle("Decision boundary of each setting")
         return figure
     rows, columns = grid_shape(max(len(names), 1))
-    figure = Figure(figsize=(3.1 * columns + 1.2, 3.2 * rows + 0.9), layout="constrained")
+    # At least 6.4 inches wide, so the title and the class legend fit over one panel.
+    width = max(3.1 * columns + 1.2, 6.4)
+    figure = Figure(figsize=(width, 3.2 * rows + 0.9), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
     first, second = np.meshgrid(axis, axis, indexing="ij")
     n_classes = max(
@@ -223,7 +225,7 @@ def decision_boundaries(
             ncols=min(n_classes, 10),
             fontsize=LEGEND_FONT_SIZE,
             frameon=False,
-            title="shaded: class the model predicts; points: true class of each test sample",
+            title="shaded: class the model predicts; points: true class of each test point",
             title_fontsize=LEGEND_FONT_SIZE,
         )
     elif contour is not None:
