@@ -87,22 +87,22 @@ BAD_PARAMS = [
     BadParams(
         "seeds-true",
         _set("train", "seeds", value=True),
-        ("train.seeds = True", WHOLE, ">= 1", "boolean"),
+        ("train.seeds = true", WHOLE, ">= 1", "boolean"),
     ),
     BadParams(
         "lr-true",
         _set("settings", "lr_medium", "lr", value=True),
-        ("settings.lr_medium.lr = True", "a finite number > 0", "boolean"),
+        ("settings.lr_medium.lr = true", "a finite number > 0", "boolean"),
     ),
     BadParams(
         "epochs-true",
         _set("train", "epochs", value=True),
-        ("train.epochs = True", WHOLE, "boolean"),
+        ("train.epochs = true", WHOLE, "boolean"),
     ),
     BadParams(
         "batch-size-false",
         _set("train", "batch_size", value=False),
-        ("train.batch_size = False", WHOLE, "boolean"),
+        ("train.batch_size = false", WHOLE, "boolean"),
     ),
     BadParams(
         "stratify-yes",
@@ -122,19 +122,19 @@ BAD_PARAMS = [
     BadParams(
         "grid-low-nan",
         _set("evaluate", "grid", "low", value=float("nan")),
-        ("evaluate.grid.low = nan", FINITE),
+        ("evaluate.grid.low = .nan", FINITE),
     ),
     BadParams(
         "grid-high-inf",
         _set("evaluate", "grid", "high", value=float("inf")),
-        ("evaluate.grid.high = inf", FINITE),
+        ("evaluate.grid.high = .inf", FINITE),
     ),
     BadParams(
         "lr-inf",
         _set("settings", "lr_medium", "lr", value=float("inf")),
-        ("settings.lr_medium.lr = inf", FINITE, "> 0"),
+        ("settings.lr_medium.lr = .inf", FINITE, "> 0"),
     ),
-    BadParams("cov-nan", _set("data", "cov", value=float("nan")), ("data.cov = nan", FINITE)),
+    BadParams("cov-nan", _set("data", "cov", value=float("nan")), ("data.cov = .nan", FINITE)),
     BadParams(
         "data-random-state-2-32",
         _set("data", "random_state", value=2**32),
@@ -173,7 +173,7 @@ BAD_PARAMS = [
     BadParams(
         "name-digit-first", _setting("2fast", {"lr": 0.001}), ("setting name '2fast'", NAME_RULE)
     ),
-    BadParams("name-true", _setting(True, {"lr": 0.001}), ("setting name True", "bool", NAME_RULE)),
+    BadParams("name-true", _setting(True, {"lr": 0.001}), ("setting name true", "bool", NAME_RULE)),
     BadParams(
         "cosine-restarts-period-below-a-step",
         _schedule({"type": "cosine_restarts", "first_decay_epochs": 0.01, "per": "step"}),
@@ -325,7 +325,7 @@ BAD_PARAMS = [
     BadParams(
         "settings-null",
         _set("settings", value=None),
-        ("settings = None", "valid dictionary"),
+        ("settings = null", "valid dictionary"),
         dvc_fails_first=True,
     ),
     BadParams(

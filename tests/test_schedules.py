@@ -453,7 +453,7 @@ BAD_SCHEDULES = [
     ({"type": "one_cycle", "pct_start": 1.5}, ["settings.x.schedule.pct_start = 1.5"]),
     (
         {"type": "one_cycle", "pct_start": 0.6, "three_phase": True},
-        ["settings.x.schedule.three_phase = True", "pct_start below 0.5"],
+        ["settings.x.schedule.three_phase = true", "pct_start below 0.5"],
     ),
     ({"type": "one_cycle", "div_factor": 0.5}, ["settings.x.schedule.div_factor = 0.5"]),
     ({"type": "one_cycle", "max_lr": -1}, ["settings.x.schedule.max_lr = -1"]),

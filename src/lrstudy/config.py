@@ -120,6 +120,17 @@ def _yaml_kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _yaml_repr(value: Any) -> str:
+    """A parsed value as YAML writes it (``true``, ``null``, ``.nan``), else Python's repr."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    return repr(value)
+
+
 def _strict_bool(value: Any) -> Any:
     if not isinstance(value, bool):
         raise PydanticCustomError(
@@ -549,7 +560,7 @@ def _check_setting_name(name: Any) -> str:
         raise PydanticCustomError(
             "setting_name",
             "setting name {name} is read by YAML as a {kind}, not a string: {rule}",
-            {"name": repr(name), "kind": _yaml_kind(name), "rule": rule},
+            {"name": _yaml_repr(name), "kind": _yaml_kind(name), "rule": rule},
         )
     if not re.match(SETTING_NAME_PATTERN, name) or name.lower() in YAML_11_WORDS:
         raise PydanticCustomError(
@@ -763,7 +774,7 @@ def _format_error(error: Mapping[str, Any]) -> str:
         return f"{'.'.join(loc[:-2])}: {message}"
     if isinstance(value, Mapping) and value:
         return f"{path or '(top level)'}: {message}"
-    return f"{path} = {value!r}: {message}"
+    return f"{path} = {_yaml_repr(value)}: {message}"
 
 
 def parse_config(raw: Any, source: str = "params.yaml") -> Config:
