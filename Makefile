@@ -33,11 +33,12 @@ repro: $(STAMP) ## Check params.yaml, then run the pipeline (dvc repro): only wh
 .PHONY: exp-show pr-report
 BASE ?= main
 # dvc exp show trimmed to what a sweep changes: the params that differ between the rows and
-# every setting's mean test accuracy (deps, std/min/max, test loss and per-seed values
-# dropped). Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
+# every setting's mean test accuracy (deps, params.yaml as the validate stage's dependency,
+# std/min/max, test loss and per-seed values dropped).
+# Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
 EXP_SHOW_ARGS ?=
 EXP_SHOW_TRIM := --only-changed --keep '.+\.test_accuracy\.mean$$' \
-	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$'
+	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$|^params\.yaml$$'
 
 exp-show: $(STAMP) ## dvc exp show: changed params, each setting's mean test accuracy
 	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_ARGS)
