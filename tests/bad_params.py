@@ -29,6 +29,9 @@ class BadParams:
     # DVC itself cannot read dvc.yaml with this file (it fails before any stage runs), so
     # only `make repro`'s check, not the validate stage, can give lrstudy's message.
     dvc_fails_first: bool = False
+    # Also run end to end (False: another case of the same kind already is; the suite
+    # must stay under 10 minutes). Every case is checked in-process.
+    e2e: bool = True
 
     def render(self, params: dict[str, Any]) -> str | None:
         """The bad file's text (None: no file), from a valid params mapping (not changed)."""
@@ -98,11 +101,13 @@ BAD_PARAMS = [
         "epochs-true",
         _set("train", "epochs", value=True),
         ("train.epochs = true", WHOLE, "boolean"),
+        e2e=False,
     ),
     BadParams(
         "batch-size-false",
         _set("train", "batch_size", value=False),
         ("train.batch_size = false", WHOLE, "boolean"),
+        e2e=False,
     ),
     BadParams(
         "stratify-yes",
@@ -133,8 +138,11 @@ BAD_PARAMS = [
         "lr-inf",
         _set("settings", "lr_medium", "lr", value=float("inf")),
         ("settings.lr_medium.lr = .inf", FINITE, "> 0"),
+        e2e=False,
     ),
-    BadParams("cov-nan", _set("data", "cov", value=float("nan")), ("data.cov = .nan", FINITE)),
+    BadParams(
+        "cov-nan", _set("data", "cov", value=float("nan")), ("data.cov = .nan", FINITE), e2e=False
+    ),
     BadParams(
         "data-random-state-2-32",
         _set("data", "random_state", value=2**32),
@@ -144,6 +152,7 @@ BAD_PARAMS = [
         "split-random-state-2-40",
         _set("split", "random_state", value=2**40),
         ("split.random_state = 1099511627776", "less than or equal to 4294967295"),
+        e2e=False,
     ),
     BadParams(
         "seed-plus-seeds",
@@ -171,7 +180,10 @@ BAD_PARAMS = [
         ("settings: setting name 'yes'", NAME_RULE, "YAML 1.1"),
     ),
     BadParams(
-        "name-digit-first", _setting("2fast", {"lr": 0.001}), ("setting name '2fast'", NAME_RULE)
+        "name-digit-first",
+        _setting("2fast", {"lr": 0.001}),
+        ("setting name '2fast'", NAME_RULE),
+        e2e=False,
     ),
     BadParams("name-true", _setting(True, {"lr": 0.001}), ("setting name true", "bool", NAME_RULE)),
     BadParams(
@@ -187,6 +199,7 @@ BAD_PARAMS = [
             "at least one tick",
             "1 epoch with per: epoch",
         ),
+        e2e=False,
     ),
     BadParams(
         "cyclic-half-cycle-below-a-step",
@@ -203,11 +216,13 @@ BAD_PARAMS = [
         "n-features-0",
         _set("data", "n_features", value=0),
         ("data.n_features = 0", "greater than or equal to 1"),
+        e2e=False,
     ),
     BadParams(
         "n-samples-5",
         _set("data", "n_samples", value=5),
         ("data.n_samples = 5", "greater than or equal to 10"),
+        e2e=False,
     ),
     BadParams(
         "lr-negative",
@@ -218,6 +233,7 @@ BAD_PARAMS = [
         "lr-zero",
         _set("settings", "lr_medium", "lr", value=0),
         ("settings.lr_medium.lr = 0", "greater than 0"),
+        e2e=False,
     ),
     BadParams(
         "lr-text",
@@ -233,11 +249,13 @@ BAD_PARAMS = [
         "optimizer",
         _set("model", "optimizer", value="adamax"),
         ("model.optimizer = 'adamax'", "allowed: adam, sgd, rmsprop"),
+        e2e=False,
     ),
     BadParams(
         "hidden-units-empty",
         _set("model", "hidden_units", value=[]),
         ("model.hidden_units = []", "at least 1"),
+        e2e=False,
     ),
     BadParams(
         "hidden-units-zero",
@@ -268,6 +286,7 @@ BAD_PARAMS = [
         "train-key-typo",
         _set("train", "epoch", value=3),
         ("train: unknown key 'epoch'", "did you mean 'epochs'?"),
+        e2e=False,
     ),
     BadParams(
         "test-fraction-1",
@@ -283,6 +302,7 @@ BAD_PARAMS = [
         "grid-points-1",
         _set("evaluate", "grid", "points", value=1),
         ("evaluate.grid.points = 1", "greater than or equal to 2"),
+        e2e=False,
     ),
     BadParams(
         "step-every-and-milestones",
@@ -308,6 +328,7 @@ BAD_PARAMS = [
         "staircase-yes",
         _schedule({"type": "exponential", "rate": 0.9, "staircase": "yes"}),
         ("settings.x.schedule.staircase = 'yes'", "expected true or false"),
+        e2e=False,
     ),
     BadParams(
         "setting-seeds-101",
@@ -353,6 +374,7 @@ BAD_PARAMS = [
         ("not valid YAML",),
         text=lambda text: text + "data: [unclosed\n",
         dvc_fails_first=True,
+        e2e=False,
     ),
     BadParams(
         "top-level-list",

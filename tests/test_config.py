@@ -77,6 +77,7 @@ def test_bad_params_table(tmp_path: Path, capsys, default_params, case: BadParam
 
 def test_bad_params_table_covers_every_kind() -> None:
     assert len(BAD_PARAMS) >= 40
+    assert len([case for case in BAD_PARAMS if case.e2e]) >= 40
     assert len({case.id for case in BAD_PARAMS}) == len(BAD_PARAMS)
 
 
