@@ -23,18 +23,22 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## Create .venv from requirements.lock (only when the lock file changed)
 
-repro: $(STAMP) ## Run the pipeline (dvc repro): only stages whose inputs changed
+# params.yaml is checked by lrstudy before DVC reads dvc.yaml, so a problem DVC would
+# report first in its own words (settings: null, a setting named ../x) gets lrstudy's.
+repro: $(STAMP) ## Check params.yaml, then run the pipeline (dvc repro): only what changed
+	PYTHONPATH=src $(BIN)/python -m lrstudy.stages.validate
 	$(BIN)/dvc repro
 
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").
 .PHONY: exp-show pr-report
 BASE ?= main
 # dvc exp show trimmed to what a sweep changes: the params that differ between the rows and
-# every setting's mean test accuracy (deps, std/min/max, test loss and per-seed values
-# dropped). Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
+# every setting's mean test accuracy (deps, params.yaml as the validate stage's dependency,
+# std/min/max, test loss and per-seed values dropped).
+# Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
 EXP_SHOW_ARGS ?=
 EXP_SHOW_TRIM := --only-changed --keep '.+\.test_accuracy\.mean$$' \
-	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$'
+	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$|^params\.yaml$$'
 
 exp-show: $(STAMP) ## dvc exp show: changed params, each setting's mean test accuracy
 	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_ARGS)

@@ -7,17 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from lrstudy.config import Config, parse_config
+from lrstudy.config import Config, parse_config, read_params
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
 def default_params() -> dict[str, Any]:
-    """params.yaml as PyYAML reads it (a fresh deep copy per use via ``params``)."""
-    return yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+    """params.yaml as DVC and lrstudy read it (a fresh deep copy per use via ``params``)."""
+    return read_params(PROJECT_ROOT / "params.yaml")
 
 
 @pytest.fixture

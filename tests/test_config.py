@@ -5,7 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lrstudy.config import ConfigError, load_config, parse_config, split_sizes
+from lrstudy.config import ConfigError, load_config, parse_config, read_params, split_sizes
+
+from .bad_params import BAD_PARAMS, BadParams
 
 
 def problems_for(params: dict) -> list[str]:
@@ -32,19 +34,108 @@ def test_notebook_runs_are_the_default_settings(config) -> None:
     assert lrs == {"lr_large": 0.5, "lr_small": 1e-5, "lr_medium": 0.005, "plateau": 0.05}
 
 
-@pytest.mark.parametrize("spelling", ["1e-5", "1.0e-5", 1e-5, "0.00001"])
-def test_numbers_accepted_in_every_yaml_spelling(params, spelling) -> None:
-    # PyYAML reads 1e-5 as a string; DVC's YAML parser reads it as a float.
-    params["settings"]["lr_small"]["lr"] = spelling
-    assert parse_config(params).run("lr_small").lr == pytest.approx(1e-5)
-
-
-def test_pyyaml_really_reads_1e_minus_5_as_a_string(tmp_path: Path) -> None:
+@pytest.mark.parametrize("spelling", ["1e-5", "1.0e-5", "0.00001", "1E-5", "+1e-5"])
+def test_numbers_read_as_dvc_reads_them(tmp_path: Path, spelling: str) -> None:
+    # YAML 1.2, DVC's parser: every spelling is a float (PyYAML would read some as text).
     path = tmp_path / "params.yaml"
     text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text()
-    path.write_text(text.replace("lr: 1.0e-5", "lr: 1e-5"))
-    assert yaml.safe_load(path.read_text())["settings"]["lr_small"]["lr"] == "1e-5"
+    path.write_text(text.replace("lr: 1.0e-5", f"lr: {spelling}"))
     assert load_config(path).run("lr_small").lr == pytest.approx(1e-5)
+
+
+def test_params_are_parsed_with_dvcs_parser_and_semantics(tmp_path: Path) -> None:
+    from dvc.utils.serialize import load_yaml
+
+    path = tmp_path / "params.yaml"
+    text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text()
+    # 2e2 is 200.0 to YAML 1.2 (an int where one is needed); the setting name 'on' a string.
+    path.write_text(
+        text.replace("n_samples: 2000", "n_samples: 2e2").replace("lr_medium:", "on_time:")
+    )
+    assert read_params(path) == load_yaml(str(path))  # the very values DVC reads
+    assert yaml.safe_load(path.read_text())["data"]["n_samples"] == "2e2"  # PyYAML: text
+    config = load_config(path)
+    assert config.data.n_samples == 200 and isinstance(config.data.n_samples, int)
+    assert "on_time" in config.settings
+
+
+@pytest.mark.parametrize("case", BAD_PARAMS, ids=lambda case: case.id)
+def test_bad_params_table(tmp_path: Path, capsys, default_params, case: BadParams) -> None:
+    """Each bad file: exit status 2, every fragment (key path, value, what is allowed)."""
+    from lrstudy.stages.validate import main
+
+    path = tmp_path / "params.yaml"
+    text = case.render(default_params)
+    if text is not None:
+        path.write_text(text)
+    assert main(["--params", str(path), "--out", str(tmp_path / "marker")]) == 2
+    message = capsys.readouterr().err
+    for fragment in case.fragments:
+        assert fragment in message, (fragment, message)
+    assert sorted(p.name for p in tmp_path.iterdir()) == (["params.yaml"] if text else [])
+
+
+def test_bad_params_table_covers_every_kind() -> None:
+    assert len(BAD_PARAMS) >= 40
+    assert len([case for case in BAD_PARAMS if case.e2e]) >= 40
+    assert len({case.id for case in BAD_PARAMS}) == len(BAD_PARAMS)
+
+
+def test_valid_params_pass_and_write_a_constant_marker(tmp_path: Path, capsys) -> None:
+    from lrstudy.stages.validate import MARKER, main
+
+    params = Path(__file__).resolve().parents[1] / "params.yaml"
+    marker = tmp_path / "ok.txt"
+    assert main(["--params", str(params), "--out", str(marker)]) == 0
+    assert marker.read_text() == MARKER
+    assert "valid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("seed", "seeds", "ok"),
+    [(2**32 - 5, 5, True), (2**32 - 5, 6, False), (2**32 - 1, 1, True), (0, 100, True)],
+)
+def test_last_seed_must_fit_numpy(params, seed, seeds, ok) -> None:
+    import numpy as np
+
+    params["train"].update(seed=seed, seeds=seeds)
+    if ok:
+        spec = parse_config(params).run("lr_medium")
+        np.random.RandomState(spec.seeds[-1])  # independent check: NumPy takes it
+    else:
+        problems = problems_for(params)
+        assert all("seed + seeds - 1" in problem for problem in problems)
+        with pytest.raises(ValueError):  # and NumPy would indeed refuse the last seed
+            np.random.RandomState(seed + seeds - 1)
+
+
+@pytest.mark.parametrize(
+    ("first_decay_epochs", "per", "ok"),
+    [(1 / 12, "step", True), (0.08, "step", False), (1.0, "epoch", True), (0.99, "epoch", False)],
+)
+def test_cosine_restarts_period_of_at_least_one_tick(params, first_decay_epochs, per, ok) -> None:
+    # Default params: 1120 train rows, batch 100: 12 optimizer steps per epoch.
+    params["settings"]["x"] = {
+        "lr": 0.05,
+        "schedule": {
+            "type": "cosine_restarts",
+            "first_decay_epochs": first_decay_epochs,
+            "per": per,
+        },
+    }
+    if ok:
+        parse_config(params)
+    else:
+        (problem,) = problems_for(params)
+        assert "at least one tick" in problem
+
+
+def test_whole_number_floats_are_accepted_where_ints_go(params) -> None:
+    params["data"]["n_samples"] = 2000.0  # what YAML 1.2 makes of 2e3
+    params["train"]["epochs"] = 5.0
+    config = parse_config(params)
+    assert (config.data.n_samples, config.train.epochs) == (2000, 5)
+    assert isinstance(config.train.epochs, int)
 
 
 BAD_INPUTS = [

@@ -52,7 +52,7 @@ def stages() -> dict[str, dict]:
     return yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
 
 
-@pytest.mark.parametrize("stage", ["generate", "split", "train", "evaluate", "compare"])
+@pytest.mark.parametrize("stage", ["validate", "generate", "split", "train", "evaluate", "compare"])
 def test_code_deps_are_exactly_the_imported_modules(stage: str) -> None:
     definition = stages()[stage]
     definition = definition.get("do", definition)

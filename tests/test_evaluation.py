@@ -54,3 +54,13 @@ def test_sample_std_hand_computed() -> None:
     # (1 - 2)^2 + (3 - 2)^2 = 2, over n - 1 = 1 -> sqrt(2)
     assert sample_std([1.0, 3.0]) == pytest.approx(math.sqrt(2))
     assert sample_std([0.7]) == 0.0
+
+
+def test_grid_for_more_features_is_the_slice_through_zero() -> None:
+    grid = GridConfig(low=-1.0, high=1.0, points=3)
+    points = grid_points(grid, n_features=4)
+    assert points.shape == (9, 4)
+    np.testing.assert_array_equal(points[:, :2], grid_points(grid))
+    assert not points[:, 2:].any()
+    with pytest.raises(ValueError, match="at least 2 features"):
+        grid_points(grid, n_features=1)

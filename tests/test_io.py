@@ -44,3 +44,49 @@ def test_atomic_directory_keeps_old_folder_on_failure(tmp_path) -> None:
         raise ValueError("training failed")
     assert (target / "seed_0.keras").read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models"]
+
+
+def _dead_pid() -> int:
+    """The id of a process that has ended."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def test_temporaries_live_in_the_scratch_folder_not_beside_the_target(
+    tmp_path, monkeypatch
+) -> None:
+    from lrstudy.io import SCRATCH
+
+    monkeypatch.chdir(tmp_path)
+    seen = []
+    with atomic_directory(tmp_path / "models" / "lr_medium") as staging:
+        seen.append(staging.parent)
+        with atomic_path(staging / "seed_0.keras") as temporary:
+            seen.append(temporary.parent)
+            temporary.write_text("model")
+    assert seen == [tmp_path / SCRATCH, tmp_path / SCRATCH]
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["lr_medium"]
+    assert not (tmp_path / SCRATCH).exists()  # removed once empty
+
+
+def test_leftovers_of_ended_processes_are_removed_others_kept(tmp_path, monkeypatch) -> None:
+    import os
+
+    from lrstudy.io import SCRATCH
+
+    monkeypatch.chdir(tmp_path)
+    scratch = tmp_path / SCRATCH
+    dead = scratch / f"{_dead_pid()}.lr_medium.abc123"
+    (dead / "seed_0").mkdir(parents=True)
+    (dead / "seed_0" / "half.keras").write_text("half")
+    dead_file = scratch / f"{_dead_pid()}.metrics.json.xyz.json"
+    dead_file.write_text("{")
+    alive = scratch / f"{os.getppid()}.lr_large.def456"  # a running process: kept
+    alive.mkdir()
+    write_text(tmp_path / "reports" / "summary.md", "ok")
+    assert sorted(p.name for p in scratch.iterdir()) == [alive.name]
+    assert (tmp_path / "reports" / "summary.md").read_text() == "ok"

@@ -80,3 +80,55 @@ def test_shared_object_ids_are_renumbered_by_first_appearance() -> None:
         "a": {"shared_object_id": 1},
         "b": [{"shared_object_id": 2}, {"shared_object_id": 1}],
     }
+
+
+def test_three_classes_get_softmax_and_sparse_categorical_cross_entropy(params) -> None:
+    from lrstudy.config import parse_config
+    from lrstudy.evaluation import evaluate_model, predict_grid
+
+    params["data"]["n_classes"] = 3
+    config = parse_config(params)
+    assert config.model.n_classes == 3  # filled in from data.n_classes
+    keras.utils.set_random_seed(0)
+    model = build_model(config.model, n_features=2)
+    assert model.output_shape == (None, 3)
+    assert model.layers[-1].activation.__name__ == "softmax"
+    # (2*10 + 10) + (10*10 + 10) + (10*3 + 3) = 173
+    assert model.count_params() == 173
+    compile_model(model, config.model, 0.01)
+    assert model.loss == "sparse_categorical_crossentropy"
+
+    from lrstudy.data import Dataset
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(64, 2)).astype(np.float32)
+    y = rng.integers(0, 3, size=64)
+    result = evaluate_model(model, Dataset(x, y))
+    # Independent references: Keras' own loss class and the argmax accuracy.
+    probabilities = model.predict(x, verbose=0)
+    expected_loss = keras.losses.SparseCategoricalCrossentropy()(y, probabilities)
+    assert result["loss"] == pytest.approx(float(expected_loss), rel=1e-5)
+    assert result["accuracy"] == pytest.approx(np.mean(probabilities.argmax(axis=1) == y))
+
+    grid = config.evaluate.grid.model_copy(update={"points": 5})
+    layers = predict_grid(model, grid)
+    assert layers.shape == (5, 5, 3)
+    np.testing.assert_allclose(layers.sum(axis=-1), 1.0, rtol=1e-5)
+
+
+def test_two_classes_keep_the_notebooks_single_sigmoid(config) -> None:
+    assert config.model.n_classes == 2
+    model = build_model(config.model, n_features=2)
+    assert model.output_shape == (None, 1)
+
+
+def test_grid_predictions_for_three_and_one_features(config) -> None:
+    from lrstudy.evaluation import grid_points, predict_grid
+
+    grid = config.evaluate.grid.model_copy(update={"points": 4})
+    model = build_model(config.model, n_features=3)
+    layers = predict_grid(model, grid)
+    assert layers.shape == (4, 4)
+    expected = model.predict(grid_points(grid, 3), verbose=0).reshape(4, 4)
+    np.testing.assert_array_equal(layers, expected)
+    assert predict_grid(build_model(config.model, n_features=1), grid).shape == (0, 0)

@@ -150,6 +150,42 @@ def test_decision_boundaries_draw_a_nan_grid() -> None:
     render(figure)
 
 
+def test_decision_boundaries_for_three_classes_colour_the_predicted_class() -> None:
+    axis = np.linspace(-1.5, 1.5, 15)
+    first, second = np.meshgrid(axis, axis, indexing="ij")
+    radius = np.hypot(first, second)
+    # Class 0 inside r < 0.5, class 1 for 0.5 < r < 1, class 2 outside.
+    predicted = np.digitize(radius, [0.5, 1.0])
+    probabilities = np.eye(3)[predicted] * 0.8 + 0.2 / 3
+    diverged = np.full_like(probabilities, np.nan)
+    rng = np.random.default_rng(0)
+    points = rng.uniform(-1.4, 1.4, size=(40, 3))  # a third feature: a slice is drawn
+    labels = np.digitize(np.hypot(points[:, 0], points[:, 1]), [0.5, 1.0])
+    figure = plots.decision_boundaries(
+        axis, {"good": probabilities, "diverged": diverged}, {}, points, labels
+    )
+    panels = [axes for axes in figure.axes if axes.get_visible() and axes.get_title()]
+    filled = [
+        [index for index, path in enumerate(panel.collections[0].get_paths()) if len(path)]
+        for panel in panels
+    ]
+    assert filled == [[0, 1, 2], []]  # every class region; nothing for the NaN grid
+    assert not [axes for axes in figure.axes if "P(y = 1)" in axes.get_ylabel()]
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == ["class 0", "class 1", "class 2"]
+    assert "$x_2$ = 0" in figure.get_suptitle()
+    render(figure)
+
+
+def test_decision_boundaries_explain_their_absence_for_one_feature() -> None:
+    figure = plots.decision_boundaries(
+        np.linspace(-1, 1, 5), {"a": np.zeros((0, 0))}, {}, np.zeros((4, 1)), np.zeros(4)
+    )
+    texts = [text.get_text() for axes in figure.axes for text in axes.texts]
+    assert any("1 feature" in text and "at least 2" in text for text in texts)
+    render(figure)
+
+
 # --- learning curves ---
 
 

@@ -16,7 +16,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from lrstudy import schedules
-from lrstudy.config import SCHEDULE_TYPES, ConfigError, Schedule, parse_config
+from lrstudy.config import SCHEDULE_TYPES, ConfigError, Schedule, load_config, parse_config
 from lrstudy.schedules import (
     cyclic,
     describe,
@@ -26,6 +26,7 @@ from lrstudy.schedules import (
     step_rates,
     steps_per_epoch,
 )
+from tests.conftest import PROJECT_ROOT
 
 SCHEDULE = TypeAdapter(Schedule)
 
@@ -452,7 +453,7 @@ BAD_SCHEDULES = [
     ({"type": "one_cycle", "pct_start": 1.5}, ["settings.x.schedule.pct_start = 1.5"]),
     (
         {"type": "one_cycle", "pct_start": 0.6, "three_phase": True},
-        ["settings.x.schedule.three_phase = True", "pct_start below 0.5"],
+        ["settings.x.schedule.three_phase = true", "pct_start below 0.5"],
     ),
     ({"type": "one_cycle", "div_factor": 0.5}, ["settings.x.schedule.div_factor = 0.5"]),
     ({"type": "one_cycle", "max_lr": -1}, ["settings.x.schedule.max_lr = -1"]),
@@ -518,12 +519,16 @@ def test_bad_schedule_settings_name_setting_key_and_rule(params, schedule, fragm
         assert fragment in problems[0], (fragment, problems[0])
 
 
-def test_numbers_in_schedules_accept_pyyaml_strings(params) -> None:
-    params["settings"]["x"] = {
-        "lr": "5e-2",
-        "schedule": {"type": "cyclic", "min_lr": "1e-3", "step_size_epochs": "2.5"},
-    }
-    schedule = parse_config(params).run("x").schedule
+def test_numbers_in_schedules_read_as_dvc_reads_them(tmp_path, params) -> None:
+    # YAML 1.2 (DVC's parser, and lrstudy's): 5e-2 and 1e-3 are floats, not strings.
+    path = tmp_path / "params.yaml"
+    text = (PROJECT_ROOT / "params.yaml").read_text()
+    path.write_text(
+        text
+        + "  x:\n    lr: 5e-2\n    schedule:\n      type: cyclic\n      min_lr: 1e-3\n"
+        + "      step_size_epochs: 2.5\n"
+    )
+    schedule = load_config(path).run("x").schedule
     assert (schedule.min_lr, schedule.step_size_epochs, schedule.per) == (0.001, 2.5, "step")
 
 
@@ -537,3 +542,105 @@ def test_module_does_not_import_tensorflow() -> None:
     ).stdout
     assert out.strip() == "False"
     assert schedules.__name__ == "lrstudy.schedules"
+
+
+# --- Exact boundaries for fractional durations (issue 9, item 11). ----------------------
+# Each value is worked out by hand from the README's formula for the schedule, with the
+# duration in ticks computed in exact decimals (2.1 epochs × 12 steps = 25.2 steps). The
+# floating-point product (2.1 * 12 = 25.200000000000003) put several of these one step off.
+BASE = 0.05
+EXACT_BOUNDARIES = [
+    # (schedule, steps per epoch, step t, rate by hand, why)
+    # step: lr · factor^floor(t / every); every = 2.1 · 12 = 25.2 steps, 126 / 25.2 = 5.
+    ({"type": "step", "every": 2.1, "factor": 0.5, "per": "step"}, 12, 126, BASE * 0.5**5),
+    ({"type": "step", "every": 2.1, "factor": 0.5, "per": "step"}, 12, 125, BASE * 0.5**4),
+    # MultiStepLR: the cut happens at the milestone; 2.1 epochs × 10 steps = step 21.
+    ({"type": "step", "milestones": [2.1], "factor": 0.1, "per": "step"}, 10, 21, BASE * 0.1),
+    ({"type": "step", "milestones": [2.1], "factor": 0.1, "per": "step"}, 10, 20, BASE),
+    # exponential, staircase: lr · rate^floor(t / decay); decay 0.1 · 12 = 1.2, 6 / 1.2 = 5.
+    (
+        {"type": "exponential", "rate": 0.5, "decay_epochs": 0.1, "staircase": True, "per": "step"},
+        12,
+        6,
+        BASE * 0.5**5,
+    ),
+    # cosine_restarts: periods 1.2, 2.4, 4.8, 9.6 steps start at 0, 1.2, 3.6, 8.4, 18: step 18
+    # is the fifth period's peak, lr; step 17 is 8.6 / 9.6 into the fourth period.
+    ({"type": "cosine_restarts", "first_decay_epochs": 0.1, "per": "step"}, 12, 18, BASE),
+    (
+        {"type": "cosine_restarts", "first_decay_epochs": 0.1, "per": "step"},
+        12,
+        17,
+        BASE * (1 + math.cos(math.pi * 8.6 / 9.6)) / 2,
+    ),
+    # t_mul 1: every period 1.2 steps; step 6 starts the sixth period (6 / 1.2 = 5), m_mul^5.
+    (
+        {
+            "type": "cosine_restarts",
+            "first_decay_epochs": 0.1,
+            "t_mul": 1,
+            "m_mul": 0.5,
+            "per": "step",
+        },
+        12,
+        6,
+        BASE * 0.5**5,
+    ),
+    # polynomial, cycle, power 2: D = 0.3 · 12 = 3.6 steps; at 18 = 5 D the fifth cycle
+    # ends (rate end_lr = 0); at 19 the sixth has begun, D = 21.6.
+    (
+        {"type": "polynomial", "decay_epochs": 0.3, "cycle": True, "power": 2, "per": "step"},
+        12,
+        18,
+        0.0,
+    ),
+    (
+        {"type": "polynomial", "decay_epochs": 0.3, "cycle": True, "power": 2, "per": "step"},
+        12,
+        19,
+        BASE * (1 - 19 / 21.6) ** 2,
+    ),
+    # cosine: at t = D (2.1 · 10 = 21 steps) the rate has reached alpha · lr = 0.
+    ({"type": "cosine", "decay_epochs": 2.1, "per": "step"}, 10, 21, 0.0),
+    # cyclic: half-cycle h = 0.1 · 12 = 1.2 steps; at 12 = 10 h the fifth cycle ends at min_lr.
+    ({"type": "cyclic", "min_lr": 0.01, "step_size_epochs": 0.1}, 12, 12, 0.01),
+    # ... and at 6 = 5 h the third cycle peaks: triangular2 scale 1 / 2^(3 - 1).
+    (
+        {"type": "cyclic", "min_lr": 0.01, "step_size_epochs": 0.1, "mode": "triangular2"},
+        12,
+        6,
+        0.01 + (BASE - 0.01) / 4,
+    ),
+    # one_cycle over 2.5 epochs × 12 = 30 steps: the peak at step 0.3 · 30 − 1 = 8 is max_lr,
+    # the last step 29 is max_lr / (25 · 1e4).
+    ({"type": "one_cycle", "total_epochs": 2.5}, 12, 8, BASE),
+    ({"type": "one_cycle", "total_epochs": 2.5}, 12, 29, BASE / 25 / 1e4),
+    # warmup 2.1 epochs × 10 = 21 steps, then step decay every 21 steps: at 21 the decay
+    # starts at lr; at 42 the first cut.
+    ({"type": "step", "every": 2.1, "factor": 0.5, "warmup_epochs": 2.1}, 10, 21, BASE),
+    ({"type": "step", "every": 2.1, "factor": 0.5, "warmup_epochs": 2.1}, 10, 42, BASE * 0.5),
+    # warmup 1.2 steps from 0: step 1 is 1 / 1.2 of the way to lr.
+    ({"type": "cosine", "warmup_epochs": 0.1}, 12, 1, BASE / 1.2),
+]
+
+
+@pytest.mark.parametrize(
+    ("fields", "per_epoch", "step", "expected"),
+    EXACT_BOUNDARIES,
+    ids=[f"{fields['type']}-{step}" for fields, _, step, _ in EXACT_BOUNDARIES],
+)
+def test_fractional_durations_land_exactly_on_their_ticks(
+    fields, per_epoch, step, expected
+) -> None:
+    rate = rate_function(make(**fields), BASE, per_epoch, 10)
+    assert rate(step) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_cosine_restarts_with_the_shortest_period_is_quick_and_bounded() -> None:
+    # One tick per period (t_mul 1) over 10,000 ticks: the index comes from the closed form.
+    rate = rate_function(
+        make(type="cosine_restarts", first_decay_epochs=1, t_mul=1, alpha=0.5), BASE, 1, 10_000
+    )
+    assert [rate(t) for t in (0, 1, 9_999)] == [BASE, BASE, BASE]  # every tick is a restart peak
+    with pytest.raises(ValueError, match="at least one tick"):
+        rate_function(make(type="cosine_restarts", first_decay_epochs=0.5), BASE, 12, 10)

@@ -2,26 +2,34 @@
 
 Every check of user input lives here, so a bad ``params.yaml`` fails before any stage
 touches a file, with one line per problem naming the key path, the value given and what
-is allowed. Numbers may be written either way YAML allows (``1e-5`` is a string to
-PyYAML but a float to DVC's parser); both are accepted.
+is allowed.
+
+The file is read as DVC reads it (ruamel.yaml, YAML 1.2), so lrstudy and DVC always see the
+same values: ``1e-5`` and ``2e2`` are numbers, ``yes``/``on`` are strings, a repeated key
+is an error. Numbers are strict: ``true`` or ``"5"`` where a number goes, ``.nan`` or
+``.inf`` anywhere, a fractional value where a whole number goes, or a seed or random
+state outside NumPy's range 0..2**32 - 1 are refused.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction as Rational
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
 
-import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -29,7 +37,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-SETTING_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+SETTING_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
+# Names YAML 1.1 (PyYAML) reads as booleans or null though YAML 1.2 (DVC) reads strings:
+# refused, so every YAML tool reads a setting name as the same string.
+YAML_11_WORDS = frozenset(("y", "yes", "n", "no", "on", "off", "true", "false", "null"))
+# NumPy and scikit-learn take seeds and random states in 0 .. 2**32 - 1.
+MAX_SEED = 2**32 - 1
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "gelu", "softplus", "swish", "linear")
 OPTIMIZERS = ("adam", "sgd", "rmsprop")
 
@@ -54,19 +67,94 @@ class StrictModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-Fraction = Annotated[float, Field(gt=0, lt=1)]
-PositiveInt = Annotated[int, Field(ge=1)]
+def _bounds_text(bounds: Mapping[str, float]) -> str:
+    words = {"gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+    return " and ".join(f"{words[key]} {value:g}" for key, value in bounds.items())
+
+
+def _strict_number(kind: type[int] | type[float], **bounds: float) -> Any:
+    """An int or float type that refuses booleans, text and non-finite values.
+
+    Pydantic's lax mode would read ``true`` as 1 and ``"5"`` as 5; YAML 1.2 makes both
+    deliberate non-numbers, so they are errors here. A whole-number float (``2e2``, which
+    YAML 1.2 reads as 200.0) is accepted where an int goes. The error says what is allowed:
+    ``a whole number >= 1``, ``a finite number > 0``.
+    """
+    allowed = "a whole number" if kind is int else "a finite number"
+    if bounds:
+        allowed += f" {_bounds_text(bounds)}"
+
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            got = "a boolean" if isinstance(value, bool) else f"a {_yaml_kind(value)}"
+            raise PydanticCustomError(
+                "strict_number", "expected {allowed}, got {got}", {"allowed": allowed, "got": got}
+            )
+        if isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError(
+                "finite_number",
+                "expected {allowed}; .nan and .inf are not allowed",
+                {"allowed": allowed},
+            )
+        if kind is int and isinstance(value, float):
+            if not value.is_integer():
+                raise PydanticCustomError(
+                    "whole_number", "expected {allowed}", {"allowed": allowed}
+                )
+            return int(value)
+        return value
+
+    return Annotated[kind, BeforeValidator(check), Field(**bounds)]
+
+
+def _yaml_kind(value: Any) -> str:
+    """How YAML 1.2 calls the kind of a parsed value, for error messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    return type(value).__name__
+
+
+def _yaml_repr(value: Any) -> str:
+    """A parsed value as YAML writes it (``true``, ``null``, ``.nan``), else Python's repr."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    return repr(value)
+
+
+def _strict_bool(value: Any) -> Any:
+    if not isinstance(value, bool):
+        raise PydanticCustomError(
+            "strict_bool", "expected true or false, got a {got}", {"got": _yaml_kind(value)}
+        )
+    return value
+
+
+StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
+PositiveFloat = _strict_number(float, gt=0)
+Fraction = _strict_number(float, gt=0, lt=1)
+PositiveInt = _strict_number(int, ge=1)
+Seed = _strict_number(int, ge=0, le=MAX_SEED)
+SeedCount = _strict_number(int, ge=1, le=100)
 
 
 class DataConfig(StrictModel):
     """Arguments of ``sklearn.datasets.make_gaussian_quantiles``."""
 
-    n_samples: Annotated[int, Field(ge=10)]
+    n_samples: _strict_number(int, ge=10)
     n_features: PositiveInt
-    n_classes: Annotated[int, Field(ge=2)]
+    n_classes: _strict_number(int, ge=2, le=20)
     cov: PositiveFloat
-    random_state: Annotated[int, Field(ge=0)]
+    random_state: Seed
 
 
 class SplitConfig(StrictModel):
@@ -74,16 +162,28 @@ class SplitConfig(StrictModel):
 
     test_fraction: Fraction
     val_fraction: Fraction
-    random_state: Annotated[int, Field(ge=0)]
-    stratify: bool = True
+    random_state: Seed
+    stratify: StrictBool = True
 
 
 class ModelConfig(StrictModel):
-    """The network: dense hidden layers, one sigmoid output, binary cross-entropy."""
+    """The network: dense hidden layers, then the output layer for ``n_classes`` classes.
+
+    Two classes: one sigmoid unit and binary cross-entropy (the notebook's network); k > 2
+    classes: k softmax units and sparse categorical cross-entropy.
+    """
 
     hidden_units: Annotated[list[PositiveInt], Field(min_length=1)]
     activation: str
     optimizer: str = "adam"
+    # Not a key of the model section: ``Config`` fills it in from ``data.n_classes``, so
+    # code handed only the model section builds the right output layer.
+    _n_classes: int = PrivateAttr(2)
+
+    @property
+    def n_classes(self) -> int:
+        """The classes the output layer predicts (``data.n_classes``; 2 if built alone)."""
+        return self._n_classes
 
     @field_validator("activation")
     @classmethod
@@ -113,16 +213,17 @@ class TrainConfig(StrictModel):
 
     batch_size: PositiveInt
     epochs: PositiveInt
-    seeds: Annotated[int, Field(ge=1, le=100)]
-    seed: Annotated[int, Field(ge=0)]
+    seeds: SeedCount
+    seed: Seed
     loop: Literal["fast", "fit"] = "fast"
 
 
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-Epochs = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-WarmupEpochs = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-StartFactor = Annotated[float, Field(ge=0, lt=1)]
-DecayFactor = Annotated[float, Field(gt=0, lt=1)]
+NonNegativeFloat = _strict_number(float, ge=0)
+Epochs = _strict_number(float, gt=0)
+WarmupEpochs = _strict_number(float, ge=0)
+StartFactor = _strict_number(float, ge=0, lt=1)
+DecayFactor = _strict_number(float, gt=0, lt=1)
+Alpha = _strict_number(float, ge=0, lt=1)
 Per = Literal["epoch", "step"]
 
 
@@ -218,7 +319,7 @@ class ExponentialSchedule(_ScheduleBase):
     rate: DecayFactor | None = None
     k: PositiveFloat | None = None
     decay_epochs: Epochs = 1.0
-    staircase: bool = False
+    staircase: StrictBool = False
     hold_epochs: WarmupEpochs = 0.0
     warmup_epochs: WarmupEpochs = 0.0
     warmup_start_factor: StartFactor = 0.0
@@ -238,7 +339,7 @@ class CosineSchedule(_ScheduleBase):
 
     type: Literal["cosine"]
     decay_epochs: Epochs | None = None
-    alpha: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    alpha: Alpha = 0.0
     warmup_epochs: WarmupEpochs = 0.0
     warmup_start_factor: StartFactor = 0.0
     per: Per = "epoch"
@@ -253,9 +354,9 @@ class CosineRestartsSchedule(_ScheduleBase):
 
     type: Literal["cosine_restarts"]
     first_decay_epochs: Epochs
-    t_mul: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 2.0
-    m_mul: Annotated[float, Field(gt=0, le=1)] = 1.0
-    alpha: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    t_mul: _strict_number(float, ge=1) = 2.0
+    m_mul: _strict_number(float, gt=0, le=1) = 1.0
+    alpha: Alpha = 0.0
     warmup_epochs: WarmupEpochs = 0.0
     warmup_start_factor: StartFactor = 0.0
     per: Per = "epoch"
@@ -272,7 +373,7 @@ class PolynomialSchedule(_ScheduleBase):
     decay_epochs: Epochs | None = None
     end_lr: NonNegativeFloat = 0.0
     power: PositiveFloat = 1.0
-    cycle: bool = False
+    cycle: StrictBool = False
     warmup_epochs: WarmupEpochs = 0.0
     warmup_start_factor: StartFactor = 0.0
     per: Per = "epoch"
@@ -292,7 +393,7 @@ class CyclicSchedule(_ScheduleBase):
     min_lr: NonNegativeFloat
     max_lr: PositiveFloat | None = None
     mode: Literal["triangular", "triangular2", "exp_range"] = "triangular"
-    gamma: Annotated[float, Field(gt=0, le=1)] = 1.0
+    gamma: _strict_number(float, gt=0, le=1) = 1.0
     step_size: PositiveInt | None = None
     step_size_epochs: Epochs | None = None
     per: Per = "step"
@@ -328,10 +429,10 @@ class OneCycleSchedule(_ScheduleBase):
     type: Literal["one_cycle"]
     max_lr: PositiveFloat | None = None
     pct_start: Fraction = 0.3
-    div_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 25.0
-    final_div_factor: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1e4
+    div_factor: _strict_number(float, ge=1) = 25.0
+    final_div_factor: _strict_number(float, ge=1) = 1e4
     anneal_strategy: Literal["cos", "linear"] = "cos"
-    three_phase: bool = False
+    three_phase: StrictBool = False
     total_epochs: Epochs | None = None
     per: Per = "step"
 
@@ -355,11 +456,11 @@ class PlateauSchedule(_ScheduleBase):
     type: Literal["plateau"]
     monitor: Literal["val_loss", "loss", "val_accuracy", "accuracy"] = "val_loss"
     mode: Literal["auto", "min", "max"] = "auto"
-    factor: Annotated[float, Field(gt=0, lt=1)] = 0.1
-    patience: Annotated[int, Field(ge=0)] = 10
-    min_delta: Annotated[float, Field(ge=0)] = 1e-4
-    cooldown: Annotated[int, Field(ge=0)] = 0
-    min_lr: Annotated[float, Field(ge=0)] = 0.0
+    factor: DecayFactor = 0.1
+    patience: _strict_number(int, ge=0) = 10
+    min_delta: NonNegativeFloat = 1e-4
+    cooldown: _strict_number(int, ge=0) = 0
+    min_lr: NonNegativeFloat = 0.0
     per: Literal["epoch"] = "epoch"
 
 
@@ -418,15 +519,15 @@ class SettingConfig(StrictModel):
     schedule: Schedule = ConstantSchedule(type="constant")
     batch_size: PositiveInt | None = None
     epochs: PositiveInt | None = None
-    seeds: Annotated[int, Field(ge=1, le=100)] | None = None
+    seeds: SeedCount | None = None
 
 
 class GridConfig(StrictModel):
     """The square grid the decision boundary is drawn on (the notebook: -1.5..1.5)."""
 
-    low: float
-    high: float
-    points: Annotated[int, Field(ge=2, le=1000)]
+    low: _strict_number(float)
+    high: _strict_number(float)
+    points: _strict_number(int, ge=2, le=1000)
 
     @model_validator(mode="after")
     def _ordered(self) -> GridConfig:
@@ -445,18 +546,33 @@ class EvaluateConfig(StrictModel):
     grid: GridConfig
 
 
-def _check_setting_name(name: str) -> str:
-    if not re.match(SETTING_NAME_PATTERN, name):
+def _check_setting_name(name: Any) -> str:
+    """A setting name becomes a stage name, a folder name and a params key path.
+
+    So it must read as the same string to every YAML parser (YAML 1.2 reads ``1e-3`` as a
+    float, YAML 1.1 reads ``yes`` as a boolean) and be safe as a file name.
+    """
+    rule = (
+        "use 1-64 letters, digits, '_' or '-', starting with a letter, and not one of "
+        + "/".join(sorted(YAML_11_WORDS))
+        + " (YAML 1.1 reads those as booleans or null)"
+    )
+    if not isinstance(name, str):
         raise PydanticCustomError(
             "setting_name",
-            "setting name '{name}' is not a safe file and stage name: use 1-64 letters, "
-            "digits, '_' or '-', starting with a letter or digit",
-            {"name": name},
+            "setting name {name} is read by YAML as a {kind}, not a string: {rule}",
+            {"name": _yaml_repr(name), "kind": _yaml_kind(name), "rule": rule},
+        )
+    if not re.match(SETTING_NAME_PATTERN, name) or name.lower() in YAML_11_WORDS:
+        raise PydanticCustomError(
+            "setting_name",
+            "setting name '{name}' is not a safe file and stage name: {rule}",
+            {"name": name, "rule": rule},
         )
     return name
 
 
-SettingName = Annotated[str, AfterValidator(_check_setting_name)]
+SettingName = Annotated[str, BeforeValidator(_check_setting_name)]
 
 
 class Config(StrictModel):
@@ -468,6 +584,11 @@ class Config(StrictModel):
     train: TrainConfig
     settings: Annotated[dict[SettingName, SettingConfig], Field(min_length=1)]
     evaluate: EvaluateConfig
+
+    @model_validator(mode="after")
+    def _model_predicts_every_class(self) -> Config:
+        self.model._n_classes = self.data.n_classes
+        return self
 
     @model_validator(mode="after")
     def _split_leaves_data(self) -> Config:
@@ -522,12 +643,65 @@ class RunSpec:
 
 def split_sizes(n_samples: int, test_fraction: float, val_fraction: float) -> dict[str, int]:
     """Sizes ``train_test_split`` produces: test = ceil(n * test), val = ceil(rest * val)."""
-    import math
-
     n_test = math.ceil(n_samples * test_fraction)
     rest = n_samples - n_test
     n_val = math.ceil(rest * val_fraction)
     return {"train": rest - n_val, "val": n_val, "test": n_test}
+
+
+def as_rational(value: float) -> Rational:
+    """A duration as an exact fraction: the simplest one within rounding of the value read.
+
+    The nearest fraction with a denominator of at most 10**9: ``2.1`` gives 21/10 (not the
+    float's 2.100000000000000088...), ``0.08333333333333333`` gives 1/12, and any decimal
+    of up to 9 places is itself. It differs from the float by less than 1e-9, far below
+    one tick of any schedule here. Durations in epochs are turned into ticks by exact
+    products of these, so a boundary that falls on a tick lands on it.
+    """
+    return Rational(repr(float(value))).limit_denominator(10**9)
+
+
+def _cross_checks(config: Config) -> list[str]:
+    """Checks that need several sections at once (run after every section validated)."""
+    problems = []
+    n_train = split_sizes(
+        config.data.n_samples, config.split.test_fraction, config.split.val_fraction
+    )["train"]
+    for name, setting in config.settings.items():
+        n_seeds = setting.seeds if setting.seeds is not None else config.train.seeds
+        last = config.train.seed + n_seeds - 1
+        if last > MAX_SEED:
+            problems.append(
+                f"train.seed = {config.train.seed}: settings.{name} runs {n_seeds} seeds, "
+                f"up to seed {last}; seed + seeds - 1 must be at most {MAX_SEED} (2**32 - 1)"
+            )
+        batch_size = setting.batch_size or config.train.batch_size
+        steps = math.ceil(n_train / batch_size)
+        schedule = setting.schedule
+        where = f"settings.{name}.schedule"
+        if isinstance(schedule, CosineRestartsSchedule):
+            ticks = steps if schedule.per == "step" else 1
+            if as_rational(schedule.first_decay_epochs) * ticks < 1:
+                clock = (
+                    f"1 optimizer step = 1/{steps} epoch with per: step"
+                    if schedule.per == "step"
+                    else "1 epoch with per: epoch"
+                )
+                problems.append(
+                    f"{where}.first_decay_epochs = {schedule.first_decay_epochs!r}: the first "
+                    f"period must last at least one tick of the schedule's clock ({clock})"
+                )
+        if (
+            isinstance(schedule, CyclicSchedule)
+            and schedule.step_size_epochs is not None
+            and as_rational(schedule.step_size_epochs) * steps < 1
+        ):
+            problems.append(
+                f"{where}.step_size_epochs = {schedule.step_size_epochs!r}: the half-cycle "
+                f"must last at least one optimizer step (1/{steps} epoch here: {n_train} "
+                f"train rows, batch {batch_size})"
+            )
+    return problems
 
 
 def _model_at(loc: Sequence[str]) -> type[BaseModel] | None:
@@ -601,30 +775,47 @@ def _format_error(error: Mapping[str, Any]) -> str:
         return f"{path}: missing 'type'; allowed: {', '.join(SCHEDULE_TYPES)}"
     if error["type"] == "setting_name":
         return f"{'.'.join(loc[:-2])}: {message}"
-    if isinstance(value, Mapping):
+    if isinstance(value, Mapping) and value:
         return f"{path or '(top level)'}: {message}"
-    return f"{path} = {value!r}: {message}"
+    return f"{path} = {_yaml_repr(value)}: {message}"
 
 
 def parse_config(raw: Any, source: str = "params.yaml") -> Config:
     """Validate a parsed params mapping; raise ConfigError listing every problem."""
     if not isinstance(raw, Mapping):
-        raise ConfigError(
-            [f"expected a mapping at the top level, got {type(raw).__name__}"], source
-        )
+        raise ConfigError([f"expected a mapping at the top level, got {_yaml_kind(raw)}"], source)
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError([_format_error(error) for error in exc.errors()], source) from None
+    problems = _cross_checks(config)
+    if problems:
+        raise ConfigError(problems, source)
+    return config
+
+
+def read_params(path: str | Path = "params.yaml") -> Any:
+    """Parse a params file exactly as DVC does: ruamel.yaml's safe loader (YAML 1.2).
+
+    An empty file reads as an empty mapping (as in DVC).
+
+    Raises:
+        ConfigError: the file is missing or is not valid YAML (a repeated key included).
+    """
+    from ruamel.yaml import YAML, YAMLError
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {path}"], str(path)) from None
+    try:
+        return YAML(typ="safe").load(text) or {}
+    except YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise ConfigError([f"not valid YAML: {detail}"], str(path)) from None
 
 
 def load_config(path: str | Path = "params.yaml") -> Config:
-    """Read and validate a params file."""
-    path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError([f"file not found: {path}"], str(path)) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError([f"not valid YAML: {exc}"], str(path)) from None
-    return parse_config(raw, str(path))
+    """Read and validate a params file (see ``read_params`` and ``parse_config``)."""
+    return parse_config(read_params(path), str(Path(path)))

@@ -59,11 +59,23 @@ def grid_axes(config: GridConfig) -> np.ndarray:
     return np.linspace(config.low, config.high, config.points, dtype=np.float64)
 
 
-def grid_points(config: GridConfig) -> np.ndarray:
-    """Every grid point as rows (x0, x1), x0 varying slowest, float32."""
+def grid_points(config: GridConfig, n_features: int = 2) -> np.ndarray:
+    """Every grid point as a model input row, x0 varying slowest, float32.
+
+    Shape (points², n_features): the grid's x0 and x1, and 0 for every further feature,
+    so the grid is the 2-D slice x2 = ... = 0 through the input space.
+
+    Raises:
+        ValueError: if ``n_features`` < 2 (there is no 2-D slice).
+    """
+    if n_features < 2:
+        raise ValueError(f"a 2-D grid needs at least 2 features, got {n_features}")
     axis = grid_axes(config)
     first, second = np.meshgrid(axis, axis, indexing="ij")
-    return np.column_stack([first.ravel(), second.ravel()]).astype(np.float32)
+    rows = np.zeros((first.size, n_features), dtype=np.float32)
+    rows[:, 0] = first.ravel()
+    rows[:, 1] = second.ravel()
+    return rows
 
 
 def evaluate_model(model: keras.Model, test: Dataset) -> dict[str, float]:
@@ -76,12 +88,22 @@ def evaluate_model(model: keras.Model, test: Dataset) -> dict[str, float]:
 
 
 def predict_grid(model: keras.Model, config: GridConfig) -> np.ndarray:
-    """P(y=1) on the grid, shape (points, points), indexed [x0, x1], float32.
+    """The model's probabilities on the grid (the slice of ``grid_points``), float32.
 
-    One ``predict_on_batch`` call (300 x 300 points by default: a few MB).
+    Returns:
+        Indexed ``[x0, x1]``: shape (points, points), P(y = 1), for a one-unit (binary)
+        output; (points, points, k), the k class probabilities, for a k-unit softmax
+        output; (0, 0) for a model of one feature, which has no 2-D slice. One
+        ``predict_on_batch`` call (300 x 300 points by default: a few MB).
     """
-    probabilities = np.asarray(model.predict_on_batch(grid_points(config)))
-    return probabilities.reshape(config.points, config.points).astype(np.float32)
+    n_features = int(model.input_shape[-1])
+    if n_features < 2:
+        return np.zeros((0, 0), dtype=np.float32)
+    probabilities = np.asarray(model.predict_on_batch(grid_points(config, n_features)))
+    shape = (config.points, config.points)
+    if probabilities.shape[-1] > 1:
+        shape += (probabilities.shape[-1],)
+    return probabilities.reshape(shape).astype(np.float32)
 
 
 def setting_metrics(per_seed: Mapping[int, Mapping[str, float]]) -> dict[str, object]:

@@ -1,7 +1,13 @@
 """File helpers shared by the stages: atomic writes of files, JSON and whole folders.
 
-Nothing is ever half-written: every file is written beside its target and renamed into
-place, and whole output folders are built aside and swapped in.
+Nothing is ever half-written: every file and whole output folder is built in a scratch
+folder, ``.lrstudy-tmp/`` at the root of the project (the working directory DVC runs the
+stages in), and renamed into place only when complete. The scratch folder is on the same
+file system as the outputs (so the rename is atomic), git-ignored and DVC-ignored, and it
+is no dependency of any stage: a run killed half-way (``kill -9``, a power cut) leaves its
+half-built files there, where no dependency hash and no ``git status`` can see them. The
+next stage to write anything removes the leftovers of every process that is no longer
+running.
 """
 
 from __future__ import annotations
@@ -11,18 +17,70 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
+
+SCRATCH = ".lrstudy-tmp"
+
+
+def scratch_folder(target: str | Path) -> Path:
+    """Where the temporary copy of ``target`` is built.
+
+    ``<cwd>/.lrstudy-tmp`` for a target inside the working directory (every stage output),
+    else ``.lrstudy-tmp`` beside the target (same file system either way, so the final
+    rename is atomic). Leftovers of processes that have ended are removed first.
+    """
+    target = Path(target).absolute()
+    root = Path.cwd()
+    folder = root / SCRATCH if target.is_relative_to(root) else target.parent / SCRATCH
+    folder.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder)
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale(folder: Path) -> list[Path]:
+    """Remove the entries of a scratch folder whose process (the name's prefix) has ended.
+
+    Returns:
+        The entries removed.
+    """
+    removed = []
+    for entry in folder.iterdir():
+        pid = entry.name.split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def _tidy(folder: Path) -> None:
+    """Remove the scratch folder once it is empty (another process may still use it)."""
+    with suppress(OSError):
+        folder.rmdir()
 
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``target``; rename it onto ``target`` on success."""
+    """Yield a temporary file path in the scratch folder; rename it onto ``target`` on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    folder = scratch_folder(target)
     handle, name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent
+        prefix=f"{os.getpid()}.{target.name}.", suffix=target.suffix, dir=folder
     )
     os.close(handle)
     temporary = Path(name)
@@ -32,19 +90,21 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
         os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
+        _tidy(folder)
 
 
 @contextmanager
 def atomic_directory(target: str | Path) -> Iterator[Path]:
-    """Yield an empty folder beside ``target``; swap it in for ``target`` on success."""
+    """Yield an empty folder in the scratch folder; swap it in for ``target`` on success."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    folder = scratch_folder(target)
+    staging = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}.{target.name}.", dir=folder))
     try:
         yield staging
         staging.chmod(0o755)
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
+            old = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}.{target.name}.old.", dir=folder))
             os.replace(target, old / target.name)
             os.replace(staging, target)
             shutil.rmtree(old)
@@ -53,6 +113,7 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
     finally:
         if staging.exists():
             shutil.rmtree(staging)
+        _tidy(folder)
 
 
 def write_text(path: str | Path, text: str) -> None:

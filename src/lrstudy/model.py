@@ -1,4 +1,7 @@
-"""The network: the notebook's small dense binary classifier, built from the config.
+"""The network: the notebook's small dense classifier, built from the config.
+
+Two classes: one sigmoid unit, binary cross-entropy (the notebook). k > 2 classes: k
+softmax units, sparse categorical cross-entropy on the integer labels (0 .. k - 1).
 
 TensorFlow/Keras is imported inside the functions, so modules that only validate, plot
 or report never pay for it.
@@ -18,7 +21,8 @@ from lrstudy.io import atomic_path
 if TYPE_CHECKING:
     import keras
 
-LOSS = "binary_crossentropy"
+BINARY_LOSS = "binary_crossentropy"
+MULTICLASS_LOSS = "sparse_categorical_crossentropy"
 
 
 # What TensorFlow's arithmetic depends on besides the inputs, pinned before it is imported.
@@ -79,17 +83,36 @@ def import_keras():
 METRICS = ("accuracy",)
 
 
-def build_model(config: ModelConfig, n_features: int) -> keras.Model:
-    """Dense(units, activation) for each hidden layer, then Dense(1, sigmoid)."""
+def build_model(config: ModelConfig, n_features: int, n_classes: int | None = None) -> keras.Model:
+    """Dense(units, activation) per hidden layer, then the output layer.
+
+    Args:
+        config: the model section.
+        n_features: input width.
+        n_classes: classes to predict; defaults to ``config.n_classes`` (``data.n_classes``).
+
+    Returns:
+        An uncompiled model: output Dense(1, sigmoid), P(y = 1), for 2 classes; Dense(k,
+        softmax), the k class probabilities, for k > 2.
+    """
     keras = import_keras()
+    classes = config.n_classes if n_classes is None else n_classes
 
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,), name="features")]
     for index, units in enumerate(config.hidden_units):
         layers.append(
             keras.layers.Dense(units, activation=config.activation, name=f"hidden_{index}")
         )
-    layers.append(keras.layers.Dense(1, activation="sigmoid", name="probability"))
+    if classes == 2:
+        layers.append(keras.layers.Dense(1, activation="sigmoid", name="probability"))
+    else:
+        layers.append(keras.layers.Dense(classes, activation="softmax", name="probabilities"))
     return keras.Sequential(layers, name="classifier")
+
+
+def loss_for(model: keras.Model) -> str:
+    """Binary cross-entropy for one output unit, sparse categorical for k softmax units."""
+    return BINARY_LOSS if model.output_shape[-1] == 1 else MULTICLASS_LOSS
 
 
 def make_optimizer(name: str, learning_rate: float | object) -> keras.optimizers.Optimizer:
@@ -107,10 +130,14 @@ def make_optimizer(name: str, learning_rate: float | object) -> keras.optimizers
 
 
 def compile_model(model: keras.Model, config: ModelConfig, learning_rate: float | object) -> None:
-    """Compile with the configured optimizer, binary cross-entropy and accuracy."""
+    """Compile with the configured optimizer, the output's cross-entropy and accuracy.
+
+    The loss follows the output layer (``loss_for``); Keras resolves ``accuracy`` to binary
+    or sparse categorical accuracy from the shapes of labels and predictions.
+    """
     model.compile(
         optimizer=make_optimizer(config.optimizer, learning_rate),
-        loss=LOSS,
+        loss=loss_for(model),
         metrics=list(METRICS),
     )
 

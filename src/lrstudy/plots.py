@@ -121,39 +121,84 @@ def decision_boundaries(
     points_x: np.ndarray,
     points_y: np.ndarray,
 ) -> Figure:
-    """The notebook's contour of P(y=1) (RdBu, 25 levels), one panel per setting.
+    """Each setting's decision boundary on the grid, one panel per setting.
+
+    Two classes: the notebook's contour of P(y=1) (RdBu, 25 levels) with one colour bar.
+    k > 2 classes: the region each class is predicted in (the most probable class), one
+    colour per class, the same colours for the test points' true classes, and a legend.
+    More than two features: the grid is the slice x2 = ... = 0 and the points are projected
+    onto (x0, x1), which the title says. One feature: no 2-D boundary exists; the figure
+    says so instead of drawing one.
 
     Args:
         axis: Grid coordinates along each axis (the same for x0 and x1).
-        probabilities: Per setting, P(y=1) on the grid, indexed ``[x0, x1]``.
+        probabilities: Per setting, on the grid indexed ``[x0, x1]``: P(y=1), shape
+            (points, points), or the k class probabilities, shape (points, points, k);
+            empty (size 0) when the model has one feature.
         titles: Per setting, the panel title (the setting's name if missing).
-        points_x: Points drawn on top (usually the test split), shape (n, 2).
-        points_y: Their true classes (0 or 1), coloured like the contour.
+        points_x: Points drawn on top (usually the test split), shape (n, features).
+        points_y: Their true classes (0 .. k - 1), coloured like the regions.
 
     Returns:
-        One figure with a near-square grid of panels sharing axes and one colour bar.
+        One figure with a near-square grid of panels sharing axes.
     """
     names = list(probabilities)
+    n_features = points_x.shape[1] if points_x.ndim == 2 else 1
+    if n_features < 2 or any(np.asarray(grid).size == 0 for grid in probabilities.values()):
+        figure = Figure(figsize=(6.4, 2.2), layout="constrained")
+        panel = figure.subplots()
+        panel.axis("off")
+        panel.text(
+            0.5,
+            0.5,
+            f"No decision-boundary figure: the data have {n_features} feature"
+            f"{'s' if n_features != 1 else ''},\nand a boundary over (x0, x1) needs "
+            "at least 2 (data.n_features).",
+            ha="center",
+            va="center",
+            fontsize=11,
+        )
+        figure.suptitle("Decision boundary of each setting")
+        return figure
     rows, columns = grid_shape(max(len(names), 1))
-    figure = Figure(figsize=(3.1 * columns + 1.2, 3.2 * rows + 0.7), layout="constrained")
+    # At least 6.4 inches wide, so the title and the class legend fit over one panel.
+    width = max(3.1 * columns + 1.2, 6.4)
+    figure = Figure(figsize=(width, 3.2 * rows + 0.9), layout="constrained")
     axes = figure.subplots(rows, columns, squeeze=False, sharex=True, sharey=True)
     first, second = np.meshgrid(axis, axis, indexing="ij")
+    n_classes = max(
+        [int(np.max(points_y)) + 1 if len(points_y) else 2]
+        + [np.shape(grid)[2] for grid in probabilities.values() if np.ndim(grid) == 3]
+    )
+    multiclass = n_classes > 2
+    class_colors = mpl.colormaps["tab10" if n_classes <= 10 else "tab20"].colors[:n_classes]
+    class_cmap = mpl.colors.ListedColormap(class_colors)
     levels = np.linspace(0, 1, 26)
     contour = None
     for index, (panel, name) in enumerate(zip(axes.flat, names, strict=False)):
-        # A diverged model predicts NaN: show it as undecided (0.5), never crash.
-        grid = np.clip(np.nan_to_num(_finite(probabilities[name]), nan=0.5), 0, 1)
-        contour = panel.contourf(first, second, grid, levels=levels, cmap="RdBu")
+        grid = _finite(probabilities[name])
+        if multiclass:
+            # A diverged model predicts NaN: argmax of all-NaN rows is class 0 after
+            # nan_to_num, so such cells are left blank instead.
+            undecided = ~np.isfinite(grid).all(axis=-1)
+            predicted = np.argmax(np.nan_to_num(grid, nan=-1.0), axis=-1).astype(float)
+            predicted[undecided] = np.nan
+            panel.contourf(
+                first,
+                second,
+                predicted,
+                levels=np.arange(n_classes + 1) - 0.5,
+                cmap=class_cmap,
+                alpha=0.45,
+            )
+            colors = dict(c=points_y, cmap=class_cmap, vmin=-0.5, vmax=n_classes - 0.5)
+        else:
+            # A diverged model predicts NaN: show it as undecided (0.5), never crash.
+            grid = np.clip(np.nan_to_num(grid, nan=0.5), 0, 1)
+            contour = panel.contourf(first, second, grid, levels=levels, cmap="RdBu")
+            colors = dict(c=points_y, cmap="RdBu", vmin=-0.2, vmax=1.2)
         panel.scatter(
-            points_x[:, 0],
-            points_x[:, 1],
-            c=points_y,
-            s=10,
-            cmap="RdBu",
-            vmin=-0.2,
-            vmax=1.2,
-            edgecolors="white",
-            linewidths=0.4,
+            points_x[:, 0], points_x[:, 1], s=10, edgecolors="white", linewidths=0.4, **colors
         )
         panel.set_title(titles.get(name, name), fontsize=9)
         panel.set_xlim(axis[0], axis[-1])
@@ -168,11 +213,30 @@ def decision_boundaries(
             panel.set_xlabel("$x_0$")
     for panel in list(axes.flat)[len(names) :]:
         panel.set_visible(False)
-    if contour is not None:
+    if multiclass:
+        handles = [
+            Line2D([], [], marker="s", linestyle="", markersize=9, color=color, alpha=0.7)
+            for color in class_colors
+        ]
+        figure.legend(
+            handles,
+            [f"class {label}" for label in range(n_classes)],
+            loc="outside lower center",
+            ncols=min(n_classes, 10),
+            fontsize=LEGEND_FONT_SIZE,
+            frameon=False,
+            title="shaded: class the model predicts; points: true class of each test point",
+            title_fontsize=LEGEND_FONT_SIZE,
+        )
+    elif contour is not None:
         bar = figure.colorbar(contour, ax=axes, shrink=min(0.9, 0.45 + 0.15 * rows))
         bar.set_label("model's $P(y = 1)$; points: true class of each test sample")
         bar.set_ticks([0, 0.25, 0.5, 0.75, 1])
-    figure.suptitle("Decision boundary of each setting (test points on top)")
+    title = "Decision boundary of each setting (test points on top)"
+    if n_features > 2:
+        others = ", ".join(f"$x_{index}$" for index in range(2, n_features))
+        title += f"\nslice at {others} = 0; test points projected onto ($x_0$, $x_1$)"
+    figure.suptitle(title)
     return figure
 
 
@@ -225,7 +289,9 @@ def _loss_limits(summary: pd.DataFrame, columns: Sequence[str]) -> tuple[float, 
     return low / 1.25, high * 1.25
 
 
-def learning_curves(summary: pd.DataFrame, settings: Sequence[str]) -> Figure:
+def learning_curves(
+    summary: pd.DataFrame, settings: Sequence[str], chance: float = CHANCE_ACCURACY
+) -> Figure:
     """Training and validation loss (log scale) and accuracy per epoch, per setting.
 
     Args:
@@ -233,6 +299,7 @@ def learning_curves(summary: pd.DataFrame, settings: Sequence[str]) -> Figure:
             seeds of each metric, its ``_min``/``_max`` and the number of ``seeds``
             (optional ``diverged``: seeds whose loss was non-finite at that epoch).
         settings: Settings to draw, in legend (and colour) order.
+        chance: Accuracy of guessing (1 / number of classes), a dotted line.
 
     Returns:
         A 2 × 2 figure (rows loss, accuracy; columns training, validation; y shared
@@ -276,7 +343,7 @@ def learning_curves(summary: pd.DataFrame, settings: Sequence[str]) -> Figure:
         if log:
             panel.set_yscale("log")
         else:
-            panel.axhline(CHANCE_ACCURACY, color="grey", linestyle=":", linewidth=1)
+            panel.axhline(chance, color="grey", linestyle=":", linewidth=1)
         panel.set_title(f"{split} {column.removeprefix('val_')}")
         panel.grid(True, which="major", alpha=0.3)
     limits = _loss_limits(summary, ("loss", "val_loss")) if not summary.empty else None
@@ -289,8 +356,8 @@ def learning_curves(summary: pd.DataFrame, settings: Sequence[str]) -> Figure:
         axes[0, 0].yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     accuracy = _finite(summary[["accuracy_min", "val_accuracy_min"]].to_numpy().ravel())
     lowest = float(np.nanmin(accuracy)) if np.isfinite(accuracy).any() else 0.0
-    axes[1, 0].set_ylim(max(0.0, min(lowest, CHANCE_ACCURACY) - 0.03), 1.02)
-    axes[0, 0].set_ylabel("loss (binary cross-entropy, log scale)")
+    axes[1, 0].set_ylim(max(0.0, min(lowest, chance) - 0.03), 1.02)
+    axes[0, 0].set_ylabel("loss (cross-entropy, log scale)")
     axes[1, 0].set_ylabel("accuracy (dotted: chance)")
     for panel in axes[1]:
         panel.set_xlabel("epoch")
@@ -366,12 +433,15 @@ def _describe_accuracy(finite: np.ndarray, missing: int) -> str:
     return text + (f" ({missing} n/a)" if missing else "")
 
 
-def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
+def test_accuracy(
+    per_seed: Mapping[str, Sequence[float | None]], chance: float = CHANCE_ACCURACY
+) -> Figure:
     """Test accuracy per setting: each seed a dot, mean ± std a whisker, best on top.
 
     Args:
         per_seed: Per setting (in colour order), each seed's test accuracy; ``None`` or
             a non-finite value is a seed without a result.
+        chance: Accuracy of guessing (1 / number of classes), a dashed line.
 
     Returns:
         A horizontal dot plot sorted by mean (settings without any result last), with
@@ -391,7 +461,7 @@ def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
     figure = Figure(figsize=(8.5, 1.9 + 0.42 * len(order)), layout="constrained")
     axis = figure.subplots()
     right_labels = []
-    lowest = CHANCE_ACCURACY
+    lowest = chance
     for position, name in enumerate(order):
         style = styles[name]
         finite = values[name][np.isfinite(values[name])]
@@ -427,7 +497,7 @@ def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
             elinewidth=1.4,
             zorder=4,
         )
-    axis.axvline(CHANCE_ACCURACY, color="grey", linestyle="--", linewidth=1.2, zorder=1)
+    axis.axvline(chance, color="grey", linestyle="--", linewidth=1.2, zorder=1)
     axis.set_yticks(range(len(order)), order)
     axis.set_ylim(len(order) - 0.5, -0.5)  # best at the top
     axis.set_xlim(max(0.0, lowest - 0.04), 1.01)
@@ -443,7 +513,7 @@ def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
         Line2D([], [], marker="|", color="black", markersize=12, markeredgewidth=2),
         Line2D([], [], color="grey", linestyle="--"),
     ]
-    labels = ["one seed", "mean ± std", f"chance ({CHANCE_ACCURACY:g})"]
+    labels = ["one seed", "mean ± std", f"chance ({chance:.3g})"]
     figure.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9, frameon=False)
     return figure
 

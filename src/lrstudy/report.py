@@ -391,11 +391,12 @@ def _names(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def reading(summaries: Sequence[SettingSummary]) -> str:
+def reading(summaries: Sequence[SettingSummary], chance: float = CHANCE_ACCURACY) -> str:
     """A plain-language paragraph generated from the numbers.
 
     Which setting was best on test accuracy and on validation loss, which failed to
-    learn, which diverged, and where seeds disagreed most.
+    learn, which diverged, and where seeds disagreed most. ``chance`` is the accuracy of
+    guessing, 1 / data.n_classes.
     """
     scored = [item for item in summaries if item.accuracy["mean"] is not None]
     sentences = []
@@ -425,7 +426,7 @@ def reading(summaries: Sequence[SettingSummary]) -> str:
         verb = "fails" if len(failed) == 1 else "fail"
         sentences.append(
             f"{_names(failed)} {verb} to learn: mean test accuracy below "
-            f"{FAILED_ACCURACY:.2f}, where chance is {CHANCE_ACCURACY:.2f}."
+            f"{FAILED_ACCURACY:.2f}, where chance is {chance:.2f}."
         )
     missing = [item.name for item in summaries if item.mean_accuracy is None]
     if missing:
@@ -467,6 +468,7 @@ def summary_markdown(
     summaries: Sequence[SettingSummary],
     figures: Sequence[FigureEntry] = FIGURES,
     figures_folder: str = "figures",
+    chance: float = CHANCE_ACCURACY,
 ) -> str:
     """reports/summary.md: the reading, the table, then every figure with its caption.
 
@@ -474,10 +476,11 @@ def summary_markdown(
         summaries: One entry per setting, in table order.
         figures: The figures to embed.
         figures_folder: Their folder, relative to the summary file.
+        chance: The accuracy of guessing, 1 / data.n_classes.
     """
     parts = [
         "# Learning-rate study: summary\n",
-        reading(summaries) + "\n",
+        reading(summaries, chance) + "\n",
         "## Settings\n",
         summary_table(summaries),
         "lr is the base rate: the initial rate, or the peak of a warmup, cyclic or one_cycle "

@@ -10,7 +10,13 @@ function of the schedule's clock the training applies, and is the single source 
 The clock: a setting with ``per: epoch`` sets the rate when each epoch begins, at
 ``t = epoch`` (0-based); ``per: step`` sets it before every optimizer step, at
 ``t = global step`` (0-based), ``steps_per_epoch`` ticks per epoch. Durations in a setting
-are in epochs (cyclic's ``step_size`` excepted: optimizer steps) and are converted to ticks.
+are in epochs (cyclic's ``step_size`` excepted: optimizer steps) and are converted to ticks
+exactly: each duration is taken as the decimal number written in params.yaml (``2.1`` is
+21/10, see ``lrstudy.config.as_rational``) and multiplied by the ticks per epoch in rational
+arithmetic, so a cut, restart or new cycle that falls on a tick happens at that tick, never
+one early or late through floating-point rounding. The pure functions accept floats or
+``fractions.Fraction`` alike and compare, floor and ceil them exactly; only the smooth parts
+(cosines, powers) are evaluated in floating point.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Callable, Sequence
+from fractions import Fraction as Rational
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +38,7 @@ from lrstudy.config import (
     PlateauSchedule,
     PolynomialSchedule,
     StepSchedule,
+    as_rational,
 )
 
 if TYPE_CHECKING:
@@ -112,15 +120,34 @@ def cosine_restarts(
 
     Period ``i`` (0-based) lasts ``first_period * t_mul ** i`` and starts at the peak
     ``m_mul ** i``; within it ``lr * ((1 - alpha) * m_mul ** i * (1 + cos(pi * f)) / 2 + alpha)``
-    with ``f`` the completed fraction of the period. Periods are found by summing their
-    lengths, so a restart lands exactly on its boundary.
+    with ``f`` the completed fraction of the period. Period ``i`` starts at
+    ``first_period * (t_mul ** i - 1) / (t_mul - 1)`` (``first_period * i`` for ``t_mul = 1``);
+    the index comes from that closed form (Keras' formula) and is then checked against the
+    exact start times, so a restart lands on its boundary and no loop runs more than a
+    couple of times, however short the period.
+
+    Raises:
+        ValueError: if ``first_period`` is not positive or ``t_mul`` is below 1.
     """
-    start, period, restart = 0.0, float(first_period), 0
-    while t >= start + period:
-        start += period
-        period *= t_mul
+    if first_period <= 0 or t_mul < 1:
+        raise ValueError(f"need first_period > 0 and t_mul >= 1, got {first_period}, {t_mul}")
+
+    def start_of(index: int) -> float:
+        if t_mul == 1:
+            return first_period * index
+        return first_period * (t_mul**index - 1) / (t_mul - 1)
+
+    if t_mul == 1:
+        restart = max(0, math.floor(t / first_period))
+    else:
+        growth = 1 - t * (1 - t_mul) / first_period
+        restart = max(0, math.floor(math.log(max(float(growth), 1.0)) / math.log(t_mul)))
+    while restart > 0 and start_of(restart) > t:  # floating-point estimate one too high
+        restart -= 1
+    while start_of(restart + 1) <= t:  # ... or one too low
         restart += 1
-    fraction = (t - start) / period
+    period = first_period * t_mul**restart
+    fraction = (t - start_of(restart)) / period
     decayed = 0.5 * m_mul**restart * (1.0 + math.cos(math.pi * fraction))
     return lr * ((1.0 - alpha) * decayed + alpha)
 
@@ -258,42 +285,55 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
     """
     ticks = ticks_per_epoch(schedule, steps_per_epoch)
     run = epochs * ticks
-    warmup = getattr(schedule, "warmup_epochs", 0.0) * ticks
 
-    def rest_of_run(decay_epochs: float | None) -> float:
+    def in_ticks(duration: float) -> Rational:
+        """A duration in epochs → ticks, exactly (see the module docstring)."""
+        return as_rational(duration) * ticks
+
+    warmup = in_ticks(getattr(schedule, "warmup_epochs", 0.0))
+
+    def rest_of_run(decay_epochs: float | None) -> Rational:
         if decay_epochs is not None:
-            return decay_epochs * ticks
+            return in_ticks(decay_epochs)
         rest = run - warmup
-        return rest if rest > 0 else 1.0  # no rest of the run: the decay is never reached
+        return rest if rest > 0 else Rational(1)  # no rest of the run: never reached
 
     body: Callable[[float], float]
     if isinstance(schedule, ConstantSchedule | PlateauSchedule):
         body = partial(constant, lr=lr)
     elif isinstance(schedule, StepSchedule):
         if schedule.every is not None:
-            body = partial(step_decay, lr=lr, factor=schedule.factor, every=schedule.every * ticks)
+            body = partial(
+                step_decay, lr=lr, factor=schedule.factor, every=in_ticks(schedule.every)
+            )
         else:
-            milestones = [milestone * ticks for milestone in schedule.milestones or ()]
+            milestones = [in_ticks(milestone) for milestone in schedule.milestones or ()]
             body = partial(multistep_decay, lr=lr, factor=schedule.factor, milestones=milestones)
     elif isinstance(schedule, ExponentialSchedule):
         body = partial(
             exponential_decay,
             lr=lr,
             rate=schedule.rate if schedule.rate is not None else math.exp(-(schedule.k or 0.0)),
-            decay=schedule.decay_epochs * ticks,
+            decay=in_ticks(schedule.decay_epochs),
             staircase=schedule.staircase,
-            hold=schedule.hold_epochs * ticks,
+            hold=in_ticks(schedule.hold_epochs),
         )
     elif isinstance(schedule, CosineSchedule):
         body = partial(
             cosine_decay, lr=lr, decay=rest_of_run(schedule.decay_epochs), alpha=schedule.alpha
         )
     elif isinstance(schedule, CosineRestartsSchedule):
+        first_period = in_ticks(schedule.first_decay_epochs)
+        if first_period < 1:
+            raise ValueError(
+                f"first_decay_epochs={schedule.first_decay_epochs} is {first_period} ticks; "
+                "a period must last at least one tick"
+            )
         body = partial(
             cosine_restarts,
             lr=lr,
-            first_period=schedule.first_decay_epochs * ticks,
-            t_mul=schedule.t_mul,
+            first_period=first_period,
+            t_mul=as_rational(schedule.t_mul),
             m_mul=schedule.m_mul,
             alpha=schedule.alpha,
         )
@@ -312,9 +352,9 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
             min_lr=schedule.min_lr,
             max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
             step_size=(
-                float(schedule.step_size)
+                Rational(schedule.step_size)
                 if schedule.step_size is not None
-                else (schedule.step_size_epochs or 0.0) * steps_per_epoch
+                else as_rational(schedule.step_size_epochs or 0.0) * steps_per_epoch
             ),
             mode=schedule.mode,
             gamma=schedule.gamma,
@@ -328,8 +368,8 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
         body = partial(
             one_cycle,
             max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
-            total=(schedule.total_epochs or epochs) * ticks,
-            pct_start=schedule.pct_start,
+            total=in_ticks(schedule.total_epochs or epochs),
+            pct_start=as_rational(schedule.pct_start),
             div_factor=schedule.div_factor,
             final_div_factor=schedule.final_div_factor,
             anneal_strategy=schedule.anneal_strategy,

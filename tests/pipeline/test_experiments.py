@@ -57,7 +57,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
     remote = tmp_path_factory.mktemp("dvc-remote")
     use_remote(project, remote)
     ran, _ = project.repro()
-    assert len(ran) == 7
+    assert len(ran) == 8
     commit_all(project, "baseline results")
     return Study(project, remote, tmp_path_factory.mktemp("origin") / "lrstudy.git")
 
@@ -79,6 +79,7 @@ def test_exp_run_set_reruns_only_what_reads_the_key(study: Study) -> None:
         "dvc", "exp", "run", "-S", f"settings.lr_medium.lr={EXPERIMENT_LR}", "-n", "lr-up"
     )
     assert RAN.findall(result.stdout + result.stderr) == [
+        "validate",  # reruns on any params.yaml change; its marker is unchanged
         "train@lr_medium",
         "evaluate@lr_medium",
         "compare",

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from ..bad_params import BAD_PARAMS, BadParams
 from .conftest import PIPELINE_SETTINGS as SETTINGS
-from .conftest import Project
+from .conftest import VENV, Project, file_digests
 
 pytestmark = pytest.mark.slow
 
@@ -30,10 +31,10 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
     ran, result = project.repro()
     # No TensorFlow error-level noise (evaluate once printed a tf.data NodeDef error).
     assert "E0000" not in result.stdout + result.stderr
-    expected = {"generate", "split", "compare"}
+    expected = {"validate", "generate", "split", "compare"}
     expected |= {f"{stage}@{name}" for stage in ("train", "evaluate") for name in SETTINGS}
     assert set(ran) == expected and len(ran) == len(expected)
-    assert ran[0] == "generate" and ran[1] == "split" and ran[-1] == "compare"
+    assert ran[:3] == ["validate", "generate", "split"] and ran[-1] == "compare"
 
     root = project.root
     for part in ("train", "val", "test"):
@@ -71,7 +72,7 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
 
 def test_dag_lists_every_stage(project: Project) -> None:
     names = project.run("dvc", "stage", "list", "--name-only").stdout.split()
-    assert names[:2] == ["generate", "split"] and names[-1] == "compare"
+    assert names[:3] == ["validate", "generate", "split"] and names[-1] == "compare"
     assert {f"train@{name}" for name in SETTINGS} <= set(names)
 
 
@@ -90,7 +91,7 @@ def test_forced_rerun_is_bit_identical(project: Project) -> None:
         "figures": tree_digest(root / "reports" / "figures"),
     }
     ran, _ = project.repro("-f")
-    assert len(ran) == 3 + 2 * len(SETTINGS)
+    assert len(ran) == 4 + 2 * len(SETTINGS)
     assert (root / "reports" / "metrics.json").read_text() == before["metrics"]
     assert tree_digest(root / "reports" / "figures") == before["figures"]
     # Every output hash (models included) is unchanged: the run is reproducible.
@@ -101,7 +102,9 @@ def test_changing_one_setting_reruns_only_its_stages(project: Project) -> None:
     other = tree_digest(project.root / "models" / "lr_large")
     project.edit_params(lambda params: params["settings"]["lr_medium"].update(lr=0.01))
     ran, _ = project.repro()
-    assert ran == ["train@lr_medium", "evaluate@lr_medium", "compare"]
+    # validate reruns on any params.yaml change, but its output stays byte-identical, so
+    # only what reads the changed key follows.
+    assert ran == ["validate", "train@lr_medium", "evaluate@lr_medium", "compare"]
     assert tree_digest(project.root / "models" / "lr_large") == other
 
 
@@ -116,53 +119,56 @@ def test_adding_a_setting_needs_no_dvc_yaml_edit(project: Project) -> None:
     dvc_yaml = (project.root / "dvc.yaml").read_text()
     project.edit_params(lambda params: params["settings"].update({"lr_tiny_test": {"lr": 0.002}}))
     ran, _ = project.repro()
-    assert ran == ["train@lr_tiny_test", "evaluate@lr_tiny_test", "compare"]
+    assert ran == ["validate", "train@lr_tiny_test", "evaluate@lr_tiny_test", "compare"]
     assert (project.root / "dvc.yaml").read_text() == dvc_yaml
     metrics = json.loads((project.root / "reports" / "metrics.json").read_text())
     assert "lr_tiny_test" in metrics
 
 
+# What a bad params.yaml must leave alone: every output and the lock file.
+WATCHED = ["data", "models", "logs", "evaluation", "reports", "dvc.lock"]
+
+
 @pytest.mark.parametrize(
-    ("change", "fragments"),
-    [
-        (
-            lambda p: p["settings"]["lr_medium"].update(lr=-0.5),
-            ["settings.lr_medium.lr = -0.5", "greater than 0"],
-        ),
-        (lambda p: p["train"].update(epochs=0), ["train.epochs = 0"]),
-        (
-            lambda p: p["settings"]["plateau"]["schedule"].update(type="sometimes"),
-            ["settings.plateau.schedule.type = 'sometimes'", "constant", "plateau"],
-        ),
-        (
-            lambda p: p["settings"]["lr_small"].update(learnig_rate=0.1),
-            ["settings.lr_small: unknown key 'learnig_rate'"],
-        ),
-        (
-            lambda p: p["split"].update(test_fraction=0.995, val_fraction=0.99),
-            ["split.test_fraction=0.995", "train=0"],
-        ),
-        (
-            lambda p: p["settings"].update({"no good": {"lr": 0.1}}),
-            ["setting name 'no good'"],
-        ),
-    ],
-    ids=["negative-lr", "zero-epochs", "unknown-schedule", "typo-key", "no-train-data", "bad-name"],
+    "case", [case for case in BAD_PARAMS if case.e2e], ids=lambda case: case.id
 )
-def test_bad_params_fail_clearly_and_touch_nothing(project: Project, change, fragments) -> None:
+def test_bad_params_fail_clearly_and_touch_nothing(project: Project, case: BadParams) -> None:
+    """Every kind of bad input (tests/bad_params.py) on a built project.
+
+    `dvc repro` stops in the validate stage, which exits with status 2 and lrstudy's
+    message (key path, value, what is allowed). A file DVC cannot even read dvc.yaml with
+    (settings: null, a setting named ../x, no params.yaml) goes through `make repro`, whose
+    first step is the same check, so lrstudy speaks before DVC does. Either way, not one
+    byte of the outputs or of dvc.lock changes. (Each message in full, in-process:
+    tests/test_config.py::test_bad_params_table.)
+    """
     root = project.root
-    original = project.params()
-    watched = ["data", "models", "logs", "evaluation", "reports"]
-    before = {name: tree_digest(root / name) for name in watched}
-    lock = (root / "dvc.lock").read_text()
+    params_file = root / "params.yaml"
+    original = params_file.read_text()
+    before = file_digests(root, WATCHED)
+    text = case.render(project.params())
     try:
-        project.edit_params(change)
-        _, result = project.repro(check=False)
+        if text is None:
+            params_file.unlink()
+        else:
+            params_file.write_text(text)
+        if case.dvc_fails_first:
+            result = project.run(
+                *("make", "--no-print-directory", "-o", str(VENV / ".installed")),
+                *(f"VENV={VENV}", "repro"),
+                check=False,
+            )
+            output = result.stdout + result.stderr
+            assert "lrstudy.stages.validate" in output and "Error 2" in output, output
+            assert "bin/dvc repro" not in output  # make stopped before DVC read anything
+        else:
+            ran, result = project.repro(check=False)
+            output = result.stdout + result.stderr
+            assert ran == ["validate"], output[-3000:]
+            assert "lrstudy.stages.validate" in output and "exited with 2" in output, output
         assert result.returncode != 0
-        output = result.stdout + result.stderr
-        for fragment in fragments:
-            assert fragment in output, output[-3000:]
-        assert {name: tree_digest(root / name) for name in watched} == before
-        assert (root / "dvc.lock").read_text() == lock
+        for fragment in case.fragments:
+            assert fragment in output, (fragment, output[-3000:])
+        assert file_digests(root, WATCHED) == before
     finally:
-        project.write_params(original)
+        params_file.write_text(original)

@@ -150,15 +150,16 @@ def _write_reports(
 ) -> None:
     """Write metrics.json, plots/*.csv, figures/*.png and summary.md under ``reports``."""
     names = list(config.settings)
+    chance = 1.0 / config.data.n_classes  # accuracy of guessing on the balanced classes
     write_json(reports / "metrics.json", metrics)
     (reports / "plots").mkdir()
     _write_csv(reports / "plots" / "learning_curves.csv", curves_table(curves), CURVES_FORMAT)
     _write_csv(reports / "plots" / "learning_rate.csv", rates, RATE_FORMAT)
     builders: dict[str, Callable[[], Figure]] = {
         "test_accuracy.png": lambda: plots.test_accuracy(
-            {item.name: item.per_seed_accuracy for item in summaries}
+            {item.name: item.per_seed_accuracy for item in summaries}, chance
         ),
-        "learning_curves.png": lambda: plots.learning_curves(curves, names),
+        "learning_curves.png": lambda: plots.learning_curves(curves, names, chance),
         "learning_rate.png": lambda: plots.learning_rates(rates, names),
         "decision_boundaries.png": lambda: plots.decision_boundaries(
             grid_axes(config.evaluate.grid), boundaries, titles, test.x, test.y
@@ -167,7 +168,7 @@ def _write_reports(
     (reports / "figures").mkdir()
     for entry in FIGURES:  # one at a time: each figure is closed before the next
         plots.save_figure(builders[entry.file](), reports / "figures" / entry.file)
-    write_text(reports / "summary.md", summary_markdown(summaries))
+    write_text(reports / "summary.md", summary_markdown(summaries, chance=chance))
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 Reads the setting's models, the test split and params ``evaluate``; writes
 ``<out>/metrics.json`` (test accuracy and loss per seed, with mean, std, min, max) and
-``<out>/boundary.npy`` (P(y=1) on the grid, one layer per seed, in seed order).
+``<out>/boundary.npy`` (the probabilities on the grid, one layer per seed, in seed order:
+P(y=1) for two classes, every class's probability for more, the slice x2 = ... = 0 for
+more than two features, empty for one feature; see ``evaluation.predict_grid``).
 """
 
 from __future__ import annotations

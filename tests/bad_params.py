@@ -1,0 +1,393 @@
+"""Bad params.yaml files, one per kind of mistake, shared by the unit and end-to-end tests.
+
+Each case edits a valid params mapping (or its YAML text) into a bad one and lists the
+fragments lrstudy's message must contain: the key path, the value as given and what is
+allowed. tests/test_config.py checks the message of each in-process;
+tests/pipeline/test_bad_input.py runs each through `make repro`'s check and `dvc repro` on
+a built project and checks exit status 2 and that no output or dvc.lock byte changed.
+Settings used: lr_medium and plateau (present in params.yaml and in the tiny copies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class BadParams:
+    """One bad params.yaml: how to make it and what the message must say."""
+
+    id: str
+    change: Callable[[dict[str, Any]], None]
+    fragments: tuple[str, ...]
+    # Edit of the dumped YAML text; returning None deletes params.yaml.
+    text: Callable[[str], str | None] | None = None
+    # DVC itself cannot read dvc.yaml with this file (it fails before any stage runs), so
+    # only `make repro`'s check, not the validate stage, can give lrstudy's message.
+    dvc_fails_first: bool = False
+    # Also run end to end (False: another case of the same kind already is; the suite
+    # must stay under 10 minutes). Every case is checked in-process.
+    e2e: bool = True
+
+    def render(self, params: dict[str, Any]) -> str | None:
+        """The bad file's text (None: no file), from a valid params mapping (not changed)."""
+        copy = yaml.safe_load(yaml.safe_dump(params))
+        self.change(copy)
+        text = yaml.safe_dump(copy, sort_keys=False)
+        return self.text(text) if self.text is not None else text
+
+
+def _set(*path: Any, value: Any) -> Callable[[dict[str, Any]], None]:
+    def change(params: dict[str, Any]) -> None:
+        node = params
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return change
+
+
+def _setting(name: Any, setting: Any) -> Callable[[dict[str, Any]], None]:
+    return _set("settings", name, value=setting)
+
+
+def _schedule(schedule: dict[str, Any], lr: float = 0.05) -> Callable[[dict[str, Any]], None]:
+    return _setting("x", {"lr": lr, "schedule": schedule})
+
+
+def _unchanged(params: dict[str, Any]) -> None:
+    del params
+
+
+def _drop(*path: str) -> Callable[[dict[str, Any]], None]:
+    def change(params: dict[str, Any]) -> None:
+        node = params
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return change
+
+
+def _both(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def change(params: dict[str, Any]) -> None:
+        for each in changes:
+            each(params)
+
+    return change
+
+
+WHOLE = "a whole number"
+FINITE = ".nan and .inf are not allowed"
+NAME_RULE = "starting with a letter"
+
+BAD_PARAMS = [
+    # Accepted but wrong before (issue 9, items 3-8).
+    BadParams(
+        "seeds-true",
+        _set("train", "seeds", value=True),
+        ("train.seeds = true", WHOLE, ">= 1", "boolean"),
+    ),
+    BadParams(
+        "lr-true",
+        _set("settings", "lr_medium", "lr", value=True),
+        ("settings.lr_medium.lr = true", "a finite number > 0", "boolean"),
+    ),
+    BadParams(
+        "epochs-true",
+        _set("train", "epochs", value=True),
+        ("train.epochs = true", WHOLE, "boolean"),
+        e2e=False,
+    ),
+    BadParams(
+        "batch-size-false",
+        _set("train", "batch_size", value=False),
+        ("train.batch_size = false", WHOLE, "boolean"),
+        e2e=False,
+    ),
+    BadParams(
+        "stratify-yes",
+        _set("split", "stratify", value="yes"),
+        ("split.stratify = 'yes'", "expected true or false", "string"),
+    ),
+    BadParams(
+        "n-samples-quoted",
+        _set("data", "n_samples", value="200"),
+        ("data.n_samples = '200'", WHOLE, ">= 10", "string"),
+    ),
+    BadParams(
+        "epochs-fractional",
+        _set("train", "epochs", value=2.5),
+        ("train.epochs = 2.5", WHOLE, ">= 1"),
+    ),
+    BadParams(
+        "grid-low-nan",
+        _set("evaluate", "grid", "low", value=float("nan")),
+        ("evaluate.grid.low = .nan", FINITE),
+    ),
+    BadParams(
+        "grid-high-inf",
+        _set("evaluate", "grid", "high", value=float("inf")),
+        ("evaluate.grid.high = .inf", FINITE),
+    ),
+    BadParams(
+        "lr-inf",
+        _set("settings", "lr_medium", "lr", value=float("inf")),
+        ("settings.lr_medium.lr = .inf", FINITE, "> 0"),
+        e2e=False,
+    ),
+    BadParams(
+        "cov-nan", _set("data", "cov", value=float("nan")), ("data.cov = .nan", FINITE), e2e=False
+    ),
+    BadParams(
+        "data-random-state-2-32",
+        _set("data", "random_state", value=2**32),
+        ("data.random_state = 4294967296", "less than or equal to 4294967295"),
+    ),
+    BadParams(
+        "split-random-state-2-40",
+        _set("split", "random_state", value=2**40),
+        ("split.random_state = 1099511627776", "less than or equal to 4294967295"),
+        e2e=False,
+    ),
+    BadParams(
+        "seed-plus-seeds",
+        _both(_set("train", "seed", value=2**32 - 1), _set("train", "seeds", value=2)),
+        ("train.seed = 4294967295", "seed + seeds - 1", "at most 4294967295"),
+    ),
+    BadParams(
+        "seed-negative",
+        _set("train", "seed", value=-1),
+        ("train.seed = -1", "greater than or equal to 0"),
+    ),
+    BadParams(
+        "top-level-typo",
+        _set("trian", value={"epochs": 3}),
+        ("(top level): unknown key 'trian'", "did you mean 'train'?", "allowed keys"),
+    ),
+    BadParams(
+        "name-1e-3",
+        _setting("1e-3", {"lr": 0.001}),
+        ("settings: setting name 0.001", "float", NAME_RULE),
+    ),
+    BadParams(
+        "name-yes",
+        _setting("yes", {"lr": 0.001}),
+        ("settings: setting name 'yes'", NAME_RULE, "YAML 1.1"),
+    ),
+    BadParams(
+        "name-digit-first",
+        _setting("2fast", {"lr": 0.001}),
+        ("setting name '2fast'", NAME_RULE),
+        e2e=False,
+    ),
+    BadParams("name-true", _setting(True, {"lr": 0.001}), ("setting name true", "bool", NAME_RULE)),
+    BadParams(
+        "cosine-restarts-period-below-a-step",
+        _schedule({"type": "cosine_restarts", "first_decay_epochs": 0.01, "per": "step"}),
+        ("settings.x.schedule.first_decay_epochs = 0.01", "at least one tick", "optimizer step"),
+    ),
+    BadParams(
+        "cosine-restarts-period-below-an-epoch",
+        _schedule({"type": "cosine_restarts", "first_decay_epochs": 0.5}),
+        (
+            "settings.x.schedule.first_decay_epochs = 0.5",
+            "at least one tick",
+            "1 epoch with per: epoch",
+        ),
+        e2e=False,
+    ),
+    BadParams(
+        "cyclic-half-cycle-below-a-step",
+        _schedule({"type": "cyclic", "min_lr": 0.001, "step_size_epochs": 0.001}),
+        ("settings.x.schedule.step_size_epochs = 0.001", "at least one optimizer step"),
+    ),
+    # Refused before issue 9 too (kept refused).
+    BadParams(
+        "n-classes-1",
+        _set("data", "n_classes", value=1),
+        ("data.n_classes = 1", "greater than or equal to 2"),
+    ),
+    BadParams(
+        "n-features-0",
+        _set("data", "n_features", value=0),
+        ("data.n_features = 0", "greater than or equal to 1"),
+        e2e=False,
+    ),
+    BadParams(
+        "n-samples-5",
+        _set("data", "n_samples", value=5),
+        ("data.n_samples = 5", "greater than or equal to 10"),
+        e2e=False,
+    ),
+    BadParams(
+        "lr-negative",
+        _set("settings", "lr_medium", "lr", value=-0.1),
+        ("settings.lr_medium.lr = -0.1", "greater than 0"),
+    ),
+    BadParams(
+        "lr-zero",
+        _set("settings", "lr_medium", "lr", value=0),
+        ("settings.lr_medium.lr = 0", "greater than 0"),
+        e2e=False,
+    ),
+    BadParams(
+        "lr-text",
+        _set("settings", "lr_medium", "lr", value="fast"),
+        ("settings.lr_medium.lr = 'fast'", "a finite number > 0", "string"),
+    ),
+    BadParams(
+        "activation",
+        _set("model", "activation", value="tanhh"),
+        ("model.activation = 'tanhh'", "allowed: tanh, relu"),
+    ),
+    BadParams(
+        "optimizer",
+        _set("model", "optimizer", value="adamax"),
+        ("model.optimizer = 'adamax'", "allowed: adam, sgd, rmsprop"),
+        e2e=False,
+    ),
+    BadParams(
+        "hidden-units-empty",
+        _set("model", "hidden_units", value=[]),
+        ("model.hidden_units = []", "at least 1"),
+        e2e=False,
+    ),
+    BadParams(
+        "hidden-units-zero",
+        _set("model", "hidden_units", value=[10, 0]),
+        ("model.hidden_units.1 = 0", "greater than or equal to 1"),
+    ),
+    BadParams(
+        "schedule-type",
+        _set("settings", "plateau", "schedule", "type", value="cosinus"),
+        ("settings.plateau.schedule.type = 'cosinus'", "unknown schedule type", "constant, step"),
+    ),
+    BadParams(
+        "schedule-no-type",
+        _schedule({"every": 2}),
+        ("settings.x.schedule: missing 'type'", "allowed: constant"),
+    ),
+    BadParams(
+        "plateau-factor",
+        _set("settings", "plateau", "schedule", "factor", value=1.5),
+        ("settings.plateau.schedule.factor = 1.5", "less than 1"),
+    ),
+    BadParams(
+        "setting-key-typo",
+        _set("settings", "lr_medium", "learnig_rate", value=0.01),
+        ("settings.lr_medium: unknown key 'learnig_rate'", "allowed keys: lr, schedule"),
+    ),
+    BadParams(
+        "train-key-typo",
+        _set("train", "epoch", value=3),
+        ("train: unknown key 'epoch'", "did you mean 'epochs'?"),
+        e2e=False,
+    ),
+    BadParams(
+        "test-fraction-1",
+        _set("split", "test_fraction", value=1.0),
+        ("split.test_fraction = 1.0", "less than 1"),
+    ),
+    BadParams(
+        "grid-reversed",
+        _set("evaluate", "grid", "high", value=-2.0),
+        ("evaluate.grid", "high (-2.0) must be greater than low"),
+    ),
+    BadParams(
+        "grid-points-1",
+        _set("evaluate", "grid", "points", value=1),
+        ("evaluate.grid.points = 1", "greater than or equal to 2"),
+        e2e=False,
+    ),
+    BadParams(
+        "step-every-and-milestones",
+        _schedule({"type": "step", "every": 2, "milestones": [3]}),
+        ("settings.x.schedule", "exactly one of 'every' or 'milestones'", "both"),
+    ),
+    BadParams(
+        "milestones-unordered",
+        _schedule({"type": "step", "milestones": [3, 2]}),
+        ("settings.x.schedule.milestones = [3, 2]", "strictly increasing"),
+    ),
+    BadParams(
+        "cyclic-min-above-lr",
+        _schedule({"type": "cyclic", "min_lr": 0.5, "step_size": 4}),
+        ("settings.x.schedule", "min_lr = 0.5 must be below max_lr", "(0.05)"),
+    ),
+    BadParams(
+        "per-batch",
+        _schedule({"type": "constant", "per": "batch"}),
+        ("settings.x.schedule.per = 'batch'", "'epoch' or 'step'"),
+    ),
+    BadParams(
+        "staircase-yes",
+        _schedule({"type": "exponential", "rate": 0.9, "staircase": "yes"}),
+        ("settings.x.schedule.staircase = 'yes'", "expected true or false"),
+        e2e=False,
+    ),
+    BadParams(
+        "setting-seeds-101",
+        _set("settings", "lr_medium", "seeds", value=101),
+        ("settings.lr_medium.seeds = 101", "less than or equal to 100"),
+    ),
+    BadParams("missing-section", _drop("evaluate"), ("evaluate: missing required key",)),
+    BadParams(
+        "split-too-small",
+        _both(_set("data", "n_samples", value=10), _set("split", "test_fraction", value=0.1)),
+        ("split.test_fraction=0.1", "data.n_samples=10", "at least data.n_classes=2"),
+    ),
+    BadParams("empty-settings", _set("settings", value={}), ("settings = {}", "at least 1 item")),
+    # Files DVC cannot read dvc.yaml with: only lrstudy's own check speaks first.
+    BadParams(
+        "settings-null",
+        _set("settings", value=None),
+        ("settings = null", "valid dictionary"),
+        dvc_fails_first=True,
+    ),
+    BadParams(
+        "name-dot-dot-evil",
+        _setting("../evil", {"lr": 0.01}),
+        ("setting name '../evil'", NAME_RULE),
+        dvc_fails_first=True,
+    ),
+    BadParams(
+        "name-hidden",
+        _setting(".hidden", {"lr": 0.01}),
+        ("setting name '.hidden'", NAME_RULE),
+        dvc_fails_first=True,
+    ),
+    BadParams(
+        "duplicate-key",
+        _unchanged,
+        ("not valid YAML", "duplicate key", "train"),
+        text=lambda text: text + "train:\n  epochs: 3\n",
+        dvc_fails_first=True,
+    ),
+    BadParams(
+        "not-yaml",
+        _unchanged,
+        ("not valid YAML",),
+        text=lambda text: text + "data: [unclosed\n",
+        dvc_fails_first=True,
+        e2e=False,
+    ),
+    BadParams(
+        "top-level-list",
+        _unchanged,
+        ("expected a mapping at the top level, got list",),
+        text=lambda text: "- 1\n- 2\n",
+        dvc_fails_first=True,
+    ),
+    BadParams(
+        "params-deleted",
+        _unchanged,
+        ("file not found:", "params.yaml"),
+        text=lambda text: None,
+        dvc_fails_first=True,
+    ),
+]
