@@ -356,26 +356,36 @@ def learning_rates(curves: pd.DataFrame, settings: Sequence[str]) -> Figure:
     return figure
 
 
-def _describe_accuracy(finite: np.ndarray, missing: int) -> str:
+def _describe_accuracy(
+    finite: np.ndarray, missing: int, interval: tuple[float | None, float | None] | None
+) -> str:
     if finite.size == 0:
         text = "n/a"
-    elif finite.size == 1:
-        text = f"{finite[0]:.3f}"
+    elif interval is None or None in interval:
+        text = f"{finite.mean():.3f} [n/a ({finite.size} seed{'s' if finite.size != 1 else ''})]"
     else:
-        text = f"{finite.mean():.3f} ± {sample_std(finite):.3f}"
-    return text + (f" ({missing} n/a)" if missing else "")
+        text = f"{finite.mean():.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
+    return text + (f", {missing} diverged" if missing else "")
 
 
-def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
-    """Test accuracy per setting: each seed a dot, mean ± std a whisker, best on top.
+def test_accuracy(
+    per_seed: Mapping[str, Sequence[float | None]],
+    intervals: Mapping[str, tuple[float | None, float | None]] | None = None,
+) -> Figure:
+    """Test accuracy per setting: seeds as dots, the mean's 95 % interval, best on top.
 
     Args:
         per_seed: Per setting (in colour order), each seed's test accuracy; ``None`` or
-            a non-finite value is a seed without a result.
+            a non-finite value is a seed that diverged (no accuracy).
+        intervals: Per setting, the 95 % confidence interval of the mean
+            (``statistics.mean_interval``; ``(None, None)`` with fewer than two seeds).
+            Without it the whisker is the mean ± one standard deviation.
 
     Returns:
-        A horizontal dot plot sorted by mean (settings without any result last), with
-        the chance level as a dashed line and the mean ± std written at the right.
+        A horizontal dot plot sorted by mean (settings without any result last): each
+        seed a dot, the mean a bar with its interval as whisker (clipped to [0, 1]),
+        each diverged seed a red cross at the left edge, the chance level dashed, and
+        the mean [interval] written at the right.
     """
     styles = setting_styles(list(per_seed))
     values = {
@@ -388,14 +398,23 @@ def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
         return (finite.size == 0, -float(finite.mean()) if finite.size else 0.0)
 
     order = sorted(per_seed, key=sort_key)
-    figure = Figure(figsize=(8.5, 1.9 + 0.42 * len(order)), layout="constrained")
+    figure = Figure(figsize=(9.0, 1.9 + 0.42 * len(order)), layout="constrained")
     axis = figure.subplots()
     right_labels = []
     lowest = CHANCE_ACCURACY
+    diverged_rows: list[tuple[int, int]] = []
     for position, name in enumerate(order):
         style = styles[name]
         finite = values[name][np.isfinite(values[name])]
-        right_labels.append(_describe_accuracy(finite, int(values[name].size - finite.size)))
+        missing = int(values[name].size - finite.size)
+        interval = None if intervals is None else intervals.get(name)
+        right_labels.append(
+            _describe_accuracy(finite, missing, interval)
+            if intervals is not None
+            else _describe_spread(finite, missing)
+        )
+        if missing:
+            diverged_rows.append((position, missing))
         if finite.size == 0:
             continue
         lowest = min(lowest, float(finite.min()))
@@ -411,9 +430,15 @@ def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
             zorder=3,
         )
         mean = float(finite.mean())
-        std = sample_std(finite)
+        if intervals is None:
+            std = sample_std(finite)
+            low, high = mean - std, mean + std
+        elif interval is None or None in interval:
+            low = high = mean
+        else:
+            low, high = float(interval[0]), float(interval[1])  # type: ignore[arg-type]
         # The whisker stops at the possible range [0, 1]; the axis shows all of it.
-        low, high = max(0.0, mean - std), min(1.0, mean + std)
+        low, high = max(0.0, low), min(1.0, high)
         lowest = min(lowest, low)
         axis.errorbar(
             mean,
@@ -423,29 +448,63 @@ def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
             markersize=16,
             markeredgewidth=2.2,
             color="black",
-            capsize=5,
+            capsize=5 if high > low else 0,
             elinewidth=1.4,
             zorder=4,
+        )
+    left = max(0.0, lowest - 0.04)
+    for position, missing in diverged_rows:
+        offsets = np.linspace(-0.2, 0.2, missing) if missing > 1 else np.zeros(1)
+        axis.scatter(
+            np.full(missing, left + 0.012),
+            position + offsets,
+            marker="x",
+            color="tab:red",
+            s=40,
+            linewidths=2,
+            zorder=5,
         )
     axis.axvline(CHANCE_ACCURACY, color="grey", linestyle="--", linewidth=1.2, zorder=1)
     axis.set_yticks(range(len(order)), order)
     axis.set_ylim(len(order) - 0.5, -0.5)  # best at the top
-    axis.set_xlim(max(0.0, lowest - 0.04), 1.01)
+    axis.set_xlim(left, 1.01)
     axis.set_xlabel("test accuracy")
     axis.grid(True, axis="x", alpha=0.3)
     right = axis.secondary_yaxis("right")
     right.set_yticks(range(len(order)), right_labels)
     right.tick_params(length=0, labelsize=9)
-    right.set_ylabel("mean ± std over seeds", fontsize=9)
-    axis.set_title("Test accuracy per setting (best first)")
+    whisker = "mean ± std" if intervals is None else "mean [95 % CI]"
+    right.set_ylabel(f"{whisker} over seeds", fontsize=9)
+    axis.set_title("Test accuracy per setting (highest mean first)")
     handles = [
         Line2D([], [], marker="o", color="grey", markeredgecolor="black", linestyle="none"),
         Line2D([], [], marker="|", color="black", markersize=12, markeredgewidth=2),
         Line2D([], [], color="grey", linestyle="--"),
     ]
-    labels = ["one seed", "mean ± std", f"chance ({CHANCE_ACCURACY:g})"]
-    figure.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=9, frameon=False)
+    labels = [
+        "one seed",
+        "mean, whisker: 95 % CI of the mean" if intervals is not None else "mean ± std",
+        f"chance ({CHANCE_ACCURACY:g})",
+    ]
+    if diverged_rows:
+        handles.append(
+            Line2D([], [], marker="x", color="tab:red", markeredgewidth=2, linestyle="none")
+        )
+        labels.append("seed diverged (no accuracy)")
+    figure.legend(
+        handles, labels, loc="outside lower center", ncols=len(labels), fontsize=9, frameon=False
+    )
     return figure
+
+
+def _describe_spread(finite: np.ndarray, missing: int) -> str:
+    if finite.size == 0:
+        text = "n/a"
+    elif finite.size == 1:
+        text = f"{finite[0]:.3f}"
+    else:
+        text = f"{finite.mean():.3f} ± {sample_std(finite):.3f}"
+    return text + (f", {missing} diverged" if missing else "")
 
 
 test_accuracy.__test__ = False  # type: ignore[attr-defined]  # a figure, not a pytest test
