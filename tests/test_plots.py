@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -310,13 +310,27 @@ def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:
     dots = [item for item in axis.collections if item.get_offsets().shape[0] > 0]
     dots = [item for item in dots if not isinstance(item, PolyCollection)]
     counts = sorted(item.get_offsets().shape[0] for item in dots)
-    assert counts[-4:] == [1, 3, 3, 3]  # every seed with a value is a dot
+    assert counts[-4:] == [2, 3, 3, 3]  # every seed with a value is a dot; 2 crosses
     right = next(child for child in axis.child_axes)
     texts = [label.get_text() for label in right.get_yticklabels()]
-    assert texts[0] == "0.985 ± 0.005"
-    assert texts[2] == "0.700 (2 n/a)"
+    # 0.98, 0.99, 0.985: mean 0.985, s = 0.005, t(0.975, 2) = 4.302653 -> +-0.012421
+    assert texts[0] == "0.985 [0.973, 0.997]"
+    assert texts[2] == "0.700 [n/a (1 seed)], 2 diverged"
+    whiskers = [item for item in axis.collections if isinstance(item, LineCollection)]
+    segments = [segment for item in whiskers for segment in item.get_segments()]
+    assert any(
+        np.allclose(seg[:, 0], [0.985 - 0.012421, 0.985 + 0.012421], atol=1e-5) for seg in segments
+    )
+    crosses = [item for item in dots if item.get_offsets().shape[0] == 2]
+    assert len(crosses) == 1  # the two diverged seeds of "broken", on its row
+    np.testing.assert_allclose(crosses[0].get_offsets()[:, 1], [2 - 0.2, 2 + 0.2])
     labels = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert labels == ["one seed", "mean ± std", "chance (0.5)"]
+    assert labels == [
+        "one seed",
+        "mean, whisker: 95 % CI of the mean",
+        "chance (0.5)",
+        "seed diverged (no accuracy)",
+    ]
     render(figure)
 
 
@@ -325,7 +339,10 @@ def test_test_accuracy_with_no_results_at_all() -> None:
     axis = figure.axes[0]
     assert [label.get_text() for label in axis.get_yticklabels()] == ["b", "a"]
     right = axis.child_axes[0]
-    assert [label.get_text() for label in right.get_yticklabels()] == ["0.900", "n/a (2 n/a)"]
+    assert [label.get_text() for label in right.get_yticklabels()] == [
+        "0.900 [n/a (1 seed)]",
+        "n/a, 2 diverged",
+    ]
     render(figure)
 
 

@@ -402,7 +402,11 @@ def test_reading_when_everything_learned_and_nothing_diverged() -> None:
 def test_reading_does_not_call_missing_results_failures() -> None:
     text = report.reading(
         report.with_comparisons(
-            [summary("partial", [None, 0.99]), summary("whole", [0.9, 0.91]), summary("none", [None])]
+            [
+                summary("partial", [None, 0.99]),
+                summary("whole", [0.9, 0.91]),
+                summary("none", [None]),
+            ]
         )
     )
     assert "**whole**" in text

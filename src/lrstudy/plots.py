@@ -27,8 +27,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator
 from matplotlib.transforms import blended_transform_factory
 
 from lrstudy.contract import CHANCE_ACCURACY
-from lrstudy.evaluation import sample_std
 from lrstudy.io import atomic_path
+from lrstudy.statistics import mean_interval
 
 DPI = 110
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -356,36 +356,30 @@ def learning_rates(curves: pd.DataFrame, settings: Sequence[str]) -> Figure:
     return figure
 
 
-def _describe_accuracy(
-    finite: np.ndarray, missing: int, interval: tuple[float | None, float | None] | None
-) -> str:
+def _describe_accuracy(finite: np.ndarray, missing: int) -> str:
+    interval = mean_interval(finite)
     if finite.size == 0:
         text = "n/a"
-    elif interval is None or None in interval:
-        text = f"{finite.mean():.3f} [n/a ({finite.size} seed{'s' if finite.size != 1 else ''})]"
+    elif interval is None:
+        text = f"{finite.mean():.3f} [n/a ({finite.size} seed)]"
     else:
         text = f"{finite.mean():.3f} [{interval[0]:.3f}, {interval[1]:.3f}]"
     return text + (f", {missing} diverged" if missing else "")
 
 
-def test_accuracy(
-    per_seed: Mapping[str, Sequence[float | None]],
-    intervals: Mapping[str, tuple[float | None, float | None]] | None = None,
-) -> Figure:
+def test_accuracy(per_seed: Mapping[str, Sequence[float | None]]) -> Figure:
     """Test accuracy per setting: seeds as dots, the mean's 95 % interval, best on top.
 
     Args:
         per_seed: Per setting (in colour order), each seed's test accuracy; ``None`` or
             a non-finite value is a seed that diverged (no accuracy).
-        intervals: Per setting, the 95 % confidence interval of the mean
-            (``statistics.mean_interval``; ``(None, None)`` with fewer than two seeds).
-            Without it the whisker is the mean ± one standard deviation.
 
     Returns:
         A horizontal dot plot sorted by mean (settings without any result last): each
-        seed a dot, the mean a bar with its interval as whisker (clipped to [0, 1]),
-        each diverged seed a red cross at the left edge, the chance level dashed, and
-        the mean [interval] written at the right.
+        seed a dot, the mean a bar whose whisker is the 95 % t-interval of the mean
+        (``statistics.mean_interval``, clipped to [0, 1]; none with one seed), each
+        diverged seed a red cross at the left edge, the chance level dashed, and the
+        mean [interval] written at the right.
     """
     styles = setting_styles(list(per_seed))
     values = {
@@ -407,12 +401,7 @@ def test_accuracy(
         style = styles[name]
         finite = values[name][np.isfinite(values[name])]
         missing = int(values[name].size - finite.size)
-        interval = None if intervals is None else intervals.get(name)
-        right_labels.append(
-            _describe_accuracy(finite, missing, interval)
-            if intervals is not None
-            else _describe_spread(finite, missing)
-        )
+        right_labels.append(_describe_accuracy(finite, missing))
         if missing:
             diverged_rows.append((position, missing))
         if finite.size == 0:
@@ -430,13 +419,7 @@ def test_accuracy(
             zorder=3,
         )
         mean = float(finite.mean())
-        if intervals is None:
-            std = sample_std(finite)
-            low, high = mean - std, mean + std
-        elif interval is None or None in interval:
-            low = high = mean
-        else:
-            low, high = float(interval[0]), float(interval[1])  # type: ignore[arg-type]
+        low, high = mean_interval(finite) or (mean, mean)
         # The whisker stops at the possible range [0, 1]; the axis shows all of it.
         low, high = max(0.0, low), min(1.0, high)
         lowest = min(lowest, low)
@@ -473,19 +456,14 @@ def test_accuracy(
     right = axis.secondary_yaxis("right")
     right.set_yticks(range(len(order)), right_labels)
     right.tick_params(length=0, labelsize=9)
-    whisker = "mean ± std" if intervals is None else "mean [95 % CI]"
-    right.set_ylabel(f"{whisker} over seeds", fontsize=9)
+    right.set_ylabel("mean [95 % CI of the mean] over seeds", fontsize=9)
     axis.set_title("Test accuracy per setting (highest mean first)")
     handles = [
         Line2D([], [], marker="o", color="grey", markeredgecolor="black", linestyle="none"),
         Line2D([], [], marker="|", color="black", markersize=12, markeredgewidth=2),
         Line2D([], [], color="grey", linestyle="--"),
     ]
-    labels = [
-        "one seed",
-        "mean, whisker: 95 % CI of the mean" if intervals is not None else "mean ± std",
-        f"chance ({CHANCE_ACCURACY:g})",
-    ]
+    labels = ["one seed", "mean, whisker: 95 % CI of the mean", f"chance ({CHANCE_ACCURACY:g})"]
     if diverged_rows:
         handles.append(
             Line2D([], [], marker="x", color="tab:red", markeredgewidth=2, linestyle="none")
@@ -495,16 +473,6 @@ def test_accuracy(
         handles, labels, loc="outside lower center", ncols=len(labels), fontsize=9, frameon=False
     )
     return figure
-
-
-def _describe_spread(finite: np.ndarray, missing: int) -> str:
-    if finite.size == 0:
-        text = "n/a"
-    elif finite.size == 1:
-        text = f"{finite[0]:.3f}"
-    else:
-        text = f"{finite.mean():.3f} ± {sample_std(finite):.3f}"
-    return text + (f", {missing} diverged" if missing else "")
 
 
 test_accuracy.__test__ = False  # type: ignore[attr-defined]  # a figure, not a pytest test

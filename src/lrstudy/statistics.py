@@ -299,12 +299,18 @@ def seeds_for_power(
 def decimals_for(half_width: float | None, default: int = 4) -> int:
     """Decimals that show a value to the precision its interval supports.
 
-    One significant digit of the interval's half-width (the digit the seed spread still
-    decides), between 1 and 6 decimals; ``default`` without an interval.
+    The Particle Data Group's rounding rule (Review of Particle Physics, Introduction,
+    "Rounding"): take the interval half-width's three leading digits; 100–354 keep two
+    significant digits, 355–949 one, 950–999 round up to 1000 and keep two. Bounded to
+    1–6 decimals; ``default`` without an interval. Half-width 0.127 → 2 decimals,
+    0.0062 → 3, 0.0025 → 4.
     """
     if half_width is None or not math.isfinite(half_width) or half_width <= 0:
         return default
-    return int(min(6, max(1, -math.floor(math.log10(half_width)))))
+    exponent = math.floor(math.log10(half_width))
+    leading = int(half_width / 10 ** (exponent - 2))
+    decimals = 1 - exponent if leading <= 354 else -exponent
+    return int(min(6, max(1, decimals)))
 
 
 @dataclass(frozen=True)

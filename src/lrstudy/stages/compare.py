@@ -168,8 +168,7 @@ def _write_reports(
     _write_csv(reports / "plots" / "learning_rate.csv", rates, RATE_FORMAT)
     builders: dict[str, Callable[[], Figure]] = {
         "test_accuracy.png": lambda: plots.test_accuracy(
-            {item.name: item.per_seed_accuracy for item in summaries},
-            {item.name: (item.accuracy["ci_low"], item.accuracy["ci_high"]) for item in summaries},
+            {item.name: item.per_seed_accuracy for item in summaries}
         ),
         "learning_curves.png": lambda: plots.learning_curves(curves, names),
         "learning_rate.png": lambda: plots.learning_rates(rates, names),
