@@ -160,3 +160,13 @@ def test_compare_to_reference_pairs_by_seed_and_falls_back_to_unpaired() -> None
         [result["worse"].p_holm, result["other_seeds"].p_holm],
         st.holm([result["worse"].p_value, result["other_seeds"].p_value]),
     )
+
+
+def test_many_seeds_use_seeded_sampled_permutations_reproducibly() -> None:
+    # 2^20 sign patterns exceed EXACT_PERMUTATIONS: sampled, with a fixed seed
+    rng = np.random.default_rng(3)
+    differences = rng.normal(0.01, 0.01, 20)
+    first = st.paired_permutation_p(differences)
+    assert first == st.paired_permutation_p(differences)
+    # close to the paired t-test's p on near-normal data (a sanity check of the sampling)
+    assert first == pytest.approx(scipy_stats.ttest_1samp(differences, 0).pvalue, abs=0.01)

@@ -126,15 +126,27 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     return adjusted
 
 
-def _permutations(count: int) -> tuple[float, np.random.Generator | None]:
-    """``n_resamples`` for ``scipy.stats.permutation_test``: exact when affordable."""
-    if count <= EXACT_PERMUTATIONS:
-        return np.inf, None
-    return EXACT_PERMUTATIONS - 1, np.random.default_rng(RESAMPLING_SEED)
-
-
 def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(x, axis=axis) - np.mean(y, axis=axis)
+
+
+def _permutation_p(samples: tuple[np.ndarray, np.ndarray], kind: str, count: int) -> float:
+    """Two-sided ``scipy.stats.permutation_test`` of the difference of means.
+
+    Exact (every one of the ``count`` permutations) up to ``EXACT_PERMUTATIONS``, else
+    that many permutations drawn with a fixed seed, so reports stay byte-identical.
+    """
+    exact = count <= EXACT_PERMUTATIONS
+    result = stats.permutation_test(
+        samples,
+        _mean_difference,
+        permutation_type=kind,
+        vectorized=True,
+        n_resamples=np.inf if exact else EXACT_PERMUTATIONS - 1,
+        alternative="two-sided",
+        rng=None if exact else np.random.default_rng(RESAMPLING_SEED),
+    )
+    return float(min(1.0, result.pvalue))
 
 
 def paired_permutation_p(differences: Sequence[float] | np.ndarray) -> float | None:
@@ -156,17 +168,7 @@ def paired_permutation_p(differences: Sequence[float] | np.ndarray) -> float | N
         return None
     if _constant(np.append(d, 0.0)):
         return 1.0
-    resamples, rng = _permutations(2**d.size)
-    result = stats.permutation_test(
-        (d, np.zeros_like(d)),
-        _mean_difference,
-        permutation_type="samples",
-        vectorized=True,
-        n_resamples=resamples,
-        alternative="two-sided",
-        rng=rng,
-    )
-    return float(min(1.0, result.pvalue))
+    return _permutation_p((d, np.zeros_like(d)), "samples", 2**d.size)
 
 
 def unpaired_permutation_p(
@@ -186,17 +188,7 @@ def unpaired_permutation_p(
         return None
     if _constant(np.concatenate([a, b])):
         return 1.0
-    resamples, rng = _permutations(math.comb(a.size + b.size, a.size))
-    result = stats.permutation_test(
-        (a, b),
-        _mean_difference,
-        permutation_type="independent",
-        vectorized=True,
-        n_resamples=resamples,
-        alternative="two-sided",
-        rng=rng,
-    )
-    return float(min(1.0, result.pvalue))
+    return _permutation_p((a, b), "independent", math.comb(a.size + b.size, a.size))
 
 
 def probability_of_improvement(
