@@ -372,7 +372,7 @@ def test_reading_names_worse_and_indistinguishable_settings_with_numbers() -> No
     same = next(item for item in summaries if item.name == "same").comparison
     assert same.within_noise and same.p_holm >= 0.05
     assert (
-        f"Indistinguishable from best at 10 seeds (Holm-adjusted p ≥ 0.05 or too few seeds): "
+        f"Indistinguishable from best at 10 seeds: "
         f"same (difference {same.difference:+.4f}, 95 % CI {same.ci_low:+.4f} to "
         f"{same.ci_high:+.4f})." in text
     )
@@ -588,3 +588,24 @@ def test_compare_names_missing_results_and_writes_nothing(
     assert "settings.brand_new: no results at" in error and "evaluate@brand_new" in error
     assert error.count("settings.") == 1
     assert not (compare_inputs / "reports").exists()
+
+
+def test_reading_says_when_five_seeds_cannot_confirm_what_the_interval_shows() -> None:
+    best = [0.99, 0.98, 0.99, 0.985, 0.99]
+    summaries = report.with_comparisons(
+        [
+            summary("best", best, val_accuracy=[value + 0.01 for value in best]),
+            summary("lower", [value - 0.1 for value in best]),
+        ]
+    )
+    text = report.reading(summaries)
+    # every paired difference is -0.1: interval -0.1 to -0.1, but the exact sign-flip
+    # test of 5 seeds bottoms out at 2 / 2^5 = 0.0625
+    assert (
+        "Apart from best by their 95 % interval, but not significant after Holm over 1 "
+        "comparison at 5 seeds (a paired permutation test of 5 seeds cannot give p below "
+        "0.0625): lower (difference -0.1000, 95 % CI -0.1000 to -0.1000)." in text
+    )
+    assert "Indistinguishable" not in text and "Worse than" not in text
+    # no spread: only the permutation floor, 2 / 2^n <= 0.05 -> n = 6
+    assert "takes about 6 seeds per setting" in text

@@ -646,6 +646,11 @@ def summary_table(summaries: Sequence[SettingSummary]) -> str:
     return header + "\n".join(rows) + "\n"
 
 
+def _count(count: int, noun: str) -> str:
+    """``1 comparison``, ``3 comparisons``."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"
+
+
 def _names(names: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
@@ -677,38 +682,26 @@ def _comparison_sentences(summaries: Sequence[SettingSummary], best: SettingSumm
                 for item in group
             ]
             sentences.append(f"{word} {best.name}: {_names(listed)}.")
-    if open_:
-        counts = sorted({item.comparison.n for item in open_})
-        seeds = " or ".join(map(str, counts))
-        listed = [f"{item.name} ({_difference_text(item.comparison)})" for item in open_]
+    excluded = [item for item in open_ if item.comparison.within_noise is False]
+    if excluded:
+        # the interval says "different", the adjusted test cannot (yet): say both
+        family = sum(item.comparison.p_value is not None for item in compared)
+        n = max(item.comparison.n for item in excluded)
+        listed = [f"{item.name} ({_difference_text(item.comparison)})" for item in excluded]
         sentences.append(
-            f"Indistinguishable from {best.name} at {seeds} seed{'s' if counts != [1] else ''} "
-            f"(Holm-adjusted p ≥ {ALPHA:g} or too few seeds): {_names(listed)}."
+            f"Apart from {best.name} by their 95 % interval, but not significant after Holm "
+            f"over {_count(family, 'comparison')} at {n} seeds (a paired permutation test "
+            f"of {n} seeds cannot give p below {2 / 2**n:.3g}): {_names(listed)}."
         )
-        excluded = [
-            item
-            for item in open_
-            if item.comparison.ci_low is not None
-            and not item.comparison.ci_low <= 0 <= item.comparison.ci_high
-        ]
-        if excluded:
-            family = sum(item.comparison.p_value is not None for item in compared)
-            paired_floor = (
-                min(2 / 2**item.comparison.n for item in excluded if item.comparison.paired)
-                if any(item.comparison.paired for item in excluded)
-                else None
-            )
-            floor = (
-                f" (the smallest p a paired permutation test of {max(counts)} seeds can give "
-                f"is {paired_floor:.4g})"
-                if paired_floor is not None
-                else ""
-            )
-            sentences.append(
-                f"For {_names([item.name for item in excluded])} the interval excludes 0, but "
-                f"the permutation test does not reach p < {ALPHA:g} after Holm over {family} "
-                f"comparisons{floor}."
-            )
+    noise = [item for item in open_ if item not in excluded]
+    if noise:
+        counts = sorted({item.comparison.n for item in noise})
+        seeds = " or ".join(map(str, counts))
+        listed = [f"{item.name} ({_difference_text(item.comparison)})" for item in noise]
+        sentences.append(
+            f"Indistinguishable from {best.name} at {seeds} seed{'s' if counts != [1] else ''}: "
+            f"{_names(listed)}."
+        )
     return sentences
 
 
@@ -736,8 +729,8 @@ def _power_sentence(summaries: Sequence[SettingSummary], best: SettingSummary) -
     sentence = (
         f"Seeds: detecting the smallest difference reported here ({smallest.setting}, "
         f"{_signed(smallest.difference)} against {best.name}, {spread} "
-        f"{_number(smallest.spread)}) at {POWER:.0%} power with Holm over {family} "
-        f"comparisons takes {needed}"
+        f"{_number(smallest.spread)}) at {POWER:.0%} power with Holm over "
+        f"{_count(family, 'comparison')} takes {needed}"
     )
     separable = [
         comparison
