@@ -688,10 +688,14 @@ def _comparison_sentences(summaries: Sequence[SettingSummary], best: SettingSumm
         family = sum(item.comparison.p_value is not None for item in compared)
         n = max(item.comparison.n for item in excluded)
         listed = [f"{item.name} ({_difference_text(item.comparison)})" for item in excluded]
+        floor = (
+            f" (a paired permutation test of {n} seeds cannot give p below {2 / 2**n:.3g})"
+            if all(item.comparison.paired for item in excluded)
+            else ""
+        )
         sentences.append(
             f"Apart from {best.name} by their 95 % interval, but not significant after Holm "
-            f"over {_count(family, 'comparison')} at {n} seeds (a paired permutation test "
-            f"of {n} seeds cannot give p below {2 / 2**n:.3g}): {_names(listed)}."
+            f"over {_count(family, 'comparison')} at {n} seeds{floor}: {_names(listed)}."
         )
     noise = [item for item in open_ if item not in excluded]
     if noise:
