@@ -338,6 +338,7 @@ def test_test_accuracy_with_no_results_at_all() -> None:
     figure = plots.test_accuracy({"a": [None, None], "b": [0.9]})
     axis = figure.axes[0]
     assert [label.get_text() for label in axis.get_yticklabels()] == ["b", "a"]
+    assert len([panel for panel in figure.axes if panel.get_xlabel()]) == 1  # no zoom
     right = axis.child_axes[0]
     assert [label.get_text() for label in right.get_yticklabels()] == [
         "0.900 [n/a (1 seed)]",
@@ -382,3 +383,24 @@ def test_test_accuracy_whiskers_stay_inside_the_axis() -> None:
         if line.get_linestyle() != "--":
             assert low <= x.min() and x.max() <= high
     render(figure)
+
+
+def test_test_accuracy_zooms_in_on_settings_crowded_near_the_top() -> None:
+    per_seed = {
+        "a": [0.990, 0.991, 0.989],
+        "b": [0.985, 0.987, 0.986],
+        "small": [0.50, 0.52, 0.49],
+    }
+    figure = plots.test_accuracy(per_seed)
+    panels = [panel for panel in figure.axes if panel.get_xlabel() == "test accuracy"]
+    assert len(panels) == 2
+    full, zoom = panels
+    assert full.get_xlim()[0] < 0.5 < 0.99 < full.get_xlim()[1]
+    low, high = zoom.get_xlim()
+    # both near-top settings' dots and intervals fit; the full range does not
+    assert low < 0.985 and high > 0.991 and high - low < 0.05
+    assert "zoom" in zoom.get_title()
+    render(figure)
+    spread_out = plots.test_accuracy({"a": [0.9, 0.95], "b": [0.6, 0.7]})
+    assert len([panel for panel in spread_out.axes if panel.get_xlabel()]) == 1
+    render(spread_out)

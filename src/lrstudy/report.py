@@ -495,8 +495,10 @@ FIGURES = (
     FigureEntry(
         "test_accuracy.png",
         "Test accuracy per setting",
-        "Each dot is one seed; the black whisker is the mean ± one standard deviation over "
-        "seeds; the dashed line is chance. Best setting on top.",
+        "Each dot is one seed; the black bar is the mean over seeds and its whisker the "
+        "95 % confidence interval of the mean (Student t); a red cross is a seed that "
+        "diverged (no accuracy); the dashed line is chance. Highest mean on top; where the "
+        "best settings crowd together, the right panel zooms in on them.",
     ),
     FigureEntry(
         "learning_curves.png",

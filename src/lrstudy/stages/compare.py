@@ -134,7 +134,8 @@ def main(config: Config, args: argparse.Namespace) -> None:
         mean = summary.accuracy["mean"]
         accuracy = "n/a" if mean is None else f"{mean:.3f}"
         if summary.accuracy["ci_low"] is not None:
-            accuracy += f" [{summary.accuracy['ci_low']:.3f}, {summary.accuracy['ci_high']:.3f}]"
+            low, high = summary.accuracy["ci_low"], summary.accuracy["ci_high"]
+            accuracy += f" (95 % CI {low:.3f}–{high:.3f})"
         seed = config.run(summary.name).seeds[shown]
         lost = len(summary.diverged_seeds)
         shown_text = f"seed {seed} shown" + (" (diverged)" if not usable.size else "")
