@@ -195,6 +195,7 @@ def test_spread_delta_and_per_seed_cells() -> None:
     assert delta_cells(base, head, paired=False)[1].endswith("(2 seeds, unpaired)")
     one = accuracy(0.5, 0.0, 0.5, 0.5, seed_0=0.5)
     assert delta_cells(one, accuracy(0.6, 0.0, 0.6, 0.6, seed_0=0.6)) == ("+0.1000", "n/a (1 seed)")
+    assert delta_cells(head, dict(head)) == ("0", "unchanged (identical on all 2 seeds)")
     assert delta_cells(None, head) == ("—", "—")
     assert delta_cells(accuracy(None, None, None, None, seed_0=None), head) == ("n/a", "n/a")
     assert per_seed_cell(head) == "0: 0.9400, 1: 0.9600"

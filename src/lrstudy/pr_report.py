@@ -348,6 +348,8 @@ def delta_cells(
     )
     if difference is None:
         return "n/a", "n/a"
+    if paired and old == new:
+        return "0", f"unchanged (identical on all {_seeds_text(count)})"
     how = "" if paired else ", unpaired"
     if interval is None:
         return f"{difference:+.4f}", f"n/a ({_seeds_text(count)})"
