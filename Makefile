@@ -29,12 +29,15 @@ repro: $(STAMP) ## Run the pipeline (dvc repro): only stages whose inputs change
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").
 .PHONY: exp-show pr-report
 BASE ?= main
-# dvc exp show trimmed to what a sweep changes: the params that differ between the rows and
-# every setting's mean test accuracy (deps, std/min/max, test loss and per-seed values
-# dropped). Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
+# dvc exp show trimmed to what a sweep changes: the params that differ between the rows,
+# every setting's mean test accuracy and, where it changed, its count of diverged seeds
+# (deps, std/min/max/intervals, test loss, per-seed values, the comparison with the best
+# and the collapse fraction dropped).
+# Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
 EXP_SHOW_ARGS ?=
 EXP_SHOW_TRIM := --only-changed --keep '.+\.test_accuracy\.mean$$' \
-	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$'
+	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$' \
+	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$'
 
 exp-show: $(STAMP) ## dvc exp show: changed params, each setting's mean test accuracy
 	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_ARGS)
