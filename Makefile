@@ -32,13 +32,15 @@ repro: $(STAMP) ## Check params.yaml, then run the pipeline (dvc repro): only wh
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").
 .PHONY: exp-show pr-report
 BASE ?= main
-# dvc exp show trimmed to what a sweep changes: the params that differ between the rows and
-# every setting's mean test accuracy (deps, params.yaml as the validate stage's dependency,
-# std/min/max, test loss and per-seed values dropped).
+# dvc exp show trimmed to what a sweep changes: the params that differ between the rows,
+# every setting's mean test accuracy and, where it changed, its count of diverged seeds
+# (deps, std/min/max/intervals, test loss, per-seed values, the comparison with the best
+# the collapse fraction and params.yaml, the validate stage's dependency, dropped).
 # Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
 EXP_SHOW_ARGS ?=
 EXP_SHOW_TRIM := --only-changed --keep '.+\.test_accuracy\.mean$$' \
-	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$|^params\.yaml$$'
+	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$|^params\.yaml$$' \
+	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$'
 
 exp-show: $(STAMP) ## dvc exp show: changed params, each setting's mean test accuracy
 	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_ARGS)

@@ -10,17 +10,38 @@ from lrstudy.evaluation import grid_axes, grid_points, setting_metrics, summariz
 
 
 def test_summarize_against_hand_computed_values() -> None:
-    # values 0.9, 0.95, 1.0: mean 0.95; sample variance ((0.05^2)*2)/2 = 0.0025 -> std 0.05
-    assert summarize([0.9, 0.95, 1.0]) == {"mean": 0.95, "std": 0.05, "min": 0.9, "max": 1.0}
+    # values 0.9, 0.95, 1.0: mean 0.95; sample variance ((0.05^2)*2)/2 = 0.0025 -> std 0.05;
+    # t(0.975, df 2) = 4.302653 (t table) -> half-width 4.302653 * 0.05 / sqrt(3) = 0.124207
+    result = summarize([0.9, 0.95, 1.0])
+    assert result == {
+        "mean": 0.95,
+        "std": 0.05,
+        "min": 0.9,
+        "max": 1.0,
+        "ci_low": pytest.approx(0.825793, abs=2e-6),
+        "ci_high": pytest.approx(1.074207, abs=2e-6),
+        "n": 3,
+    }
 
 
-def test_summarize_single_value_has_zero_std() -> None:
-    assert summarize([0.5]) == {"mean": 0.5, "std": 0.0, "min": 0.5, "max": 0.5}
+def test_summarize_single_value_has_zero_std_and_no_interval() -> None:
+    assert summarize([0.5]) == {
+        "mean": 0.5,
+        "std": 0.0,
+        "min": 0.5,
+        "max": 0.5,
+        "ci_low": None,
+        "ci_high": None,
+        "n": 1,
+    }
 
 
-def test_summarize_non_finite_becomes_null() -> None:
-    result = summarize([0.5, math.nan])
-    assert result["mean"] is None and result["std"] is None
+def test_summarize_leaves_out_non_finite_values_and_counts_the_rest() -> None:
+    result = summarize([0.5, math.nan, None, 0.7, math.inf])
+    assert result["mean"] == pytest.approx(0.6) and result["n"] == 2
+    nothing = summarize([math.nan, None])
+    assert nothing["n"] == 0
+    assert all(nothing[key] is None for key in ("mean", "std", "min", "max", "ci_low"))
 
 
 def test_summarize_rejects_empty() -> None:
@@ -34,6 +55,23 @@ def test_setting_metrics_layout() -> None:
     assert list(result["test_accuracy"]["seeds"]) == ["seed_0", "seed_1"]
     assert result["test_accuracy"]["mean"] == pytest.approx(0.85)
     assert result["test_loss"]["max"] == 0.5
+
+
+def test_setting_metrics_gives_a_diverged_seed_no_accuracy() -> None:
+    # Keras scores NaN predictions as class 0: accuracy 0.5 beside a NaN loss.
+    result = setting_metrics(
+        {
+            0: {"accuracy": 0.5, "loss": math.nan},
+            1: {"accuracy": 0.9, "loss": 0.3},
+            2: {"accuracy": 0.5, "loss": 0.7, "finite_predictions": False},
+            3: {"accuracy": 0.8, "loss": 0.4},
+        },
+        diverged=[3],
+    )
+    accuracy = result["test_accuracy"]
+    assert accuracy["seeds"] == {"seed_0": None, "seed_1": 0.9, "seed_2": None, "seed_3": None}
+    assert accuracy["mean"] == 0.9 and accuracy["n"] == 1 and accuracy["ci_low"] is None
+    assert result["test_loss"]["seeds"]["seed_0"] is None
 
 
 def test_grid_spans_low_to_high_inclusive_like_mgrid_with_a_point_count() -> None:

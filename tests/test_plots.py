@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import PolyCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -346,13 +346,27 @@ def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:
     dots = [item for item in axis.collections if item.get_offsets().shape[0] > 0]
     dots = [item for item in dots if not isinstance(item, PolyCollection)]
     counts = sorted(item.get_offsets().shape[0] for item in dots)
-    assert counts[-4:] == [1, 3, 3, 3]  # every seed with a value is a dot
+    assert counts[-4:] == [2, 3, 3, 3]  # every seed with a value is a dot; 2 crosses
     right = next(child for child in axis.child_axes)
     texts = [label.get_text() for label in right.get_yticklabels()]
-    assert texts[0] == "0.985 ± 0.005"
-    assert texts[2] == "0.700 (2 n/a)"
+    # 0.98, 0.99, 0.985: mean 0.985, s = 0.005, t(0.975, 2) = 4.302653 -> +-0.012421
+    assert texts[0] == "0.985 [0.973, 0.997]"
+    assert texts[2] == "0.700 [n/a (1 seed)], 2 diverged"
+    whiskers = [item for item in axis.collections if isinstance(item, LineCollection)]
+    segments = [segment for item in whiskers for segment in item.get_segments()]
+    assert any(
+        np.allclose(seg[:, 0], [0.985 - 0.012421, 0.985 + 0.012421], atol=1e-5) for seg in segments
+    )
+    crosses = [item for item in dots if item.get_offsets().shape[0] == 2]
+    assert len(crosses) == 1  # the two diverged seeds of "broken", on its row
+    np.testing.assert_allclose(crosses[0].get_offsets()[:, 1], [2 - 0.2, 2 + 0.2])
     labels = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert labels == ["one seed", "mean ± std", "chance (0.5)"]
+    assert labels == [
+        "one seed",
+        "mean, whisker: 95 % CI of the mean",
+        "chance (0.5)",
+        "seed diverged (no accuracy)",
+    ]
     render(figure)
 
 
@@ -360,8 +374,12 @@ def test_test_accuracy_with_no_results_at_all() -> None:
     figure = plots.test_accuracy({"a": [None, None], "b": [0.9]})
     axis = figure.axes[0]
     assert [label.get_text() for label in axis.get_yticklabels()] == ["b", "a"]
+    assert len([panel for panel in figure.axes if panel.get_xlabel()]) == 1  # no zoom
     right = axis.child_axes[0]
-    assert [label.get_text() for label in right.get_yticklabels()] == ["0.900", "n/a (2 n/a)"]
+    assert [label.get_text() for label in right.get_yticklabels()] == [
+        "0.900 [n/a (1 seed)]",
+        "n/a, 2 diverged",
+    ]
     render(figure)
 
 
@@ -401,3 +419,24 @@ def test_test_accuracy_whiskers_stay_inside_the_axis() -> None:
         if line.get_linestyle() != "--":
             assert low <= x.min() and x.max() <= high
     render(figure)
+
+
+def test_test_accuracy_zooms_in_on_settings_crowded_near_the_top() -> None:
+    per_seed = {
+        "a": [0.990, 0.991, 0.989],
+        "b": [0.985, 0.987, 0.986],
+        "small": [0.50, 0.52, 0.49],
+    }
+    figure = plots.test_accuracy(per_seed)
+    panels = [panel for panel in figure.axes if panel.get_xlabel() == "test accuracy"]
+    assert len(panels) == 2
+    full, zoom = panels
+    assert full.get_xlim()[0] < 0.5 < 0.99 < full.get_xlim()[1]
+    low, high = zoom.get_xlim()
+    # both near-top settings' dots and intervals fit; the full range does not
+    assert low < 0.985 and high > 0.991 and high - low < 0.05
+    assert "zoom" in zoom.get_title()
+    render(figure)
+    spread_out = plots.test_accuracy({"a": [0.9, 0.95], "b": [0.6, 0.7]})
+    assert len([panel for panel in spread_out.axes if panel.get_xlabel()]) == 1
+    render(spread_out)

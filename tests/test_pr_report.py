@@ -13,13 +13,14 @@ from lrstudy.pr_report import (
     FigureLink,
     accuracy_section,
     changed_settings,
-    delta_cell,
+    delta_cells,
     diff_changes,
     figures_section,
     flatten,
     format_change,
     format_value,
     github_figure_url,
+    metric_decimals,
     metrics_section,
     params_table,
     per_seed_cell,
@@ -169,44 +170,82 @@ def test_changed_settings_from_params_metrics_and_presence() -> None:
 def test_spread_delta_and_per_seed_cells() -> None:
     base = BASE_METRICS["lr_medium"]["test_accuracy"]
     head = HEAD_METRICS["lr_medium"]["test_accuracy"]
-    assert spread_cell(head) == "0.9500 ± 0.0100 (0.9400–0.9600, 2 seeds)"
-    assert spread_cell(accuracy(0.5, 0.0, 0.5, 0.5, seed_0=0.5)) == (
-        "0.5000 ± 0.0000 (0.5000–0.5000, 1 seed)"
+    # 0.94, 0.96: mean 0.95, s = 0.014142, t(0.975, 1) = 12.7062 -> +-0.1271; PDG rule:
+    # leading digits 127 -> two significant digits -> 2 decimals
+    assert spread_cell(head) == "0.95 [0.82, 1.08] (2 seeds)"
+    five = accuracy(
+        0, 0, 0, 0, **{f"seed_{i}": v for i, v in enumerate([0.98, 0.99, 0.985, 0.99, 0.98])}
     )
+    # mean 0.985, s = 0.005, t(0.975, 4) = 2.776445 -> +-0.006208: 3 decimals
+    assert spread_cell(five) == "0.985 [0.979, 0.991] (5 seeds)"
+    assert spread_cell(accuracy(0.5, 0.0, 0.5, 0.5, seed_0=0.5)) == "0.5000 [n/a (1 seed)]"
     assert spread_cell(accuracy(None, None, None, None, seed_0=None)) == (
-        "n/a ± n/a (n/a–n/a, 1 seed)"
+        "n/a (1 seed, none with a result)"
     )
     assert spread_cell(None) == "—"
-    assert delta_cell(base, head) == "+0.0500 (2.5× std)"
-    assert delta_cell(accuracy(0.5, 0.0, 0.5, 0.5), accuracy(0.6, 0.0, 0.6, 0.6)) == "+0.1000"
-    assert delta_cell(None, head) == "—"
-    assert delta_cell(accuracy(None, None, None, None), head) == "n/a"
+    # paired differences +0.06, +0.04: +0.05, s = 0.014142 -> +0.05 +- 0.1271
+    assert delta_cells(base, head) == ("+0.05 [-0.08, +0.18]", "within seed noise (2 seeds)")
+    shifted = accuracy(
+        0, 0, 0, 0, **{f"seed_{i}": v + 0.02 for i, v in enumerate([0.98, 0.99, 0.985, 0.99, 0.98])}
+    )
+    # every paired difference is +0.02 (to rounding): a zero-width interval off 0
+    difference, verdict = delta_cells(five, shifted)
+    assert difference.startswith("+0.02") and verdict == "**beyond seed noise** (5 seeds)"
+    # unpaired (architecture changed): Welch, same means
+    assert delta_cells(base, head, paired=False)[1].endswith("(2 seeds, unpaired)")
+    one = accuracy(0.5, 0.0, 0.5, 0.5, seed_0=0.5)
+    assert delta_cells(one, accuracy(0.6, 0.0, 0.6, 0.6, seed_0=0.6)) == ("+0.1000", "n/a (1 seed)")
+    assert delta_cells(head, dict(head)) == ("0", "unchanged (identical on all 2 seeds)")
+    assert delta_cells(None, head) == ("—", "—")
+    assert delta_cells(accuracy(None, None, None, None, seed_0=None), head) == ("n/a", "n/a")
     assert per_seed_cell(head) == "0: 0.9400, 1: 0.9600"
+
+
+def test_metrics_digits_follow_the_seed_spread() -> None:
+    values = [0.98, 0.99, 0.985, 0.99, 0.98]
+    head = {
+        "s": {
+            "test_accuracy": accuracy(0, 0, 0, 0, **{f"seed_{i}": v for i, v in enumerate(values)})
+        }
+    }
+    decimals = metric_decimals(head)
+    assert decimals == {"s.test_accuracy": 3}
+    changes = [
+        Change("reports/metrics.json", "s.test_accuracy.mean", 0.983334, 0.985),
+        Change("reports/metrics.json", "s.vs_best.p_holm", 0.0625, 0.5),
+    ]
+    table = metrics_section(changes, decimals=decimals)
+    assert "| `s.test_accuracy.mean` | 0.983 | 0.985 | +0.002 |" in table  # not +0.001666
+    assert "| `s.vs_best.p_holm` | 0.0625 | 0.5 | +0.4375 |" in table
 
 
 def test_accuracy_section() -> None:
     section = accuracy_section(["lr_medium", "added"], BASE_METRICS, HEAD_METRICS)
     assert section.splitlines()[:4] == [
-        "| setting | base | head | Δ mean | head per seed |",
-        "|---|---:|---:|---:|---|",
-        "| lr_medium | 0.9000 ± 0.0200 (0.8800–0.9200, 2 seeds) "
-        "| 0.9500 ± 0.0100 (0.9400–0.9600, 2 seeds) | +0.0500 (2.5× std) | 0: 0.9400, 1: 0.9600 |",
-        "| added | — | — | — | — |",
+        "| setting | base: mean [95 % CI] | head: mean [95 % CI] "
+        "| head − base [95 % CI] | seed noise? | head per seed |",
+        "|---|---:|---:|---:|---|---|",
+        # base 0.88, 0.92: s = 0.028284 -> +-0.2541 -> 2 decimals
+        "| lr_medium | 0.90 [0.65, 1.15] (2 seeds) | 0.95 [0.82, 1.08] (2 seeds) "
+        "| +0.05 [-0.08, +0.18] | within seed noise (2 seeds) | 0: 0.9400, 1: 0.9600 |",
+        "| added | — | — | — | — | — |",
     ]
     assert accuracy_section([], BASE_METRICS, HEAD_METRICS) == "No setting's results changed.\n"
 
 
-def test_figures_section() -> None:
+def test_figures_section_shows_the_head_full_width_and_folds_the_base() -> None:
     figures = [
         FigureLink("Test accuracy", "base/test_accuracy.png", "../test_accuracy.png"),
         FigureLink("New figure", None, "../new.png"),
     ]
     assert figures_section(figures) == (
-        "| figure | base | head |\n"
-        "|---|---|---|\n"
-        "| Test accuracy | ![Test accuracy (base)](base/test_accuracy.png) "
-        "| ![Test accuracy (head)](../test_accuracy.png) |\n"
-        "| New figure | — | ![New figure (head)](../new.png) |\n"
+        "#### Test accuracy\n\n"
+        "![Test accuracy (head)](../test_accuracy.png)\n\n"
+        "<details><summary>Test accuracy: base</summary>\n\n"
+        "![Test accuracy (base)](base/test_accuracy.png)\n\n</details>\n\n"
+        "#### New figure\n\n"
+        "![New figure (head)](../new.png)\n\n"
+        "The base has no such figure.\n"
     )
 
 
@@ -240,8 +279,9 @@ def test_render_report_puts_the_sections_in_order() -> None:
         "### Params diff (`dvc params diff`)",
         "### Metrics diff (`dvc metrics diff`)",
         "### Figures",
+        "#### Test accuracy",
     ]
-    assert "| lr_medium | 0.9000 ± 0.0200" in report
+    assert "| lr_medium | 0.90 [0.65, 1.15] (2 seeds)" in report
     assert "| lr_large |" not in report
     assert "| `settings.lr_medium.lr` | 0.005 | 0.01 |" in report
     assert "![Test accuracy (head)](h.png)" in report

@@ -14,6 +14,7 @@ import yaml
 
 from lrstudy import report
 from lrstudy.config import parse_config
+from lrstudy.evaluation import summarize
 from lrstudy.report import (
     ALL_SEEDS,
     FIGURES,
@@ -243,7 +244,7 @@ def test_summarize_setting_reads_config_history_and_metrics(study_config) -> Non
 
 
 def summary(name: str, accuracies: list[float | None], **changes: Any) -> SettingSummary:
-    stats = metrics_for(accuracies)["test_accuracy"]
+    """A setting's summary as summarize_setting builds it; validation accuracy = test."""
     fields = {
         "name": name,
         "lr": 0.01,
@@ -251,50 +252,145 @@ def summary(name: str, accuracies: list[float | None], **changes: Any) -> Settin
         "batch_size": 100,
         "epochs": 50,
         "seeds": len(accuracies),
-        "accuracy": {key: stats[key] for key in ("mean", "std", "min", "max")},
+        "accuracy": summarize(accuracies),
         "per_seed_accuracy": accuracies,
         "best_val_loss": 0.1,
         "best_val_loss_epoch": 40,
         "epochs_to_target": 20,
-        "diverged_seeds": [],
+        "diverged_seeds": [seed for seed, value in enumerate(accuracies) if value is None],
+        "seed_ids": list(range(len(accuracies))),
+        "val_accuracy": accuracies,
+        "loss": summarize(accuracies),
+        "per_seed_loss": accuracies,
     }
     return SettingSummary(**{**fields, **changes})
 
 
+def test_divergence_epoch_non_finite_far_above_start_and_healthy_short_runs() -> None:
+    assert report.divergence_epoch(history([0.7, 0.5, np.nan, np.inf])) == 3
+    # ends at 3.0 > 2 x 0.7: diverged from the first epoch above 1.4 (epoch 3)
+    assert report.divergence_epoch(history([0.7, 1.2, 1.5, 3.0])) == 3
+    # a healthy 3-epoch warm-up (loss creeping up a little) and a bouncing run that
+    # recovers are not divergence; the old rule (last > first) flagged the first
+    assert report.divergence_epoch(history([0.693, 0.695, 0.699])) is None
+    assert report.divergence_epoch(history([0.7, 5.0, 0.3])) is None
+
+
+def test_summarize_setting_nulls_seeds_that_diverged_in_training(study_config) -> None:
+    runs = {0: history([0.7, 0.3, np.nan, np.nan]), 1: history([0.7, 0.4, 0.08, 0.09])}
+    item = summarize_setting(study_config, "steady", metrics_for([0.5, 0.98]), runs)
+    assert item.per_seed_accuracy == [None, 0.98] and item.diverged_seeds == [0]
+    assert item.first_diverged_epoch == 3
+    assert item.accuracy["n"] == 1 and item.accuracy["mean"] == 0.98
+    assert item.val_accuracy[0] is None
+    assert item.val_accuracy[1] == pytest.approx(1 - 0.09 / 1.9)
+
+
 def test_summary_table_has_one_row_per_setting_with_every_column() -> None:
     table = summary_table(
-        [
-            summary("good", [0.97, 0.99]),
-            summary("slow", [0.5, 0.52], epochs_to_target=None),
-            summary("wild", [None, 0.8, 0.9], diverged_seeds=[0], best_val_loss=float("nan")),
-        ]
+        report.with_comparisons(
+            [
+                summary("good", [0.97, 0.99]),
+                summary("slow", [0.5, 0.52], epochs_to_target=None),
+                summary(
+                    "wild",
+                    [None, 0.8, 0.9],
+                    best_val_loss=float("nan"),
+                    first_diverged_epoch=7,
+                ),
+            ]
+        )
     )
     lines = table.strip().splitlines()
     assert len(lines) == 2 + 3
     header = lines[0]
-    for column in ("lr", "schedule", "batch", "epochs", "test accuracy", "range", "best val_loss"):
+    for column in ("lr", "schedule", "batch", "epochs", "test accuracy", "95 % CI", "range"):
+        assert column in header
+    for column in ("Δ vs best", "p (Holm)", "P(beats best)", "seeds for 80 % power"):
         assert column in header
     assert "epochs to 95% val acc" in header and "diverged seeds" in header
     good, slow, wild = lines[2:]
-    assert "| 0.9800 ± 0.0141 | 0.9700–0.9900 | 0.1000 (40) | 20 | none |" in good
-    assert "| never |" in slow
-    assert "0.8500 ± 0.0707 (2 of 3 seeds)" in wild and "| n/a |" in wild
-    assert wild.endswith("| 0 |")
+    # mean 0.98, s = 0.014142, t(0.975, 1) = 12.7062: 0.98 +- 0.127062
+    assert "| 0.9800 [0.8529 to 1.1071] | 0.9700–0.9900 | best (reference) |" in good
+    assert "| 0.1000 (40) | 20 | none | 0 of 2 [0.00–0.66] |" in good
+    # paired differences -0.47, -0.47: -0.47 with a zero-width interval; the exact
+    # sign-flip test of two equal differences gives p = 2/4 = 0.5. wild (unpaired, 0.8 and
+    # 0.9 against 0.97 and 0.99): the most extreme of C(4, 2) = 6 splits, p = 2/6. Holm:
+    # 2 x 1/3 = 0.667, then max(0.667, 1 x 0.5) = 0.667. Seeds: no spread, so only the
+    # permutation floor counts, 2 / 2^n <= 0.05 / 2 -> n = 7.
+    assert "| -0.4700 [-0.4700 to -0.4700] | 0.667 | 0.00 | 7 |" in slow
+    assert "| never |" in slow and "| 2 of 2 [0.34–1.00] |" in slow
+    assert "0.8500 [0.2147 to 1.4853] (2 of 3 seeds)" in wild
+    assert "(unpaired)" in wild  # seed lists differ from the best's
+    assert "| n/a | 20 | 0 (from epoch 7) |" in wild
 
 
-def test_reading_names_best_failed_diverged_and_spread() -> None:
-    text = report.reading(
+def test_one_seed_gives_n_a_for_every_interval_and_test_never_nan() -> None:
+    summaries = report.with_comparisons([summary("a", [0.9]), summary("b", [0.85])])
+    table = summary_table(summaries)
+    text = report.reading(summaries)
+    row = table.strip().splitlines()[-1]
+    assert row.count("n/a (1 seed)") == 4  # accuracy CI, difference CI, p, seeds needed
+    assert "nan" not in (table + text).lower()
+    metrics = report.metrics_document(summaries)
+    assert metrics["b"]["test_accuracy"]["ci_low"] is None
+    assert metrics["b"]["vs_best"]["p_holm"] is None and metrics["a"]["vs_best"]["is_best"]
+
+
+def test_huge_finite_losses_print_in_scientific_notation() -> None:
+    assert report._number(1.2345678e30) == "1.235e+30"
+    assert report._number(0.04213) == "0.0421"
+    table = summary_table([summary("blown", [0.5, 0.5], best_val_loss=3.3e31)])
+    assert "3.300e+31 (40)" in table
+
+
+def paired_study() -> list[SettingSummary]:
+    """Ten paired seeds: one setting clearly worse, one the same as the best."""
+    rng = np.random.default_rng(1)
+    best = 0.98 + rng.normal(0, 0.003, 10)
+    return report.with_comparisons(
         [
-            summary("good", [0.97, 0.99], best_val_loss=0.05, best_val_loss_epoch=30),
-            summary("flat", [0.5, 0.52]),
-            summary("wild", [0.7, 0.95, 0.8], diverged_seeds=[0, 2]),
+            summary("best", list(best), val_accuracy=list(best + 0.01)),
+            summary("same", list(best + rng.normal(0, 0.003, 10))),
+            summary("worse", list(best - 0.05 + rng.normal(0, 0.003, 10))),
+            summary("flat", [0.5 + 0.01 * (i % 3) for i in range(10)]),
         ]
     )
-    assert "Best on test accuracy: **good**" in text
-    assert "Best on validation: **good**" in text and "epoch 30" in text
-    assert "flat fails to learn" in text
-    assert "wild (2 of 3 seeds)" in text
-    assert "Seeds disagree most for wild" in text
+
+
+def test_reading_names_worse_and_indistinguishable_settings_with_numbers() -> None:
+    summaries = paired_study()
+    text = report.reading(summaries)
+    assert text.startswith("Best on validation accuracy: **best**")
+    worse = next(item for item in summaries if item.name == "worse").comparison
+    assert worse.p_holm < 0.05 and worse.paired and worse.n == 10
+    # exact sign-flip test, all 10 differences negative: p = 2 / 2^10; Holm x3
+    assert worse.p_value == pytest.approx(2 / 1024)
+    assert worse.p_holm == pytest.approx(3 * 2 / 1024)
+    assert f"Worse than best: worse (difference {worse.difference:+.4f}" in text
+    assert "flat (difference" in text.split("Worse than best:")[1].split("Indistinguishable")[0]
+    same = next(item for item in summaries if item.name == "same").comparison
+    assert same.within_noise and same.p_holm >= 0.05
+    assert (
+        f"Indistinguishable from best at 10 seeds: "
+        f"same (difference {same.difference:+.4f}, 95 % CI {same.ci_low:+.4f} to "
+        f"{same.ci_high:+.4f})." in text
+    )
+    assert "Seeds: detecting the smallest difference reported here (same," in text
+    assert "flat 10 of 10 seeds (95 % Wilson CI of the fraction 0.72 to 1.00)" in text
+
+
+def test_best_is_chosen_on_validation_accuracy_and_never_a_setting_that_diverged() -> None:
+    summaries = report.with_comparisons(
+        [
+            summary("test_winner", [0.99, 0.99], val_accuracy=[0.90, 0.91]),
+            summary("val_winner", [0.95, 0.96], val_accuracy=[0.97, 0.97]),
+            summary("lost_one", [None, 0.999], val_accuracy=[None, 0.999]),
+        ]
+    )
+    assert [item.name for item in summaries if item.is_best] == ["val_winner"]
+    text = report.reading(summaries)
+    assert "**val_winner**" in text and "lost_one (1 of 2 seeds)" in text
 
 
 def test_reading_when_everything_learned_and_nothing_diverged() -> None:
@@ -303,13 +399,26 @@ def test_reading_when_everything_learned_and_nothing_diverged() -> None:
     assert "disagree" not in text  # one seed each: no spread to speak of
 
 
-def test_reading_does_not_crown_survivors_or_call_missing_results_failures() -> None:
+def test_reading_does_not_call_missing_results_failures() -> None:
     text = report.reading(
-        [summary("partial", [None, 0.99]), summary("whole", [0.9, 0.91]), summary("none", [None])]
+        report.with_comparisons(
+            [
+                summary("partial", [None, 0.99]),
+                summary("whole", [0.9, 0.91]),
+                summary("none", [None]),
+            ]
+        )
     )
-    assert "Best on test accuracy: **whole**" in text
+    assert "**whole**" in text
     assert "fail to learn" not in text and "fails to learn" not in text
     assert "none has no test result" in text  # partial has one seed's result
+
+
+def test_bimodal_setting_reports_the_collapsed_fraction() -> None:
+    item = summary("split", [0.5, 0.52, 0.95, 0.96, 0.97])
+    assert item.collapsed_seeds == 2
+    text = report.reading([item])
+    assert "split 2 of 5 seeds" in text and "no mean describes it" in text
 
 
 def test_summary_markdown_embeds_every_figure_with_caption() -> None:
@@ -411,9 +520,20 @@ def test_compare_writes_every_output(compare_inputs: Path) -> None:
     metrics = json.loads((reports / "metrics.json").read_text())
     assert list(metrics) == names
     for name in names:
-        assert metrics[name] == json.loads(
-            (compare_inputs / "evaluation" / name / "metrics.json").read_text()
-        )
+        evaluated = json.loads((compare_inputs / "evaluation" / name / "metrics.json").read_text())
+        if name != "diverging":
+            assert metrics[name]["test_accuracy"]["seeds"] == evaluated["test_accuracy"]["seeds"]
+    # diverging's seed 0 went NaN at epoch 4 in training: no accuracy, not best
+    diverging = metrics["diverging"]
+    assert diverging["test_accuracy"]["seeds"] == {"seed_0": None, "seed_1": 0.81}
+    assert diverging["diverged"] == {"seeds": 1, "first_epoch": 4}
+    assert diverging["test_accuracy"]["n"] == 1 and diverging["test_accuracy"]["ci_low"] is None
+    assert metrics["plateau"]["diverged"] == {"seeds": 0, "first_epoch": None}
+    # every history is the same, so validation accuracy ties and the first setting wins
+    assert metrics["plateau"]["vs_best"] == {"is_best": True}
+    cosine = metrics["cosine"]["vs_best"]
+    assert cosine["paired"] is True and cosine["difference"] == pytest.approx(-0.04)
+    assert cosine["prob_improvement"] == 0.0
 
     assert sorted(path.name for path in (reports / "figures").iterdir()) == sorted(
         entry.file for entry in FIGURES
@@ -434,8 +554,8 @@ def test_compare_writes_every_output(compare_inputs: Path) -> None:
     markdown = (reports / "summary.md").read_text()
     for name in names:
         assert f"| {name} |" in markdown
-    assert "diverging (1 of 2 seeds)" in markdown
-    assert "Best on test accuracy: **plateau**" in markdown
+    assert "diverging (1 of 2 seeds, first at epoch 4)" in markdown
+    assert "Best on validation accuracy: **plateau**" in markdown
 
 
 def test_compare_is_byte_for_byte_reproducible(compare_inputs: Path) -> None:
@@ -468,3 +588,24 @@ def test_compare_names_missing_results_and_writes_nothing(
     assert "settings.brand_new: no results at" in error and "evaluate@brand_new" in error
     assert error.count("settings.") == 1
     assert not (compare_inputs / "reports").exists()
+
+
+def test_reading_says_when_five_seeds_cannot_confirm_what_the_interval_shows() -> None:
+    best = [0.99, 0.98, 0.99, 0.985, 0.99]
+    summaries = report.with_comparisons(
+        [
+            summary("best", best, val_accuracy=[value + 0.01 for value in best]),
+            summary("lower", [value - 0.1 for value in best]),
+        ]
+    )
+    text = report.reading(summaries)
+    # every paired difference is -0.1: interval -0.1 to -0.1, but the exact sign-flip
+    # test of 5 seeds bottoms out at 2 / 2^5 = 0.0625
+    assert (
+        "Apart from best by their 95 % interval, but not significant after Holm over 1 "
+        "comparison at 5 seeds (a paired permutation test of 5 seeds cannot give p below "
+        "0.0625): lower (difference -0.1000, 95 % CI -0.1000 to -0.1000)." in text
+    )
+    assert "Indistinguishable" not in text and "Worse than" not in text
+    # no spread: only the permutation floor, 2 / 2^n <= 0.05 -> n = 6
+    assert "takes about 6 seeds per setting" in text

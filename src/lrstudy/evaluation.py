@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lrstudy.config import GridConfig
+from lrstudy.statistics import finite, mean_interval
 
 if TYPE_CHECKING:
     import keras
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from lrstudy.data import Dataset
 
 ROUND = 6  # decimals kept in metrics files: readable diffs, far below seed-to-seed noise
+SUMMARY_KEYS = ("mean", "std", "min", "max", "ci_low", "ci_high")
 
 
 def sample_std(values: Sequence[float] | np.ndarray) -> float:
@@ -28,20 +30,31 @@ def sample_std(values: Sequence[float] | np.ndarray) -> float:
     return float(np.std(array, ddof=1)) if array.size > 1 else 0.0
 
 
-def summarize(values: Sequence[float]) -> dict[str, float]:
-    """Mean, sample standard deviation (0 for one value), min and max.
+def summarize(values: Sequence[float | None]) -> dict[str, float | int | None]:
+    """Mean, sample std, min, max and 95 % t-interval of the mean over the finite values.
 
-    A non-finite value (a diverged run) makes mean and std ``nan``; JSON writers turn it
-    into ``null``.
+    A seed without a value (``None``, NaN or ±inf: a diverged run) is left out and ``n``
+    counts the seeds that remain. With one value the std is 0 and the interval ``None``;
+    with none every statistic is ``None`` (JSON null), never NaN.
+
+    Raises:
+        ValueError: If ``values`` is empty.
     """
-    array = np.asarray(values, dtype=np.float64)
-    if array.size == 0:
+    if len(values) == 0:
         raise ValueError("summarize() needs at least one value")
+    array = finite(values)
+    if array.size == 0:
+        empty: dict[str, float | int | None] = dict.fromkeys(SUMMARY_KEYS)
+        return {**empty, "n": 0}
+    interval = mean_interval(array)
     return {
         "mean": _round(float(np.mean(array))),
         "std": _round(sample_std(array)),
         "min": _round(float(np.min(array))),
         "max": _round(float(np.max(array))),
+        "ci_low": None if interval is None else _round(interval[0]),
+        "ci_high": None if interval is None else _round(interval[1]),
+        "n": int(array.size),
     }
 
 
@@ -106,16 +119,47 @@ def predict_grid(model: keras.Model, config: GridConfig) -> np.ndarray:
     return probabilities.reshape(shape).astype(np.float32)
 
 
-def setting_metrics(per_seed: Mapping[int, Mapping[str, float]]) -> dict[str, object]:
-    """Per-setting test metrics: per-seed values and their mean/std/min/max."""
+def seed_diverged(result: Mapping[str, float]) -> bool:
+    """Whether one seed's test result shows a diverged model.
+
+    A model whose weights or outputs went NaN or infinite has a non-finite test loss
+    (binary cross-entropy of a NaN prediction is NaN), while Keras still counts a NaN
+    prediction as class 0 and reports an accuracy; ``finite_predictions`` (optional)
+    flags non-finite outputs found elsewhere (e.g. on the boundary grid).
+    """
+    return not (
+        math.isfinite(result["loss"])
+        and math.isfinite(result["accuracy"])
+        and result.get("finite_predictions", True)
+    )
+
+
+def setting_metrics(
+    per_seed: Mapping[int, Mapping[str, float]], diverged: Sequence[int] = ()
+) -> dict[str, object]:
+    """Per-setting test metrics: per-seed values and their summary (``summarize``).
+
+    A diverged seed (``seed_diverged``, or listed in ``diverged``, e.g. because its
+    training loss went non-finite) has no accuracy and no loss: both are ``None``
+    (null in JSON) and the summaries cover the other seeds.
+
+    Args:
+        per_seed: Per seed, ``{"loss": ..., "accuracy": ...}`` (``evaluate_model``).
+        diverged: Further seeds to treat as diverged.
+
+    Returns:
+        ``{"test_accuracy": {...summary, "seeds": {"seed_<s>": value}}, "test_loss": ...}``.
+    """
     seeds = sorted(per_seed)
+    lost = set(diverged) | {seed for seed in seeds if seed_diverged(per_seed[seed])}
     result: dict[str, object] = {}
     for metric in ("accuracy", "loss"):
-        values = [per_seed[seed][metric] for seed in seeds]
+        values = [None if seed in lost else per_seed[seed][metric] for seed in seeds]
         result[f"test_{metric}"] = {
             **summarize(values),
             "seeds": {
-                f"seed_{seed}": _round(value) for seed, value in zip(seeds, values, strict=True)
+                f"seed_{seed}": None if value is None else _round(value)
+                for seed, value in zip(seeds, values, strict=True)
             },
         }
     return result

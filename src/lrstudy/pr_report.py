@@ -4,9 +4,11 @@
 workspace with a base revision and writes one markdown file, the same one the GitHub
 workflow posts as a PR comment:
 
-- the changed settings' test accuracy, base against head, with the spread over seeds;
+- the changed settings' test accuracy, base against head: each mean with its 95 %
+  interval, the change with its interval (seeds paired) and whether it is within seed
+  noise, to the digits the seed spread supports;
 - ``dvc params diff`` and ``dvc metrics diff`` against the base, as markdown tables;
-- the comparison figures of both revisions side by side.
+- the comparison figures: the head's full width, the base's folded below each.
 
 Everything that builds the markdown is a pure function of parsed
 ``dvc params diff --json`` / ``dvc metrics diff --json`` output and the two revisions'
@@ -33,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from lrstudy.io import atomic_path, write_text
+from lrstudy.statistics import decimals_for, difference_interval, mean_interval
 
 MARKER = "<!-- lrstudy-pr-report -->"
 """Hidden first line of the report: the workflow finds its own comment by it."""
@@ -167,27 +170,85 @@ def params_table(changes: Sequence[Change]) -> str:
     return "| param | base | head |\n|---|---:|---:|\n" + "\n".join(rows) + "\n"
 
 
-def metrics_table(changes: Sequence[Change], default_file: str = METRICS_FILE) -> str:
-    """``dvc metrics diff`` rows as a markdown table with the change head − base."""
-    rows = [
-        f"| {_key(item, default_file)} | {format_value(item.old)} | {format_value(item.new)} "
-        f"| {format_change(item.change)} |"
-        for item in changes
-    ]
+PRECISION_METRICS = ("test_accuracy", "test_loss")
+ACCURACY_UNITS = ("difference", "ci_low", "ci_high")  # vs_best leaves in accuracy units
+
+
+def metric_decimals(*metrics: Mapping[str, Any]) -> dict[str, int]:
+    """Decimals per ``<setting>.<metric>`` that the seed spread supports.
+
+    From the 95 % interval of the mean over seeds (``statistics.decimals_for``): a change
+    of 0.001666 where the interval is ±0.004 shows as +0.002. The first metrics document
+    that gives a setting an interval wins (pass the head's first).
+    """
+    decimals: dict[str, int] = {}
+    for document in metrics:
+        for name, values in document.items():
+            for metric in PRECISION_METRICS:
+                block = values.get(metric) if isinstance(values, Mapping) else None
+                if not isinstance(block, Mapping) or f"{name}.{metric}" in decimals:
+                    continue
+                present = [v for v in _seed_values(block).values() if v is not None]
+                interval = mean_interval(present)
+                if interval is not None:
+                    decimals[f"{name}.{metric}"] = decimals_for((interval[1] - interval[0]) / 2)
+    return decimals
+
+
+def _key_decimals(key: str, decimals: Mapping[str, int]) -> int | None:
+    parts = key.split(".")
+    if len(parts) < 3:
+        return None
+    if parts[1] in PRECISION_METRICS and parts[2] != "n":
+        return decimals.get(f"{parts[0]}.{parts[1]}")
+    if parts[1] == "vs_best" and parts[2] in ACCURACY_UNITS:
+        return decimals.get(f"{parts[0]}.test_accuracy")
+    return None
+
+
+def _cell(value: Any, digits: int | None, signed: bool = False) -> str:
+    if digits is None or not _is_number(value):
+        return format_change(value) if signed else format_value(value)
+    if signed and value == 0:
+        return "0"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def metrics_table(
+    changes: Sequence[Change],
+    default_file: str = METRICS_FILE,
+    decimals: Mapping[str, int] | None = None,
+) -> str:
+    """``dvc metrics diff`` rows as a markdown table with the change head − base.
+
+    ``decimals`` (``metric_decimals``) fixes the digits of test accuracy and loss values
+    to what the seed spread supports; other values keep five significant digits.
+    """
+    rows = []
+    for item in changes:
+        digits = _key_decimals(item.key, decimals or {})
+        rows.append(
+            f"| {_key(item, default_file)} | {_cell(item.old, digits)} | {_cell(item.new, digits)} "
+            f"| {_cell(item.change, digits, signed=True)} |"
+        )
     return "| metric | base | head | change |\n|---|---:|---:|---:|\n" + "\n".join(rows) + "\n"
 
 
-def metrics_section(changes: Sequence[Change], default_file: str = METRICS_FILE) -> str:
-    """Summary metrics (mean, std, min, max) in a table, per-seed values folded below."""
+def metrics_section(
+    changes: Sequence[Change],
+    default_file: str = METRICS_FILE,
+    decimals: Mapping[str, int] | None = None,
+) -> str:
+    """Summary metrics in a table, per-seed values folded below (digits: ``metrics_table``)."""
     if not changes:
         return "No metric changed.\n"
     summary = [item for item in changes if not item.per_seed]
     per_seed = [item for item in changes if item.per_seed]
-    parts = [metrics_table(summary, default_file) if summary else ""]
+    parts = [metrics_table(summary, default_file, decimals) if summary else ""]
     if per_seed:
         parts.append(
             f"<details><summary>Per-seed values ({len(per_seed)} changed)</summary>\n\n"
-            f"{metrics_table(per_seed, default_file)}\n</details>\n"
+            f"{metrics_table(per_seed, default_file, decimals)}\n</details>\n"
         )
     return "\n".join(part for part in parts if part)
 
@@ -224,38 +285,80 @@ def _accuracy(metrics: Mapping[str, Any], name: str) -> Mapping[str, Any] | None
     return accuracy if isinstance(accuracy, Mapping) else None
 
 
-def _fixed(value: Any) -> str:
-    return f"{value:.4f}" if _is_number(value) else "n/a"
+def _fixed(value: Any, decimals: int = 4) -> str:
+    return f"{value:.{decimals}f}" if _is_number(value) else "n/a"
+
+
+def _seed_values(accuracy: Mapping[str, Any]) -> dict[str, float | None]:
+    """Per-seed values by seed key; ``None`` for a seed without a (finite) value."""
+    seeds = accuracy.get("seeds") or {}
+    return {key: float(value) if _is_number(value) else None for key, value in seeds.items()}
+
+
+def _seeds_text(count: int) -> str:
+    return f"{count} seed{'s' if count != 1 else ''}"
 
 
 def spread_cell(accuracy: Mapping[str, Any] | None) -> str:
-    """``mean ± std (min–max, n seeds)`` of one setting's test accuracy, or a dash."""
+    """``mean [95 % CI] (n seeds)`` of one setting's test accuracy, or a dash.
+
+    The interval is the t-interval of the mean over the seeds that have a value
+    (``statistics.mean_interval``), computed from the per-seed values so that a base
+    revision written before intervals existed gets one too; the digits shown are those
+    the interval supports (``statistics.decimals_for``).
+    """
     if accuracy is None:
         return "—"
-    seeds = accuracy.get("seeds") or {}
-    count = f"{len(seeds)} seed{'s' if len(seeds) != 1 else ''}"
+    values = _seed_values(accuracy)
+    present = [value for value in values.values() if value is not None]
+    if not present:
+        return f"n/a ({_seeds_text(len(values))}, none with a result)"
+    interval = mean_interval(present)
+    mean = sum(present) / len(present)
+    if interval is None:
+        return f"{_fixed(mean)} [n/a ({_seeds_text(len(present))})]"
+    decimals = decimals_for((interval[1] - interval[0]) / 2)
+    lost = len(values) - len(present)
+    diverged = f", {lost} diverged" if lost else ""
     return (
-        f"{_fixed(accuracy.get('mean'))} ± {_fixed(accuracy.get('std'))} "
-        f"({_fixed(accuracy.get('min'))}–{_fixed(accuracy.get('max'))}, {count})"
+        f"{_fixed(mean, decimals)} [{_fixed(interval[0], decimals)}, "
+        f"{_fixed(interval[1], decimals)}] ({_seeds_text(len(present))}{diverged})"
     )
 
 
-def delta_cell(base: Mapping[str, Any] | None, head: Mapping[str, Any] | None) -> str:
-    """Head − base mean, and how many seed standard deviations that is (the larger std).
+def delta_cells(
+    base: Mapping[str, Any] | None, head: Mapping[str, Any] | None, paired: bool = True
+) -> tuple[str, str]:
+    """Head − base mean test accuracy with its 95 % interval, and whether it is noise.
 
-    Below about 1× std the difference is within what another seed could give.
+    Seeds are paired by seed key when both revisions ran the same seeds and ``paired``
+    (the architecture did not change, so a seed starts from the same weights in both);
+    otherwise Welch's interval (``statistics.difference_interval``). The difference is
+    *within seed noise* when its interval contains 0.
+
+    Returns:
+        ``(difference [interval], verdict)``; dashes where a revision lacks the setting.
     """
     if base is None or head is None:
-        return "—"
-    old, new = base.get("mean"), head.get("mean")
-    if not (_is_number(old) and _is_number(new)):
-        return "n/a"
-    delta = float(new) - float(old)
-    text = f"{delta:+.4f}"
-    stds = [float(value) for value in (base.get("std"), head.get("std")) if _is_number(value)]
-    if stds and max(stds) > 0:
-        text += f" ({abs(delta) / max(stds):.1f}× std)"
-    return text
+        return "—", "—"
+    old, new = _seed_values(base), _seed_values(head)
+    paired = paired and list(old) == list(new)  # same seeds, same order
+    count, difference, interval = difference_interval(
+        list(new.values()), list(old.values()), paired
+    )
+    if difference is None:
+        return "n/a", "n/a"
+    if paired and old == new:
+        return "0", f"unchanged (identical on all {_seeds_text(count)})"
+    how = "" if paired else ", unpaired"
+    if interval is None:
+        return f"{difference:+.4f}", f"n/a ({_seeds_text(count)})"
+    decimals = decimals_for((interval[1] - interval[0]) / 2)
+    verdict = "within seed noise" if interval[0] <= 0 <= interval[1] else "**beyond seed noise**"
+    return (
+        f"{difference:+.{decimals}f} [{interval[0]:+.{decimals}f}, {interval[1]:+.{decimals}f}]",
+        f"{verdict} ({_seeds_text(count)}{how})",
+    )
 
 
 def per_seed_cell(accuracy: Mapping[str, Any] | None) -> str:
@@ -267,25 +370,40 @@ def per_seed_cell(accuracy: Mapping[str, Any] | None) -> str:
 
 
 def accuracy_section(
-    names: Sequence[str], base_metrics: Mapping[str, Any], head_metrics: Mapping[str, Any]
+    names: Sequence[str],
+    base_metrics: Mapping[str, Any],
+    head_metrics: Mapping[str, Any],
+    paired: bool = True,
 ) -> str:
-    """The changed settings' test accuracy, base against head, with the seed spread."""
+    """The changed settings' test accuracy, base against head, with the interval of the change.
+
+    Args:
+        names: The changed settings.
+        base_metrics: The base revision's metrics file.
+        head_metrics: The head's.
+        paired: Whether a seed is the same starting point in both revisions (false when
+            the architecture changed).
+    """
     if not names:
         return "No setting's results changed.\n"
     rows = []
     for name in names:
         base, head = _accuracy(base_metrics, name), _accuracy(head_metrics, name)
+        difference, verdict = delta_cells(base, head, paired)
         rows.append(
-            f"| {name} | {spread_cell(base)} | {spread_cell(head)} | {delta_cell(base, head)} "
+            f"| {name} | {spread_cell(base)} | {spread_cell(head)} | {difference} | {verdict} "
             f"| {per_seed_cell(head)} |"
         )
     return (
-        "| setting | base | head | Δ mean | head per seed |\n"
-        "|---|---:|---:|---:|---|\n" + "\n".join(rows) + "\n\n"
-        "Test accuracy as mean ± sample standard deviation over seeds (range min–max). "
-        "Δ mean is head − base; the multiple of the larger seed std says whether it "
-        "exceeds the seed-to-seed noise (below about 1×, it does not). "
-        "— means the revision has no such setting.\n"
+        "| setting | base: mean [95 % CI] | head: mean [95 % CI] "
+        "| head − base [95 % CI] | seed noise? | head per seed |\n"
+        "|---|---:|---:|---:|---|---|\n" + "\n".join(rows) + "\n\n"
+        "Test accuracy: the mean over seeds with its 95 % t-interval. head − base is the "
+        "change in mean, over seeds paired by seed number where both revisions ran the "
+        "same seeds and the architecture did not change (else unpaired, Welch), with its "
+        "95 % interval: *within seed noise* when the interval contains 0, so a reviewer "
+        "need not chase it. Digits: as many as the interval supports. "
+        "— means the revision has no such setting; n/a (1 seed): an interval needs two.\n"
     )
 
 
@@ -294,15 +412,23 @@ def _image(link: str | None, title: str) -> str:
 
 
 def figures_section(figures: Sequence[FigureLink]) -> str:
-    """The comparison figures, base and head side by side."""
+    """The comparison figures: the head's full width, the base's folded below each."""
     if not figures:
         return "No figures.\n"
-    rows = [
-        f"| {item.title} | {_image(item.base, item.title + ' (base)')} "
-        f"| {_image(item.head, item.title + ' (head)')} |"
-        for item in figures
-    ]
-    return "| figure | base | head |\n|---|---|---|\n" + "\n".join(rows) + "\n"
+    parts = []
+    for item in figures:
+        parts.append(f"#### {item.title}\n")
+        head = _image(item.head, f"{item.title} (head)")
+        parts.append(head if item.head else "The head has no such figure.")
+        parts.append("")
+        if item.base is None:
+            parts.append("The base has no such figure.\n")
+        else:
+            parts.append(
+                f"<details><summary>{item.title}: base</summary>\n\n"
+                f"{_image(item.base, item.title + ' (base)')}\n\n</details>\n"
+            )
+    return "\n".join(parts)
 
 
 def render_report(
@@ -350,11 +476,16 @@ def render_report(
         )
     parts += [
         "### Test accuracy of the changed settings\n",
-        accuracy_section(names, base_metrics, head_metrics),
+        accuracy_section(
+            names,
+            base_metrics,
+            head_metrics,
+            paired=not any(item.key.startswith("model.") for item in params),
+        ),
         "### Params diff (`dvc params diff`)\n",
         params_table(params),
         "### Metrics diff (`dvc metrics diff`)\n",
-        metrics_section(metrics),
+        metrics_section(metrics, decimals=metric_decimals(head_metrics, base_metrics)),
         "### Figures\n",
         figures_section(figures),
         "<sub>Built by `make pr-report` (src/lrstudy/pr_report.py); run it locally to read "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +16,25 @@ import pandas as pd
 
 from lrstudy.config import Config
 from lrstudy.contract import CHANCE_ACCURACY, HISTORY_KEYS, STEP_RATES_FILE
-from lrstudy.evaluation import sample_std
+from lrstudy.evaluation import ROUND, summarize
 from lrstudy.schedules import describe
+from lrstudy.statistics import (
+    ALPHA,
+    POWER,
+    Comparison,
+    compare_to_reference,
+    finite,
+    wilson_interval,
+)
 
 CURVE_COLUMNS = ("loss", "val_loss", "accuracy", "val_accuracy")
 FAILED_ACCURACY = 0.6  # mean test accuracy below this: the setting did not learn
 TARGET_VAL_ACCURACY = 0.95
+# A run diverged if its loss went non-finite or its training loss ended more than this
+# many times above its first epoch's (README "Divergence").
+DIVERGENCE_FACTOR = 2.0
+# A seed "collapsed" if its test accuracy is within this of chance: it did not learn.
+COLLAPSE_MARGIN = 0.05
 # Learning-rate polylines keep every point needed to stay within this many decades
 # (2.3 %) of the true rate: under a pixel on a log axis spanning a few decades, and a
 # plot file of a few hundred rows per setting even for a cyclic per-step schedule.
@@ -211,7 +224,12 @@ def learning_rate_curves(
 
 @dataclass(frozen=True)
 class SettingSummary:
-    """What the summary table says about one setting."""
+    """What the summary and metrics say about one setting.
+
+    ``accuracy`` and ``loss`` are ``evaluation.summarize`` outputs over the seeds that
+    have a result (mean, std, min, max, ci_low, ci_high, n). Per-seed sequences are in
+    seed order (``seed_ids``), ``None`` where a seed has no value (it diverged).
+    """
 
     name: str
     lr: float
@@ -219,12 +237,20 @@ class SettingSummary:
     batch_size: int
     epochs: int
     seeds: int
-    accuracy: Mapping[str, float | None]
+    accuracy: Mapping[str, float | int | None]
     per_seed_accuracy: Sequence[float | None]
     best_val_loss: float
     best_val_loss_epoch: int
     epochs_to_target: int | None
     diverged_seeds: Sequence[int]
+    seed_ids: Sequence[int] = ()
+    loss: Mapping[str, float | int | None] = field(default_factory=dict)
+    per_seed_loss: Sequence[float | None] = ()
+    val_accuracy: Sequence[float | None] = ()
+    first_diverged_epoch: int | None = None
+    comparison: Comparison | None = None
+    is_best: bool = False
+    chance: float = CHANCE_ACCURACY  # accuracy of guessing: 1 / data.n_classes
 
     @property
     def accuracy_array(self) -> np.ndarray:
@@ -236,21 +262,49 @@ class SettingSummary:
 
     @property
     def finite_accuracies(self) -> np.ndarray:
-        """The seeds' test accuracies that exist (a diverged seed may have none)."""
-        values = self.accuracy_array
-        return values[np.isfinite(values)]
+        """The seeds' test accuracies that exist (a diverged seed has none)."""
+        return finite(self.per_seed_accuracy)
 
     @property
     def mean_accuracy(self) -> float | None:
         """Mean test accuracy over the seeds that have one; None if none has."""
-        finite = self.finite_accuracies
-        return float(finite.mean()) if finite.size else None
+        values = self.finite_accuracies
+        return float(values.mean()) if values.size else None
+
+    @property
+    def mean_val_accuracy(self) -> float | None:
+        """Mean final-epoch validation accuracy over the seeds that did not diverge."""
+        values = finite(self.val_accuracy)
+        return float(values.mean()) if values.size else None
+
+    @property
+    def collapsed_seeds(self) -> int:
+        """Seeds whose test accuracy is within ``COLLAPSE_MARGIN`` of chance."""
+        return int(np.sum(np.abs(self.finite_accuracies - self.chance) <= COLLAPSE_MARGIN))
+
+    @property
+    def collapse_interval(self) -> tuple[float, float] | None:
+        """95 % Wilson interval of the fraction of collapsed seeds (of those with a result)."""
+        return wilson_interval(self.collapsed_seeds, int(self.finite_accuracies.size))
 
 
-def diverged(history: pd.DataFrame) -> bool:
-    """A run diverged if its training loss went non-finite or ended above where it began."""
-    loss = history["loss"].to_numpy(dtype=float)
-    return bool(not np.all(np.isfinite(loss)) or loss[-1] > loss[0])
+def divergence_epoch(history: pd.DataFrame) -> int | None:
+    """The first epoch (1-based) at which a run diverged, or None if it did not.
+
+    A run diverged if its training or validation loss became NaN or infinite (the first
+    such epoch), or if its training loss ended more than ``DIVERGENCE_FACTOR`` times
+    above its first epoch's (the first epoch above that line). The factor leaves room
+    for a healthy run whose loss barely moves or rises a little, e.g. a short run that
+    is still warming up; a run that "learns" upward by a factor of two has blown up.
+    """
+    losses = history[["loss", "val_loss"]].to_numpy(dtype=float)
+    broken = np.flatnonzero(~np.isfinite(losses).all(axis=1))
+    if broken.size:
+        return int(history["epoch"].iloc[broken[0]])
+    loss = losses[:, 0]
+    if loss.size and loss[-1] > DIVERGENCE_FACTOR * loss[0]:
+        return int(history["epoch"].iloc[np.flatnonzero(loss > DIVERGENCE_FACTOR * loss[0])[0]])
+    return None
 
 
 def strict_mean_curve(by_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
@@ -274,13 +328,19 @@ def summarize_setting(
     metrics: Mapping[str, object],
     by_seed: Mapping[int, pd.DataFrame],
 ) -> SettingSummary:
-    """Collect one setting's numbers for the summary table.
+    """Collect one setting's numbers for the summary table and the metrics file.
+
+    A seed that diverged in training (``divergence_epoch``) or in evaluation (null test
+    accuracy) has no test accuracy, loss or validation accuracy here.
 
     Args:
         config: The validated params (the setting's lr, schedule, batch size, epochs).
         name: The setting.
         metrics: Its ``evaluation/<setting>/metrics.json`` content.
         by_seed: Its per-epoch history per seed (``read_live_history``).
+
+    Raises:
+        ValueError: If ``metrics`` has no per-seed test accuracy.
     """
     spec = config.run(name)
     mean_curve = strict_mean_curve(by_seed)
@@ -289,23 +349,139 @@ def summarize_setting(
     reached = np.flatnonzero(
         np.nan_to_num(mean_curve["val_accuracy"].to_numpy(dtype=float)) >= TARGET_VAL_ACCURACY
     )
-    accuracy = metrics.get("test_accuracy")
+    accuracy, loss = metrics.get("test_accuracy"), metrics.get("test_loss")
     if not isinstance(accuracy, Mapping) or not isinstance(accuracy.get("seeds"), Mapping):
         raise ValueError(f"{name}: metrics have no test_accuracy with per-seed values")
+    losses = loss.get("seeds", {}) if isinstance(loss, Mapping) else {}
+    seeds = list(spec.seeds)
+    epochs = {seed: divergence_epoch(history) for seed, history in by_seed.items()}
+    per_seed = {seed: accuracy["seeds"].get(f"seed_{seed}") for seed in seeds}
+    lost = [seed for seed in seeds if epochs.get(seed) is not None or per_seed[seed] is None]
+    kept_accuracy = [None if seed in lost else per_seed[seed] for seed in seeds]
+    kept_loss = [None if seed in lost else losses.get(f"seed_{seed}") for seed in seeds]
+    diverged_at = [epoch for epoch in epochs.values() if epoch is not None]
     return SettingSummary(
         name=name,
+        chance=1.0 / config.data.n_classes,
         lr=spec.lr,
         schedule=describe(spec.schedule),
         batch_size=spec.batch_size,
         epochs=spec.epochs,
-        seeds=len(spec.seeds),
-        accuracy={key: accuracy[key] for key in ("mean", "std", "min", "max")},
-        per_seed_accuracy=list(accuracy["seeds"].values()),
+        seeds=len(seeds),
+        accuracy=summarize(kept_accuracy),
+        per_seed_accuracy=kept_accuracy,
         best_val_loss=float(val_loss[best]),
         best_val_loss_epoch=int(mean_curve["epoch"].iloc[best]),
         epochs_to_target=int(mean_curve["epoch"].iloc[reached[0]]) if reached.size else None,
-        diverged_seeds=[seed for seed, history in by_seed.items() if diverged(history)],
+        diverged_seeds=lost,
+        seed_ids=seeds,
+        loss=summarize(kept_loss),
+        per_seed_loss=kept_loss,
+        val_accuracy=[
+            None
+            if seed in lost or seed not in by_seed
+            else float(by_seed[seed]["val_accuracy"].iloc[-1])
+            for seed in seeds
+        ],
+        first_diverged_epoch=min(diverged_at) if diverged_at else None,
     )
+
+
+def best_setting(summaries: Sequence[SettingSummary]) -> str | None:
+    """The setting with the highest mean final-epoch validation accuracy.
+
+    Only settings where no seed diverged compete (survivors alone do not win); ties go
+    to the first in params order. The test split stays out of the choice, so the
+    comparisons against the best are not biased toward it. None if nothing competes.
+    """
+    competing = [
+        item for item in summaries if not item.diverged_seeds and item.mean_val_accuracy is not None
+    ]
+    if not competing:
+        return None
+    return max(competing, key=lambda item: item.mean_val_accuracy or 0.0).name
+
+
+def with_comparisons(summaries: Sequence[SettingSummary]) -> list[SettingSummary]:
+    """The summaries with the best marked and every other compared with it.
+
+    Seeds are paired with the best's where both settings ran the same seed list (same
+    seed → same initial weights and batch order, see ``lrstudy.training``); otherwise the
+    comparison falls back to the unpaired test (``statistics.compare_to_reference``).
+    """
+    best = best_setting(summaries)
+    if best is None:
+        return list(summaries)
+    reference = next(item for item in summaries if item.name == best)
+    comparisons = compare_to_reference(
+        {item.name: item.per_seed_accuracy for item in summaries},
+        best,
+        {item.name: list(item.seed_ids) == list(reference.seed_ids) for item in summaries},
+    )
+    return [
+        replace(item, is_best=item.name == best, comparison=comparisons.get(item.name))
+        for item in summaries
+    ]
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(value, ROUND)
+
+
+def metrics_document(summaries: Sequence[SettingSummary]) -> dict[str, object]:
+    """reports/metrics.json: per setting, results with intervals and the comparison with the best.
+
+    Per-seed values are null for a diverged seed.
+
+    Keys per setting: ``test_accuracy`` and ``test_loss`` (``evaluation.summarize`` plus
+    ``seeds``), ``val_accuracy.mean`` (final epoch, the basis of "best"), ``diverged``
+    (``seeds``, ``first_epoch``), ``collapsed`` (``seeds`` within ``COLLAPSE_MARGIN`` of
+    chance, Wilson ``ci_low``/``ci_high`` of the fraction) and ``vs_best`` (``is_best``;
+    for the others ``difference`` in test accuracy, ``ci_low``, ``ci_high``, ``p``,
+    ``p_holm``, ``prob_improvement``, ``paired``, ``seeds_for_80_power``).
+    """
+    document: dict[str, object] = {}
+    for item in summaries:
+        entry: dict[str, object] = {}
+        for key, stats, values in (
+            ("test_accuracy", item.accuracy, item.per_seed_accuracy),
+            ("test_loss", item.loss, item.per_seed_loss),
+        ):
+            entry[key] = {
+                **stats,
+                "seeds": {
+                    f"seed_{seed}": _rounded(value)
+                    for seed, value in zip(item.seed_ids, values, strict=True)
+                },
+            }
+        entry["val_accuracy"] = {"mean": _rounded(item.mean_val_accuracy)}
+        entry["diverged"] = {
+            "seeds": len(item.diverged_seeds),
+            "first_epoch": item.first_diverged_epoch,
+        }
+        collapse = item.collapse_interval
+        entry["collapsed"] = {
+            "seeds": item.collapsed_seeds,
+            "ci_low": None if collapse is None else _rounded(collapse[0]),
+            "ci_high": None if collapse is None else _rounded(collapse[1]),
+        }
+        comparison = item.comparison
+        if item.is_best:
+            entry["vs_best"] = {"is_best": True}
+        elif comparison is not None:
+            entry["vs_best"] = {
+                "is_best": False,
+                "difference": _rounded(comparison.difference),
+                "ci_low": _rounded(comparison.ci_low),
+                "ci_high": _rounded(comparison.ci_high),
+                "p": _rounded(comparison.p_value),
+                "p_holm": _rounded(comparison.p_holm),
+                "prob_improvement": _rounded(comparison.probability_of_improvement),
+                "paired": comparison.paired,
+                "seeds_for_80_power": comparison.seeds_for_power,
+            }
+        document[item.name] = entry
+    return document
 
 
 @dataclass(frozen=True)
@@ -321,8 +497,10 @@ FIGURES = (
     FigureEntry(
         "test_accuracy.png",
         "Test accuracy per setting",
-        "Each dot is one seed; the black whisker is the mean ± one standard deviation over "
-        "seeds; the dashed line is chance. Best setting on top.",
+        "Each dot is one seed; the black bar is the mean over seeds and its whisker the "
+        "95 % confidence interval of the mean (Student t); a red cross is a seed that "
+        "diverged (no accuracy); the dashed line is chance. Highest mean on top; where the "
+        "best settings crowd together, the right panel zooms in on them.",
     ),
     FigureEntry(
         "learning_curves.png",
@@ -348,42 +526,133 @@ FIGURES = (
 
 
 def _number(value: float | None, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    """A number for a table: fixed decimals, scientific where fixed would mislead.
+
+    A huge finite loss (a run blowing up) prints as ``1.2346e+30``, not 31 digits.
+    """
+    if value is None or not math.isfinite(value):
         return "n/a"
+    if value != 0 and not 10**-digits <= abs(value) < 1e4:
+        return f"{value:.{digits - 1}e}"
     return f"{value:.{digits}f}"
+
+
+def _signed(value: float | None, digits: int = 4) -> str:
+    text = _number(value, digits)
+    return text if value is None or text == "n/a" or value < 0 else f"+{text}"
+
+
+def _not_enough(count: int) -> str:
+    """What stands in for an interval or test that needs two seeds."""
+    return f"n/a ({count} seed{'s' if count != 1 else ''})"
+
+
+def _interval(low: float | None, high: float | None, count: int, signed: bool = False) -> str:
+    if low is None or high is None:
+        return _not_enough(count)
+    show = _signed if signed else _number
+    return f"{show(low)} to {show(high)}"
+
+
+def _p_value(value: float | None, count: int) -> str:
+    if value is None:
+        return _not_enough(count)
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _seeds_needed(comparison: Comparison) -> str:
+    if comparison.seeds_for_power is not None:
+        return str(comparison.seeds_for_power)
+    if comparison.spread is None:
+        return _not_enough(comparison.n)
+    return "no difference" if comparison.difference == 0 else "> 100000"
+
+
+def _versus_best(item: SettingSummary) -> list[str]:
+    """The table cells comparing a setting with the best: Δ [CI], p (Holm), P, seeds."""
+    if item.is_best:
+        return ["best (reference)", "–", "–", "–"]
+    comparison = item.comparison
+    if comparison is None:
+        return ["n/a", "n/a", "n/a", "n/a"]
+    interval = _interval(comparison.ci_low, comparison.ci_high, comparison.n, signed=True)
+    unpaired = "" if comparison.paired else " (unpaired)"
+    probability = comparison.probability_of_improvement
+    return [
+        f"{_signed(comparison.difference)} [{interval}]{unpaired}",
+        _p_value(comparison.p_holm, comparison.n),
+        "n/a" if probability is None else f"{probability:.2f}",
+        _seeds_needed(comparison),
+    ]
+
+
+def _accuracy_cells(item: SettingSummary) -> list[str]:
+    stats = item.accuracy
+    count = int(stats.get("n") or 0)
+    if stats.get("mean") is None:
+        return ["n/a (0 seeds)", "n/a"]
+    share = f" ({count} of {item.seeds} seeds)" if count < item.seeds else ""
+    mean = _number(stats["mean"])
+    interval = _interval(stats.get("ci_low"), stats.get("ci_high"), count)
+    return [
+        f"{mean} [{interval}]{share}",
+        f"{_number(stats['min'])}–{_number(stats['max'])}",
+    ]
+
+
+def _collapse_cell(item: SettingSummary) -> str:
+    interval = item.collapse_interval
+    if interval is None:
+        return "n/a"
+    count = int(item.finite_accuracies.size)
+    return f"{item.collapsed_seeds} of {count} [{interval[0]:.2f}–{interval[1]:.2f}]"
+
+
+def _divergence_cell(item: SettingSummary) -> str:
+    if not item.diverged_seeds:
+        return "none"
+    seeds = ", ".join(map(str, item.diverged_seeds))
+    first = item.first_diverged_epoch
+    return seeds + (f" (from epoch {first})" if first is not None else " (at evaluation)")
 
 
 def summary_table(summaries: Sequence[SettingSummary]) -> str:
     """The per-setting markdown table, in the order given (params.yaml order)."""
     header = (
-        "| setting | lr | schedule | batch | epochs | seeds | test accuracy (mean ± std) "
-        "| range | best val_loss (epoch) | epochs to 95% val acc | diverged seeds |\n"
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
+        "| setting | lr | schedule | batch | epochs | seeds "
+        "| test accuracy: mean [95 % CI] | range | Δ vs best [95 % CI] | p (Holm) "
+        "| P(beats best) | seeds for 80 % power | best val_loss (epoch) "
+        "| epochs to 95% val acc | diverged seeds | collapsed to chance [95 % CI] |\n"
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|\n"
     )
     rows = []
     for item in summaries:
-        accuracy = item.accuracy
         best = (
             f"{_number(item.best_val_loss)} ({item.best_val_loss_epoch})"
             if math.isfinite(item.best_val_loss)
             else "n/a"
         )
-        if accuracy["mean"] is not None:
-            spread = f"{_number(accuracy['mean'])} ± {_number(accuracy['std'])}"
-            extent = f"{_number(accuracy['min'])}–{_number(accuracy['max'])}"
-        else:  # some seeds have no result: describe those that have one
-            finite = item.finite_accuracies
-            std = sample_std(finite)
-            count = f" ({finite.size} of {item.seeds} seeds)"
-            spread = "n/a" if not finite.size else f"{finite.mean():.4f} ± {std:.4f}{count}"
-            extent = "n/a" if not finite.size else f"{finite.min():.4f}–{finite.max():.4f}"
-        rows.append(
-            f"| {item.name} | {item.lr:g} | {item.schedule} | {item.batch_size} "
-            f"| {item.epochs} | {item.seeds} | {spread} | {extent} | {best} "
-            f"| {item.epochs_to_target if item.epochs_to_target is not None else 'never'} "
-            f"| {', '.join(map(str, item.diverged_seeds)) or 'none'} |"
-        )
+        cells = [
+            item.name,
+            f"{item.lr:g}",
+            item.schedule,
+            str(item.batch_size),
+            str(item.epochs),
+            str(item.seeds),
+            *_accuracy_cells(item),
+            *_versus_best(item),
+            best,
+            str(item.epochs_to_target) if item.epochs_to_target is not None else "never",
+            _divergence_cell(item),
+            _collapse_cell(item),
+        ]
+        rows.append("| " + " | ".join(cells) + " |")
     return header + "\n".join(rows) + "\n"
+
+
+def _count(count: int, noun: str) -> str:
+    """``1 comparison``, ``3 comparisons``."""
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _names(names: Sequence[str]) -> str:
@@ -391,31 +660,135 @@ def _names(names: Sequence[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+def _difference_text(comparison: Comparison) -> str:
+    interval = _interval(comparison.ci_low, comparison.ci_high, comparison.n, signed=True)
+    unpaired = ", unpaired" if not comparison.paired else ""
+    return f"difference {_signed(comparison.difference)}, 95 % CI {interval}{unpaired}"
+
+
+def _comparison_sentences(summaries: Sequence[SettingSummary], best: SettingSummary) -> list[str]:
+    """Which settings are worse than, better than or indistinguishable from the best."""
+    compared = [item for item in summaries if item.comparison is not None]
+    decided = [
+        item
+        for item in compared
+        if item.comparison.p_holm is not None and item.comparison.p_holm < ALPHA
+    ]
+    worse = [item for item in decided if (item.comparison.difference or 0) < 0]
+    better = [item for item in decided if (item.comparison.difference or 0) > 0]
+    open_ = [item for item in compared if item not in decided]
+    sentences = []
+    for group, word in ((worse, "Worse than"), (better, "Better on test accuracy than")):
+        if group:
+            listed = [
+                f"{item.name} ({_difference_text(item.comparison)}; "
+                f"p = {_p_value(item.comparison.p_holm, item.comparison.n)} after Holm)"
+                for item in group
+            ]
+            sentences.append(f"{word} {best.name}: {_names(listed)}.")
+    excluded = [item for item in open_ if item.comparison.within_noise is False]
+    if excluded:
+        # the interval says "different", the adjusted test cannot (yet): say both
+        family = sum(item.comparison.p_value is not None for item in compared)
+        n = max(item.comparison.n for item in excluded)
+        listed = [f"{item.name} ({_difference_text(item.comparison)})" for item in excluded]
+        floor = (
+            f" (a paired permutation test of {n} seeds cannot give p below {2 / 2**n:.3g})"
+            if all(item.comparison.paired for item in excluded)
+            else ""
+        )
+        sentences.append(
+            f"Apart from {best.name} by their 95 % interval, but not significant after Holm "
+            f"over {_count(family, 'comparison')} at {n} seeds{floor}: {_names(listed)}."
+        )
+    noise = [item for item in open_ if item not in excluded]
+    if noise:
+        counts = sorted({item.comparison.n for item in noise})
+        seeds = " or ".join(map(str, counts))
+        listed = [f"{item.name} ({_difference_text(item.comparison)})" for item in noise]
+        sentences.append(
+            f"Indistinguishable from {best.name} at {seeds} seed{'s' if counts != [1] else ''}: "
+            f"{_names(listed)}."
+        )
+    return sentences
+
+
+def _power_sentence(summaries: Sequence[SettingSummary], best: SettingSummary) -> str | None:
+    """How many seeds would detect the smallest reported difference at 80 % power."""
+    compared = [
+        item.comparison
+        for item in summaries
+        if item.comparison is not None
+        and item.comparison.difference not in (None, 0)
+        and item.comparison.spread is not None
+    ]
+    if not compared:
+        return None
+    smallest = min(compared, key=lambda comparison: abs(comparison.difference or 0.0))
+    family = sum(
+        item.comparison is not None and item.comparison.p_value is not None for item in summaries
+    )
+    needed = (
+        f"about {smallest.seeds_for_power} seeds per setting"
+        if smallest.seeds_for_power is not None
+        else "more than 100000 seeds per setting"
+    )
+    spread = "paired spread" if smallest.paired else "spread"
+    sentence = (
+        f"Seeds: detecting the smallest difference reported here ({smallest.setting}, "
+        f"{_signed(smallest.difference)} against {best.name}, {spread} "
+        f"{_number(smallest.spread)}) at {POWER:.0%} power with Holm over "
+        f"{_count(family, 'comparison')} takes {needed}"
+    )
+    separable = [
+        comparison
+        for comparison in compared
+        if comparison.ci_low is not None
+        and not comparison.ci_low <= 0 <= comparison.ci_high
+        and comparison.seeds_for_power is not None
+    ]
+    if separable:
+        most = max(comparison.seeds_for_power or 0 for comparison in separable)
+        sentence += (
+            f"; {most} would separate every setting whose interval already excludes 0 "
+            f"({_names([comparison.setting for comparison in separable])})"
+        )
+    return sentence + " (t-test power from the observed spread; `train.seeds` in params.yaml)."
+
+
 def reading(summaries: Sequence[SettingSummary], chance: float = CHANCE_ACCURACY) -> str:
     """A plain-language paragraph generated from the numbers.
 
-    Which setting was best on test accuracy and on validation loss, which failed to
-    learn, which diverged, and where seeds disagreed most. ``chance`` is the accuracy of
-    guessing, 1 / data.n_classes.
+    The best setting on validation accuracy and its test accuracy with its interval;
+    which settings are worse than, better than or indistinguishable from it (paired
+    test, Holm-adjusted); which failed to learn or collapsed to chance (with a Wilson
+    interval); which diverged; how many seeds would settle the smallest difference; and
+    where seeds disagreed most. ``chance`` is the accuracy of guessing, 1 / data.n_classes.
     """
-    scored = [item for item in summaries if item.accuracy["mean"] is not None]
     sentences = []
-    if scored:
-        # Only settings where every seed has a result compete: survivors alone don't win.
-        best = max(scored, key=lambda item: item.accuracy["mean"] or 0.0)
+    best = next((item for item in summaries if item.is_best), None)
+    if best is not None:
+        stats = best.accuracy
+        count = int(stats.get("n") or 0)
         sentences.append(
-            f"Best on test accuracy: **{best.name}**, {_number(best.accuracy['mean'])} ± "
-            f"{_number(best.accuracy['std'])} over {best.seeds} "
-            f"seed{'s' if best.seeds != 1 else ''}, with lr {best.lr:g} and schedule "
-            f"{best.schedule}."
+            f"Best on validation accuracy: **{best.name}** (final-epoch validation accuracy "
+            f"{_number(best.mean_val_accuracy)}, mean over {best.seeds} "
+            f"seed{'s' if best.seeds != 1 else ''}; lr {best.lr:g}, schedule "
+            f"{best.schedule}); its test accuracy is {_number(stats.get('mean'))} (95 % CI "
+            f"{_interval(stats.get('ci_low'), stats.get('ci_high'), count)})."
+        )
+        sentences += _comparison_sentences(summaries, best)
+    elif summaries:
+        sentences.append(
+            "No setting is named best: every setting lost a seed to divergence or has no "
+            "validation result, so nothing is compared."
         )
     validated = [item for item in summaries if math.isfinite(item.best_val_loss)]
     if validated:
         by_val = min(validated, key=lambda item: item.best_val_loss)
         sentences.append(
-            f"Best on validation: **{by_val.name}** reached the lowest validation loss, "
-            f"{_number(by_val.best_val_loss)} at epoch {by_val.best_val_loss_epoch} "
-            "(mean over seeds)."
+            f"Lowest validation loss: **{by_val.name}**, {_number(by_val.best_val_loss)} at "
+            f"epoch {by_val.best_val_loss_epoch} (mean over seeds)."
         )
     failed = [
         item.name
@@ -428,6 +801,25 @@ def reading(summaries: Sequence[SettingSummary], chance: float = CHANCE_ACCURACY
             f"{_names(failed)} {verb} to learn: mean test accuracy below "
             f"{FAILED_ACCURACY:.2f}, where chance is {chance:.2f}."
         )
+    collapsed = [item for item in summaries if item.collapsed_seeds]
+    if collapsed:
+        listed = []
+        for item in collapsed:
+            low, high = item.collapse_interval or (0.0, 1.0)
+            count = int(item.finite_accuracies.size)
+            split = (
+                ": its seeds split between learning and not, so no mean describes it"
+                if item.collapsed_seeds < count
+                else ""
+            )
+            listed.append(
+                f"{item.name} {item.collapsed_seeds} of {count} seeds (95 % Wilson CI of the "
+                f"fraction {low:.2f} to {high:.2f}){split}"
+            )
+        sentences.append(
+            f"Collapsed to chance (test accuracy within {COLLAPSE_MARGIN:g} of "
+            f"{chance:.3g}): {'; '.join(listed)}."
+        )
     missing = [item.name for item in summaries if item.mean_accuracy is None]
     if missing:
         verb = "has" if len(missing) == 1 else "have"
@@ -437,25 +829,25 @@ def reading(summaries: Sequence[SettingSummary], chance: float = CHANCE_ACCURACY
             f"Every setting learned (mean test accuracy {FAILED_ACCURACY:.2f} or more)."
         )
     unstable = [
-        f"{item.name} ({len(item.diverged_seeds)} of {item.seeds} seeds)"
+        f"{item.name} ({len(item.diverged_seeds)} of {item.seeds} seeds"
+        + (f", first at epoch {item.first_diverged_epoch})" if item.first_diverged_epoch else ")")
         for item in summaries
         if item.diverged_seeds
     ]
     if unstable:
         sentences.append(
-            f"Diverged (training loss non-finite or ending above its first epoch): "
-            f"{_names(unstable)}."
+            f"Diverged (loss non-finite, or training loss ending over {DIVERGENCE_FACTOR:g}× "
+            f"its first epoch's): {_names(unstable)}; a diverged seed has no test accuracy "
+            "and its setting does not compete for best."
         )
     else:
         sentences.append("No run diverged.")
-    spread = [
-        item
-        for item in summaries
-        if item.seeds > 1 and None not in (item.accuracy["min"], item.accuracy["max"])
-    ]
+    if best is not None and (power := _power_sentence(summaries, best)):
+        sentences.append(power)
+    spread = [item for item in summaries if item.finite_accuracies.size > 1]
     if spread:
-        widest = max(spread, key=lambda item: item.accuracy["max"] - item.accuracy["min"])
-        if widest.accuracy["max"] > widest.accuracy["min"]:
+        widest = max(spread, key=lambda item: np.ptp(item.finite_accuracies))
+        if np.ptp(widest.finite_accuracies) > 0:
             sentences.append(
                 f"Seeds disagree most for {widest.name} (test accuracy "
                 f"{_number(widest.accuracy['min'])}–{_number(widest.accuracy['max'])}): "
@@ -473,7 +865,7 @@ def summary_markdown(
     """reports/summary.md: the reading, the table, then every figure with its caption.
 
     Args:
-        summaries: One entry per setting, in table order.
+        summaries: One entry per setting, in table order (``with_comparisons`` output).
         figures: The figures to embed.
         figures_folder: Their folder, relative to the summary file.
         chance: The accuracy of guessing, 1 / data.n_classes.
@@ -484,11 +876,23 @@ def summary_markdown(
         "## Settings\n",
         summary_table(summaries),
         "lr is the base rate: the initial rate, or the peak of a warmup, cyclic or one_cycle "
-        "schedule. Test accuracy is measured on the test split; std is the "
-        "sample standard deviation over seeds and the range is min–max. Validation columns "
-        "use the mean curve over seeds (an epoch where any seed's value is NaN or infinite "
-        "does not count); *diverged* means the training loss went non-finite or ended "
-        "above its first epoch.\n",
+        "schedule. Test accuracy is measured on the test split, over the seeds that did not "
+        "diverge: the mean with its 95 % Student-t confidence interval, and the range "
+        "min–max. The best setting has the highest mean final-epoch validation accuracy "
+        "among those where no seed diverged. Δ vs best is the setting's test accuracy minus "
+        "the best's, averaged over seeds paired by seed number (the same seed gives both "
+        "the same initial weights and batch order; *unpaired* where the seed lists differ), "
+        "with its 95 % t-interval; p is a two-sided paired permutation test (unpaired: a "
+        "two-sample permutation test) adjusted with Holm's method over all comparisons; "
+        "P(beats best) is the share of seeds on which the setting beat the best (ties count "
+        "half); seeds for 80 % power is how many seeds a paired t-test at Holm's strictest "
+        "level would need to detect the observed difference given the observed spread. "
+        "Validation columns use the mean curve over seeds (an epoch where any seed's value "
+        "is NaN or infinite does not count). A seed *diverged* if its loss went NaN or "
+        f"infinite or its training loss ended over {DIVERGENCE_FACTOR:g}× its first epoch's; "
+        f"it *collapsed* if its test accuracy is within {COLLAPSE_MARGIN:g} of chance "
+        f"({chance:.3g}); the fraction of collapsed seeds has a 95 % Wilson "
+        "interval. n/a (1 seed): an interval or test needs at least two seeds.\n",
         "## Figures\n",
         "Interactive versions of the learning curves and learning rate: `dvc plots show` "
         "(compare revisions with `dvc plots diff`).\n",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,10 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
 
     metrics = json.loads((root / "reports" / "metrics.json").read_text())
     assert list(metrics) == list(SETTINGS)
-    assert set(metrics["lr_medium"]["test_accuracy"]) == {"mean", "std", "min", "max", "seeds"}
+    assert set(metrics["lr_medium"]["test_accuracy"]) == {
+        *("mean", "std", "min", "max", "ci_low", "ci_high", "n", "seeds")
+    }
+    assert metrics["lr_medium"]["diverged"] == {"seeds": 0, "first_epoch": None}
     assert list(metrics["lr_medium"]["test_accuracy"]["seeds"]) == ["seed_0"]
 
     shown = json.loads(project.run("dvc", "metrics", "show", "--json").stdout)
@@ -123,6 +127,39 @@ def test_adding_a_setting_needs_no_dvc_yaml_edit(project: Project) -> None:
     assert (project.root / "dvc.yaml").read_text() == dvc_yaml
     metrics = json.loads((project.root / "reports" / "metrics.json").read_text())
     assert "lr_tiny_test" in metrics
+
+
+def test_diverging_settings_are_a_result_beside_healthy_ones(project: Project) -> None:
+    """lr 10 blows the loss up (finite), lr 1e38 overflows to NaN: both are flagged."""
+    before = json.loads((project.root / "reports" / "metrics.json").read_text())
+    project.edit_params(
+        lambda params: params["settings"].update({"lr_ten": {"lr": 10}, "lr_nan": {"lr": 1e38}})
+    )
+    ran, _ = project.repro()
+    assert sorted(ran) == sorted(
+        ["train@lr_ten", "evaluate@lr_ten", "train@lr_nan", "evaluate@lr_nan", "compare"]
+    )
+    metrics = json.loads((project.root / "reports" / "metrics.json").read_text())
+    for name in ("lr_ten", "lr_nan"):
+        assert metrics[name]["diverged"]["seeds"] == 1, name
+        assert metrics[name]["diverged"]["first_epoch"] in (1, 2), name
+        assert metrics[name]["test_accuracy"]["seeds"] == {"seed_0": None}, name
+        assert metrics[name]["test_accuracy"]["mean"] is None, name
+        versus = metrics[name]["vs_best"]  # nothing to compare: no accuracy at all
+        assert versus["is_best"] is False and versus["difference"] is None, name
+    for name in before:  # the healthy settings' numbers are unchanged
+        assert metrics[name]["test_accuracy"] == before[name]["test_accuracy"], name
+    assert not any(
+        item.get("vs_best", {}).get("is_best") for item in (metrics["lr_ten"], metrics["lr_nan"])
+    )
+    summary = (project.root / "reports" / "summary.md").read_text()
+    reading = summary.split("## Settings")[0]
+    assert "lr_ten (1 of 1 seeds" in reading and "lr_nan (1 of 1 seeds" in reading
+    assert "**lr_ten**" not in reading and "**lr_nan**" not in reading
+    # no NaN or inf printed as a number (the prose may say "NaN or infinite")
+    assert re.findall(r"(?<![\w])(nan|inf)(?![\w])", summary.replace("lr_nan", "")) == []
+    evaluated = json.loads((project.root / "evaluation" / "lr_nan" / "metrics.json").read_text())
+    assert evaluated["test_accuracy"]["seeds"] == {"seed_0": None}  # not Keras' 0.5
 
 
 # What a bad params.yaml must leave alone: every output and the lock file.

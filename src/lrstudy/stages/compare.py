@@ -8,7 +8,9 @@ test split. Writes, byte-for-byte the same for the same inputs, as one set: the 
 ``<reports>`` folder is built aside and swapped in only when everything is written (so
 it must hold nothing but these outputs):
 
-- ``<reports>/metrics.json``: DVC metrics, per setting the test accuracy and loss;
+- ``<reports>/metrics.json``: DVC metrics, per setting the test accuracy and loss with
+  95 % intervals (null for a diverged seed), divergence, collapse to chance and the
+  paired comparison with the best setting on validation accuracy;
 - ``<reports>/summary.md``: table, plain-language reading and the figures;
 - ``<reports>/figures/*.png``: test accuracy, learning curves, learning rate, decision
   boundaries;
@@ -22,7 +24,6 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,10 +41,12 @@ from lrstudy.report import (
     epoch_summary,
     learning_rate_curves,
     long_history,
+    metrics_document,
     read_live_history,
     read_step_rates,
     summarize_setting,
     summary_markdown,
+    with_comparisons,
 )
 from lrstudy.stages import MissingInputsError, stage_main
 
@@ -109,7 +112,9 @@ def main(config: Config, args: argparse.Namespace) -> None:
         }
         for name, by_seed in folders.items()
     }
-    summaries = [summarize_setting(config, name, metrics[name], histories[name]) for name in names]
+    summaries = with_comparisons(
+        [summarize_setting(config, name, metrics[name], histories[name]) for name in names]
+    )
     curves = epoch_summary(long_history(histories))
     rates = learning_rate_curves(histories, steps)
     test = read_dataset(Path(args.data) / "test.csv")
@@ -118,29 +123,37 @@ def main(config: Config, args: argparse.Namespace) -> None:
     for summary in summaries:
         layers = np.load(evaluation / summary.name / "boundary.npy")
         # Show the seed whose test accuracy is the median: a typical model, not the best.
+        # Show the median seed among those with a result: a typical model, not the best.
         accuracies = summary.accuracy_array
-        shown = int(np.argsort(np.nan_to_num(accuracies, nan=-1.0))[(len(accuracies) - 1) // 2])
+        usable = np.flatnonzero(np.isfinite(accuracies))
+        if usable.size:
+            shown = int(usable[np.argsort(accuracies[usable])[(usable.size - 1) // 2]])
+        else:
+            shown = 0
         boundaries[summary.name] = layers[shown]
-        mean, std = summary.accuracy["mean"], summary.accuracy["std"]
+        mean = summary.accuracy["mean"]
         accuracy = "n/a" if mean is None else f"{mean:.3f}"
-        if mean is not None and summary.seeds > 1 and std is not None:
-            accuracy += f" ± {std:.3f}"
+        if summary.accuracy["ci_low"] is not None:
+            low, high = summary.accuracy["ci_low"], summary.accuracy["ci_high"]
+            accuracy += f" (95 % CI {low:.3f}–{high:.3f})"
         seed = config.run(summary.name).seeds[shown]
+        lost = len(summary.diverged_seeds)
+        shown_text = f"seed {seed} shown" + (" (diverged)" if not usable.size else "")
+        diverged = f"; {lost} of {summary.seeds} diverged" if lost else ""
         titles[summary.name] = (
-            f"{summary.name} (lr {summary.lr:g})\ntest acc {accuracy}; seed {seed} shown"
+            f"{summary.name} (lr {summary.lr:g})\ntest acc {accuracy}\n{shown_text}{diverged}"
         )
 
     # The whole reports folder is built aside and swapped in at the end, so metrics,
     # tables, figures and summary always come from the same run.
     with atomic_directory(reports) as staging:
-        _write_reports(staging, config, metrics, summaries, curves, rates, boundaries, titles, test)
+        _write_reports(staging, config, summaries, curves, rates, boundaries, titles, test)
     print(f"compared {len(names)} settings → {reports}")
 
 
 def _write_reports(
     reports: Path,
     config: Config,
-    metrics: dict[str, Any],
     summaries: list[SettingSummary],
     curves: pd.DataFrame,
     rates: pd.DataFrame,
@@ -151,7 +164,7 @@ def _write_reports(
     """Write metrics.json, plots/*.csv, figures/*.png and summary.md under ``reports``."""
     names = list(config.settings)
     chance = 1.0 / config.data.n_classes  # accuracy of guessing on the balanced classes
-    write_json(reports / "metrics.json", metrics)
+    write_json(reports / "metrics.json", metrics_document(summaries))
     (reports / "plots").mkdir()
     _write_csv(reports / "plots" / "learning_curves.csv", curves_table(curves), CURVES_FORMAT)
     _write_csv(reports / "plots" / "learning_rate.csv", rates, RATE_FORMAT)
