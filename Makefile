@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test test-fast lint format bench lock clean
+.PHONY: help venv repro test test-fast lint format bench vega-page lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,9 @@ format: $(STAMP) ## Format the code and fix what ruff can
 
 bench: $(STAMP) ## Measure training throughput (see benchmarks/README)
 	$(BIN)/python benchmarks/bench_training.py
+
+vega-page: $(STAMP) ## Rebuild .dvc/plots/page.html (dvc plots' offline page) from npm (needs npm)
+	PYTHONPATH=src $(BIN)/python -m lrstudy.vega_page --out .dvc/plots/page.html
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs network)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -27,6 +27,7 @@ import pytest
         "lrstudy.stages.compare",
         "lrstudy.stages.generate",
         "lrstudy.stages.split",
+        "lrstudy.vega_page",
     ],
 )
 def test_module_does_not_import_tensorflow(module: str) -> None:

@@ -25,7 +25,7 @@ from lrstudy.training import (
     train_seed,
 )
 
-from .conftest import PROJECT_ROOT, tiny_params
+from .conftest import committed_params, tiny_params
 
 
 def float32(values) -> np.ndarray:
@@ -113,9 +113,7 @@ def per_step(spec) -> bool:
 # Every default setting but plateau, which reacts to training (scripted tests above).
 DEFAULT_SETTINGS = [
     name
-    for name, setting in yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())[
-        "settings"
-    ].items()
+    for name, setting in committed_params()["settings"].items()
     if setting.get("schedule", {}).get("type") != "plateau"
 ]
 
