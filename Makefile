@@ -27,17 +27,22 @@ repro: $(STAMP) ## Run the pipeline (dvc repro): only stages whose inputs change
 	$(BIN)/dvc repro
 
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").
-.PHONY: exp-show pr-report
+.PHONY: exp-show metrics pr-report
 BASE ?= main
-# dvc exp show trimmed to what a sweep changes: the params that differ between the rows and
-# every setting's mean test accuracy (deps, std/min/max, test loss and per-seed values
-# dropped). Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
+# dvc exp show trimmed to what a sweep changes: the params and the settings' mean test
+# accuracies that differ between the rows (--only-changed); deps, std/min/max, test loss,
+# per-seed values and the Executor column dropped. Add columns back with --keep, e.g.
+#   make exp-show EXP_SHOW_ARGS="--keep 'lr_medium\.test_accuracy\.std'"
 EXP_SHOW_ARGS ?=
-EXP_SHOW_TRIM := --only-changed --keep '.+\.test_accuracy\.mean$$' \
-	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$'
+EXP_SHOW_TRIM := --only-changed --drop '.+\.test_loss\.' \
+	--drop '.+\.test_accuracy\.(std|min|max|seeds)' --drop '.*/|logs$$|evaluation$$' \
+	--drop 'Executor$$'
 
-exp-show: $(STAMP) ## dvc exp show: changed params, each setting's mean test accuracy
+exp-show: $(STAMP) ## dvc exp show: the params and mean test accuracies that differ between rows
 	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_ARGS)
+
+metrics: $(STAMP) ## Test accuracy and loss per setting (reports/metrics.json) as a table
+	@PYTHONPATH=src $(BIN)/python -m lrstudy.report reports/metrics.json
 
 pr-report: $(STAMP) ## Params/metrics diff and figures vs BASE (default main): build/pr-report/
 	PYTHONPATH=src $(BIN)/python -m lrstudy.pr_report --base '$(BASE)' --out build/pr-report/report.md

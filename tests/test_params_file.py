@@ -4,18 +4,18 @@ from the committed one only in the keys the experiment set.
 ``dvc exp run -S`` rewrites params.yaml with ``dvc.utils.hydra.apply_overrides`` (ruamel
 round trip): a flow list such as ``[10, 10]`` would come back as a block list, and every
 experiment branch would carry that unrelated diff. DVC's own function is the reference.
+The committed params.yaml is checked (the workspace copy may hold an experiment's).
 """
 
 from __future__ import annotations
 
 import difflib
-import shutil
 from pathlib import Path
 
 import pytest
 from dvc.utils.hydra import apply_overrides
 
-from .conftest import PROJECT_ROOT
+from .conftest import committed_text
 
 
 def changed_lines(before: str, after: str) -> list[str]:
@@ -36,7 +36,7 @@ def test_dvc_set_param_changes_only_the_key_it_sets(
     tmp_path: Path, override: str, expected: list[str]
 ) -> None:
     path = tmp_path / "params.yaml"
-    shutil.copy(PROJECT_ROOT / "params.yaml", path)
+    path.write_text(committed_text("params.yaml"))
     before = path.read_text()
     apply_overrides(path, [override])
     lines = changed_lines(before, path.read_text())
@@ -47,7 +47,7 @@ def test_dvc_set_param_changes_only_the_key_it_sets(
 
 def test_dvc_removing_a_setting_removes_only_its_lines(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
-    shutil.copy(PROJECT_ROOT / "params.yaml", path)
+    path.write_text(committed_text("params.yaml"))
     before = path.read_text()
     apply_overrides(path, ["~settings.lr_large"])
     lines = changed_lines(before, path.read_text())
