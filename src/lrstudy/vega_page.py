@@ -155,19 +155,22 @@ def inlined_scripts(page: str) -> list[str]:
     return [part.split("</script>", 1)[0] for part in parts]
 
 
-def _npm_pack(library: Library, directory: Path) -> bytes:
-    """Download a package with ``npm pack``; the tarball's bytes, checked against the pin."""
+def _npm_pack(library: Library, directory: Path) -> Path:
+    """Download a package with ``npm pack``; its tarball, checked against the pin.
+
+    Raises:
+        ValueError: the tarball's integrity is not the pinned one.
+    """
     spec = f"{library.name}@{library.version}"
     subprocess.run(
         ["npm", "pack", "--silent", "--pack-destination", str(directory), spec],
         check=True,
         capture_output=True,
     )
-    (tarball,) = directory.glob(f"{library.name}-{library.version}.tgz")
-    data = tarball.read_bytes()
-    if npm_integrity(data) != library.integrity:
+    tarball = directory / f"{library.name}-{library.version}.tgz"
+    if npm_integrity(tarball.read_bytes()) != library.integrity:
         raise ValueError(f"{spec}: the tarball's integrity differs from the pinned one")
-    return data
+    return tarball
 
 
 def _member(tarball: Path, name: str) -> str:
@@ -188,8 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as scratch:
             for library in LIBRARIES:
-                _npm_pack(library, Path(scratch))
-                tarball = Path(scratch) / f"{library.name}-{library.version}.tgz"
+                tarball = _npm_pack(library, Path(scratch))
                 licence = (args.licenses / f"{library.name}.txt").read_text()
                 blocks.append(script_block(library, _member(tarball, library.script), licence))
     except (ValueError, OSError, subprocess.CalledProcessError) as error:
