@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test test-fast lint format bench lock clean
+.PHONY: help venv repro test test-fast lint format bench vega-page lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,20 +30,25 @@ repro: $(STAMP) ## Check params.yaml, then run the pipeline (dvc repro): only wh
 	$(BIN)/dvc repro
 
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").
-.PHONY: exp-show pr-report
+.PHONY: exp-show metrics pr-report
 BASE ?= main
-# dvc exp show trimmed to what a sweep changes: the params that differ between the rows,
-# every setting's mean test accuracy and, where it changed, its count of diverged seeds
-# (deps, std/min/max/intervals, test loss, per-seed values, the comparison with the best
-# the collapse fraction and params.yaml, the validate stage's dependency, dropped).
-# Add columns back: make exp-show EXP_SHOW_ARGS="--keep '.+\.test_accuracy\.std'"
+# dvc exp show trimmed to what a sweep changes: the params and the settings' mean test
+# accuracies that differ between the rows (--only-changed), and a setting's count of
+# diverged seeds where it changed; deps (params.yaml among them: the validate stage's),
+# std/min/max/intervals, test loss, per-seed values, the comparison with the best, the
+# collapse fraction and the Executor column dropped. Add columns back with --keep, e.g.
+#   make exp-show EXP_SHOW_ARGS="--keep 'lr_medium\.test_accuracy\.std'"
 EXP_SHOW_ARGS ?=
-EXP_SHOW_TRIM := --only-changed --keep '.+\.test_accuracy\.mean$$' \
-	--drop '.+\.test_(accuracy|loss)\.' --drop '.*/|logs$$|evaluation$$|^params\.yaml$$' \
-	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$'
+EXP_SHOW_TRIM := --only-changed --drop '.+\.test_loss\.' \
+	--drop '.+\.test_accuracy\.(std|min|max|seeds|ci_low|ci_high|n)' \
+	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$' \
+	--drop '.*/|logs$$|evaluation$$|^params\.yaml$$' --drop 'Executor$$'
 
-exp-show: $(STAMP) ## dvc exp show: changed params, each setting's mean test accuracy
+exp-show: $(STAMP) ## dvc exp show: the params and mean test accuracies that differ between rows
 	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_ARGS)
+
+metrics: $(STAMP) ## Test accuracy and loss per setting (reports/metrics.json) as a table
+	@PYTHONPATH=src $(BIN)/python -m lrstudy.report reports/metrics.json
 
 pr-report: $(STAMP) ## Params/metrics diff and figures vs BASE (default main): build/pr-report/
 	PYTHONPATH=src $(BIN)/python -m lrstudy.pr_report --base '$(BASE)' --out build/pr-report/report.md
@@ -65,6 +70,9 @@ format: $(STAMP) ## Format the code and fix what ruff can
 BENCH_ARGS ?=
 bench: $(STAMP) ## Training speed side by side -> benchmarks/results.md (about 10 min)
 	$(BIN)/python benchmarks/bench_training.py $(BENCH_ARGS)
+
+vega-page: $(STAMP) ## Rebuild .dvc/plots/page.html (dvc plots' offline page) from npm (needs npm)
+	PYTHONPATH=src $(BIN)/python -m lrstudy.vega_page --out .dvc/plots/page.html
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs network)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

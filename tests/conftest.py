@@ -1,22 +1,48 @@
-"""Shared fixtures: the project's params.yaml and small in-memory configs."""
+"""Shared fixtures: the project's committed params.yaml and small in-memory configs.
+
+Tests read params.yaml and the pipeline's results as committed (``git show HEAD:...``),
+never the workspace copies that ``make repro``, ``dvc exp run`` or ``dvc exp apply``
+rewrite: a test of the project must not depend on the user's last experiment.
+"""
 
 from __future__ import annotations
 
 import copy
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from lrstudy.config import Config, parse_config, read_params
+from lrstudy.config import Config, parse_config, parse_params_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
+def committed_text(path: str) -> str:
+    """A file of this checkout as committed at HEAD (``git show HEAD:<path>``).
+
+    Raises:
+        RuntimeError: git cannot show it (not a git checkout, or the file is not committed).
+    """
+    result = subprocess.run(
+        ["git", "show", f"HEAD:{path}"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"git show HEAD:{path} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def committed_params() -> dict[str, Any]:
+    """params.yaml as committed at HEAD, read as DVC and lrstudy read it (YAML 1.2)."""
+    return parse_params_text(committed_text("params.yaml"), "HEAD:params.yaml")
+
+
 @pytest.fixture(scope="session")
 def default_params() -> dict[str, Any]:
-    """params.yaml as DVC and lrstudy read it (a fresh deep copy per use via ``params``)."""
-    return read_params(PROJECT_ROOT / "params.yaml")
+    """The committed params.yaml, read as DVC and lrstudy read it (a fresh deep copy per use
+    via ``params``)."""
+    return committed_params()
 
 
 @pytest.fixture

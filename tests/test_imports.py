@@ -28,6 +28,7 @@ import pytest
         "lrstudy.stages.generate",
         "lrstudy.stages.split",
         "lrstudy.stages.validate",
+        "lrstudy.vega_page",
     ],
 )
 def test_module_does_not_import_tensorflow(module: str) -> None:

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from lrstudy.io import atomic_directory, atomic_path, read_json, write_json, write_text
+from lrstudy.io import (
+    atomic_directory,
+    atomic_path,
+    read_json,
+    remove_folders_except,
+    write_json,
+    write_text,
+)
 
 
 def test_atomic_path_leaves_old_file_on_failure(tmp_path) -> None:
@@ -90,3 +97,13 @@ def test_leftovers_of_ended_processes_are_removed_others_kept(tmp_path, monkeypa
     write_text(tmp_path / "reports" / "summary.md", "ok")
     assert sorted(p.name for p in scratch.iterdir()) == [alive.name]
     assert (tmp_path / "reports" / "summary.md").read_text() == "ok"
+
+
+def test_remove_folders_except_keeps_listed_hidden_and_files(tmp_path) -> None:
+    for name in ("kept", "gone", "also_gone", ".half_built"):
+        (tmp_path / name / "inner").mkdir(parents=True)
+    (tmp_path / "notes.txt").write_text("a file, not a folder\n")
+    removed = remove_folders_except(tmp_path, ["kept", "absent"])
+    assert removed == [tmp_path / "also_gone", tmp_path / "gone"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".half_built", "kept", "notes.txt"]
+    assert remove_folders_except(tmp_path / "missing", []) == []

@@ -331,3 +331,32 @@ def test_stale_stages_ignore_absent_outputs_but_not_changed_code_or_params() -> 
         "evaluate@plateau",
     ]
     assert pr_report.stale_stages({}) == []
+
+
+def test_stale_stages_count_empty_folders_as_absent() -> None:
+    # What `dvc status --json` says in a fresh clone after a `dvc pull` that found no
+    # remote copy: the pull left evaluation/ and logs/ as empty folders.
+    status = {
+        "compare": [
+            {
+                "changed deps": {
+                    "data/prepared/test.csv": "deleted",
+                    "evaluation": "modified",
+                    "logs": "modified",
+                }
+            }
+        ]
+    }
+    assert pr_report.stale_stages(status, holds_files=lambda path: False) == []
+    assert pr_report.stale_stages(status, holds_files=lambda path: path == "logs") == ["compare"]
+    assert pr_report.stale_stages(status) == ["compare"]  # by default, "modified" is stale
+
+
+def test_holds_files_looks_below_every_folder(tmp_path) -> None:
+    (tmp_path / "empty" / "nested" / "deeper").mkdir(parents=True)
+    (tmp_path / "full" / "nested").mkdir(parents=True)
+    (tmp_path / "full" / "nested" / "file").write_text("x")
+    assert not pr_report.holds_files(tmp_path / "empty")
+    assert not pr_report.holds_files(tmp_path / "missing")
+    assert pr_report.holds_files(tmp_path / "full")
+    assert pr_report.holds_files(tmp_path / "full" / "nested" / "file")

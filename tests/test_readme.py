@@ -1,12 +1,16 @@
-"""The README stays true: its results table matches reports/metrics.json, and every
-file it links to exists."""
+"""The README stays true: its results table matches the committed reports/metrics.json,
+and every file it links to exists.
+
+The results are read as committed (``git show HEAD:reports/metrics.json``): ``make repro``,
+``dvc exp run`` and ``dvc exp apply`` rewrite the workspace copy, and the README describes
+the committed results, not the user's last experiment."""
 
 from __future__ import annotations
 
 import json
 import re
 
-from .conftest import PROJECT_ROOT
+from .conftest import PROJECT_ROOT, committed_text
 
 README = (PROJECT_ROOT / "README.md").read_text()
 
@@ -23,7 +27,7 @@ def results_rows() -> dict[str, list[str]]:
 
 
 def test_results_table_matches_committed_metrics(default_params) -> None:
-    metrics = json.loads((PROJECT_ROOT / "reports" / "metrics.json").read_text())
+    metrics = json.loads(committed_text("reports/metrics.json"))
     rows = results_rows()
     assert list(rows) == list(metrics) == list(default_params["settings"])
     for name, cells in rows.items():
@@ -33,7 +37,7 @@ def test_results_table_matches_committed_metrics(default_params) -> None:
 
 
 def test_linked_files_exist() -> None:
-    links = re.findall(r"\]\(((?:reports|benchmarks|src|tests|\.dvc)/[^)#]+)\)", README)
+    links = re.findall(r"\]\(((?:reports|benchmarks|docs|src|tests|\.dvc)/[^)#]+)\)", README)
     assert links, "the README embeds the figures"
     missing = [link for link in links if not (PROJECT_ROOT / link).exists()]
     assert missing == []

@@ -503,6 +503,8 @@ def run_compare(root: Path, reports: str = "reports") -> int:
             str(root / "evaluation"),
             "--logs",
             str(root / "logs"),
+            "--models",
+            str(root / "models"),
             "--reports",
             str(root / reports),
         ]
@@ -609,3 +611,68 @@ def test_reading_says_when_five_seeds_cannot_confirm_what_the_interval_shows() -
     assert "Indistinguishable" not in text and "Worse than" not in text
     # no spread: only the permutation floor, 2 / 2^n <= 0.05 -> n = 6
     assert "takes about 6 seeds per setting" in text
+
+
+def dropped_setting_folders(root: Path) -> list[Path]:
+    """What a setting removed from params.yaml leaves behind: its train@ and evaluate@
+    outputs, plus another stage's half-built (hidden) folder that must survive."""
+    folders = [root / part / "lr_large" for part in ("evaluation", "logs", "models")]
+    for folder in folders:
+        (folder / "seed_0").mkdir(parents=True)
+        (folder / "seed_0" / "file").write_text("old\n")
+    (root / "models" / ".cosine.tmp1234").mkdir()
+    (root / "models" / "cosine").mkdir()
+    return folders
+
+
+def test_compare_removes_what_dropped_settings_left(compare_inputs: Path, capsys) -> None:
+    dropped = dropped_setting_folders(compare_inputs)
+    assert run_compare(compare_inputs) == 0
+    assert [folder for folder in dropped if folder.exists()] == []
+    assert capsys.readouterr().out.count("is no longer in params.yaml") == len(dropped)
+    for name in ("plateau", "cosine", "diverging"):
+        assert (compare_inputs / "evaluation" / name / "metrics.json").is_file()
+        assert (compare_inputs / "logs" / name / "seed_0").is_dir()
+    assert (compare_inputs / "models" / ".cosine.tmp1234").is_dir()
+    assert (compare_inputs / "models" / "cosine").is_dir()
+
+
+def test_compare_that_fails_removes_nothing(compare_inputs: Path) -> None:
+    dropped = dropped_setting_folders(compare_inputs)
+    params = yaml.safe_load((compare_inputs / "params.yaml").read_text())
+    params["settings"]["brand_new"] = {"lr": 0.2}
+    (compare_inputs / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert run_compare(compare_inputs) == 2
+    assert all(folder.is_dir() for folder in dropped)
+
+
+def test_metrics_table_one_row_per_setting() -> None:
+    metrics = {
+        "lr_medium": {
+            "test_accuracy": {
+                "mean": 0.9,
+                "std": 0.0141421,
+                "min": 0.89,
+                "max": 0.91,
+                "seeds": {"seed_0": 0.89, "seed_1": 0.91},
+            },
+            "test_loss": {"mean": 0.25, "std": 0.05, "min": 0.2, "max": 0.3, "seeds": {}},
+        },
+        "lr_large": {
+            "test_accuracy": {"mean": None, "std": None, "min": 0.5, "max": 0.5, "seeds": {}},
+            "test_loss": {"mean": None, "std": None, "min": None, "max": None, "seeds": {}},
+        },
+    }
+    lines = report.metrics_table(metrics).splitlines()
+    assert lines[0].startswith("| setting | seeds | test accuracy, mean ± std | min – max |")
+    assert lines[2:] == [
+        "| lr_medium | 2 | 0.9000 ± 0.0141 | 0.8900 – 0.9100 | 0.2500 ± 0.0500 | 0.2000 – 0.3000 |",
+        "| lr_large | 0 | n/a ± n/a | 0.5000 – 0.5000 | n/a ± n/a | n/a – n/a |",
+    ]
+
+
+def test_metrics_command_fails_clearly_without_a_metrics_file(tmp_path, capsys) -> None:
+    assert report.main([str(tmp_path / "metrics.json")]) == 2
+    assert "run `make repro` first" in capsys.readouterr().err
+    (tmp_path / "metrics.json").write_text('{"lr_medium": {"accuracy": 1}}')
+    assert report.main([str(tmp_path / "metrics.json")]) == 2

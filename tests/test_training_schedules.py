@@ -21,7 +21,7 @@ from lrstudy.data import generate, split, write_dataset
 from lrstudy.schedules import epoch_rates, keras_callbacks, rate_function, steps_per_epoch
 from lrstudy.training import current_learning_rate, learning_rate_steps_table, train_seed
 
-from .conftest import PROJECT_ROOT, tiny_params
+from .conftest import committed_params, tiny_params
 
 
 def float32(values) -> np.ndarray:
@@ -108,9 +108,7 @@ def per_step(spec) -> bool:
 # Every default setting but plateau, which reacts to training (scripted tests above).
 DEFAULT_SETTINGS = [
     name
-    for name, setting in yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())[
-        "settings"
-    ].items()
+    for name, setting in committed_params()["settings"].items()
     if setting.get("schedule", {}).get("type") != "plateau"
 ]
 

@@ -802,18 +802,27 @@ def read_params(path: str | Path = "params.yaml") -> Any:
     Raises:
         ConfigError: the file is missing or is not valid YAML (a repeated key included).
     """
-    from ruamel.yaml import YAML, YAMLError
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"file not found: {path}"], str(path)) from None
+    return parse_params_text(text, str(path))
+
+
+def parse_params_text(text: str, source: str = "params.yaml") -> Any:
+    """Parse params YAML text as DVC does (see ``read_params``); ``source`` names it in errors.
+
+    Raises:
+        ConfigError: the text is not valid YAML (a repeated key included).
+    """
+    from ruamel.yaml import YAML, YAMLError
+
     try:
         return YAML(typ="safe").load(text) or {}
     except YAMLError as exc:
         detail = " ".join(str(exc).split())
-        raise ConfigError([f"not valid YAML: {detail}"], str(path)) from None
+        raise ConfigError([f"not valid YAML: {detail}"], source) from None
 
 
 def load_config(path: str | Path = "params.yaml") -> Config:

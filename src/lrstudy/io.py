@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,27 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
         if staging.exists():
             shutil.rmtree(staging)
         _tidy(folder)
+
+
+def remove_folders_except(root: str | Path, keep: Iterable[str]) -> list[Path]:
+    """Delete every subfolder of ``root`` whose name is not in ``keep``; return them, sorted.
+
+    Folders whose names start with ``.`` (another stage's half-built output, see
+    :func:`atomic_directory`) and plain files are left alone; a missing ``root`` holds
+    nothing to delete.
+    """
+    root, kept = Path(root), set(keep)
+    if not root.is_dir():
+        return []
+    doomed = sorted(
+        path
+        for path in root.iterdir()
+        if path.is_dir() and not path.is_symlink() and not path.name.startswith(".")
+        if path.name not in kept
+    )
+    for path in doomed:
+        shutil.rmtree(path)
+    return doomed
 
 
 def write_text(path: str | Path, text: str) -> None:

@@ -29,7 +29,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -509,12 +509,22 @@ ABSENT = ("deleted", "not in cache")
 """``dvc status`` states of a file that is merely missing here, not changed."""
 
 
-def stale_stages(status: Mapping[str, Any]) -> list[str]:
+def stale_stages(
+    status: Mapping[str, Any], holds_files: Callable[[str], bool] = lambda path: True
+) -> list[str]:
     """Stages whose recorded results no longer match their code, params or command.
 
     ``status`` is ``dvc status --json``. Outputs that are merely absent (a fresh clone
     without a DVC remote) do not make a stage stale: ``dvc.lock`` and the committed
-    ``reports/`` still describe what this code and these params produce.
+    ``reports/`` still describe what this code and these params produce. Nor does a
+    folder that holds no file at all: a ``dvc pull`` that found no remote copy leaves
+    ``evaluation/``, ``logs/``, ``models/`` and ``data/raw/`` behind empty, and DVC calls
+    such a dependency ``modified``.
+
+    Args:
+        status: ``dvc status --json``: {stage: [entries]}.
+        holds_files: whether a path (relative to the repository) holds at least one file;
+            a ``modified`` path for which it is False counts as absent.
     """
     stale = []
     for stage, entries in status.items():
@@ -525,11 +535,22 @@ def stale_stages(status: Mapping[str, Any]) -> list[str]:
             deps = entry.get("changed deps", {})
             outs = entry.get("changed outs", {})
             other = set(entry) - {"changed deps", "changed outs"}
-            states = [*deps.values(), *outs.values()]
-            if other or any(state not in ABSENT for state in states):
+            changed = [
+                path
+                for path, state in [*deps.items(), *outs.items()]
+                if not isinstance(state, str)  # params: {key: state}
+                or not (state in ABSENT or (state == "modified" and not holds_files(path)))
+            ]
+            if other or changed:
                 stale.append(stage)
                 break
     return stale
+
+
+def holds_files(path: str | Path) -> bool:
+    """Whether ``path`` is a file, or a folder with at least one file somewhere below it."""
+    path = Path(path)
+    return path.is_file() or any(child.is_file() for child in path.rglob("*"))
 
 
 class ReportError(Exception):
@@ -687,7 +708,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.check_committed:
-        stale = stale_stages(_dvc_json("status"))
+        stale = stale_stages(_dvc_json("status"), holds_files)
         for stage in stale:
             print(f"stale: {stage}")
         return 1 if stale else 0

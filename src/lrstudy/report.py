@@ -6,10 +6,14 @@ frames, dicts and markdown out.
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -655,6 +659,56 @@ def _count(count: int, noun: str) -> str:
     return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
+def metrics_table(metrics: Mapping[str, Any]) -> str:
+    """A markdown table of reports/metrics.json, one row per setting, in file order.
+
+    Columns: the number of seeds, then test accuracy and test loss, each as mean ± sample
+    std over seeds and min–max. A value the file holds as ``null`` (a diverged seed made
+    it NaN) shows as ``n/a``.
+
+    Args:
+        metrics: ``{setting: {"test_accuracy": {"mean", "std", "min", "max", "seeds"},
+            "test_loss": {...}}}``, as the compare stage writes it.
+    """
+    lines = [
+        "| setting | seeds | test accuracy, mean ± std | min – max | test loss, mean ± std "
+        "| min – max |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, values in metrics.items():
+        cells = [name, str(len(values["test_accuracy"].get("seeds") or {}))]
+        for key in ("test_accuracy", "test_loss"):
+            item = values[key]
+            cells += [
+                f"{_number(item.get('mean'))} ± {_number(item.get('std'))}",
+                f"{_number(item.get('min'))} – {_number(item.get('max'))}",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print :func:`metrics_table` of a metrics file (``make metrics``).
+
+    ``python -m lrstudy.report [metrics.json]``; exit status 2 with a message if the file
+    is missing or not what the compare stage writes.
+    """
+    parser = argparse.ArgumentParser(description="Print reports/metrics.json as a table.")
+    parser.add_argument("metrics", nargs="?", default="reports/metrics.json", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        table = metrics_table(json.loads(args.metrics.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        print(
+            f"error: {args.metrics}: not a metrics file of the compare stage ({error!r}); "
+            "run `make repro` first",
+            file=sys.stderr,
+        )
+        return 2
+    print(table, end="")
+    return 0
+
+
 def _names(names: Sequence[str]) -> str:
     """``a``, ``a and b``, ``a, b and c``."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
@@ -904,3 +958,7 @@ def summary_markdown(
             f"{entry.caption}\n",
         ]
     return "\n".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

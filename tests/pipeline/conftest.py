@@ -2,7 +2,9 @@
 
 The copy holds what ``git ls-files`` lists (tracked and untracked-but-not-ignored files),
 minus committed pipeline results, so ``dvc`` runs there exactly as a user's clone would
-without touching this checkout.
+without touching this checkout. params.yaml comes as committed at HEAD: an experiment the
+user ran here (``dvc exp run -S ...``) rewrites the workspace copy, and the tests must not
+depend on it.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from typing import Any
 import pytest
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from ..conftest import PROJECT_ROOT, committed_text
+
 LEFT_OUT = ("dvc.lock", "reports/")
+COMMITTED = ("params.yaml",)
 RAN = re.compile(r"Running stage '([^']+)'")
 
 
@@ -121,7 +125,10 @@ def copy_project(destination: Path) -> Project:
             continue
         target = destination / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target)
+        if relative in COMMITTED:
+            target.write_text(committed_text(relative))
+        else:
+            shutil.copy2(source, target)
     project = Project(destination, project_env())
     project.edit_params(tiny_pipeline_params)
     project.run("git", "init", "-q", "-b", "main")

@@ -1,7 +1,9 @@
 """``dvc plots show`` / ``dvc plots diff`` after ``dvc repro`` on a tiny project copy.
 
 One copy per module with three settings and two seeds (bands); the tests run in file
-order: show as JSON, show as HTML, then a changed setting compared across revisions.
+order: show as JSON, show as HTML, the HTML page in a browser, then a changed setting
+compared across revisions (as JSON and in a browser). The browser tests open the pages
+in headless Chromium with every request but ``file://`` blocked (tests/pipeline/browser.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from . import browser
 from .conftest import Project, copy_project
 
 pytestmark = pytest.mark.slow
@@ -104,6 +107,32 @@ def test_plots_show_writes_an_html_page_with_the_overlaid_charts(
     assert page.count("<img") >= len(IMAGES)
 
 
+def assert_rendered(rendered: browser.Rendered, legend: set[str]) -> None:
+    """Every chart drew one SVG view whose legend lists ``legend``; every image loaded; no
+    console error, no request beyond ``file://``."""
+    assert rendered.errors == []
+    assert rendered.blocked == []
+    for chart in CHARTS:
+        div = rendered.divs[chart]
+        assert (div["svgs"], div["canvases"]) == (1, 0), (chart, div)
+        assert set(div["legend"]) == legend, chart
+    images = [div for div in rendered.divs.values() if div["images"]]
+    assert len(images) == len(IMAGES)
+    assert all(width > 0 for div in images for width in div["images"])
+
+
+def test_plots_show_page_renders_offline_in_a_browser(
+    plotted: tuple[Project, list[str]], tmp_path: Path
+) -> None:
+    browser.require_chromium()
+    project, settings = plotted
+    project.run("dvc", "plots", "show", "-o", str(tmp_path))
+    page = (tmp_path / "index.html").read_text()
+    assert "<script src=" not in page  # the libraries are inlined, nothing is fetched
+    rendered = browser.render(tmp_path / "index.html", charts=len(CHARTS))
+    assert_rendered(rendered, {*settings, "workspace"})
+
+
 def test_plots_diff_tells_revisions_apart(plotted: tuple[Project, list[str]]) -> None:
     project, settings = plotted
     project.run("git", "add", "-A")
@@ -131,3 +160,13 @@ def test_plots_diff_tells_revisions_apart(plotted: tuple[Project, list[str]]) ->
         if row["setting"] == changed and float(row["epoch"]) == 0
     }
     assert changed_rates["workspace"] == pytest.approx(2 * changed_rates["HEAD"], rel=1e-5)
+
+
+def test_plots_diff_page_renders_offline_in_a_browser(
+    plotted: tuple[Project, list[str]], tmp_path: Path
+) -> None:
+    browser.require_chromium()
+    project, settings = plotted
+    project.run("dvc", "plots", "diff", "HEAD", "-o", str(tmp_path))
+    rendered = browser.render(tmp_path / "index.html", charts=len(CHARTS))
+    assert_rendered(rendered, {*settings, "HEAD", "workspace"})

@@ -1,9 +1,13 @@
-"""End-to-end: experiments, queued sweeps, the PR report and remote storage.
+"""End-to-end: experiments, queued sweeps, the PR report, remote storage and the PR
+workflow's own steps.
 
 One tiny project copy (two settings) in a temporary git repo; the tests run in file
-order: an experiment in the workspace, a queued two-run sweep in DVC's temporary
-workspaces, a commit that keeps the first experiment and the PR report against the
-baseline, then push to a temporary remote and pull into a fresh clone (experiments too).
+order: an experiment in the workspace and the README's reset, a queued three-run sweep
+in DVC's temporary workspaces (and `make exp-show` in 120 columns), a commit that keeps
+the first experiment and the PR report against the baseline, push to a temporary remote
+and pull into a fresh clone (experiments too), `dvc exp remove --keep` across commits,
+dropping a setting, and the scripts of .github/workflows/pr-report.yml run in order in
+fresh clones (no remote copy, a remote copy, stale results).
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
 from lrstudy.pr_report import MARKER, flatten, format_value
 
 from .conftest import (
+    PROJECT_ROOT,
     RAN,
+    VENV,
     Project,
     commit_all,
     copy_project,
@@ -35,7 +42,9 @@ pytestmark = pytest.mark.slow
 
 BASELINE_LR = 0.005  # settings.lr_medium.lr in params.yaml
 EXPERIMENT_LR = 0.05
-SWEEP = (0.001, 0.01)
+SWEEP = (0.001, 0.01, 0.02)
+README = (PROJECT_ROOT / "README.md").read_text()
+WORKFLOW = PROJECT_ROOT / ".github" / "workflows" / "pr-report.yml"
 IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)\)")
 
 
@@ -71,6 +80,19 @@ def metrics_file(root: Path) -> dict:
     return json.loads((root / "reports" / "metrics.json").read_text())
 
 
+def changed_means(rows) -> set[str]:
+    """The mean test accuracies that differ between ``rows`` (of :func:`show`)."""
+    rows = list(rows)
+    keys = {key for row in rows for key in row["metrics"] if key.endswith(".test_accuracy.mean")}
+    return {key for key in keys if len({row["metrics"].get(key) for row in rows}) > 1}
+
+
+def readme_block(marker: str) -> list[str]:
+    """The commands of the README's first ``bash`` block after ``marker``, comments cut."""
+    block = README.split(marker, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
 def test_exp_run_set_reruns_only_what_reads_the_key(study: Study) -> None:
     project = study.project
     baseline = metrics_file(project.root)
@@ -98,20 +120,19 @@ def test_exp_run_set_reruns_only_what_reads_the_key(study: Study) -> None:
         == (baseline["lr_large"]["test_loss"]["mean"])
     )
 
-    # `make exp-show`: the changed param and each setting's mean test accuracy, no clutter.
+    # `make exp-show`: the changed param and the means that changed, no clutter.
     table = make(project, "exp-show", "EXP_SHOW_ARGS=--csv").stdout
     header = next(line for line in table.splitlines() if line.startswith("Experiment,"))
     columns = set(header.split(",")) - {"Experiment", "rev", "typ", "Created", "parent"}
-    assert columns == {
-        "lr_large.test_accuracy.mean",
-        "lr_medium.test_accuracy.mean",
-        "settings.lr_medium.lr",
-    }
+    assert columns == {"settings.lr_medium.lr"} | changed_means(rows.values())
 
-    # Back to the committed baseline for the queued sweep.
-    project.run("git", "reset", "-q", "--hard")
-    project.run("dvc", "checkout", "-q", "--force")
+    # The README's reset: back to the committed params and results, without training.
+    for command in readme_block("<!-- reset:"):
+        result = project.run("bash", "-c", command)
+        assert not RAN.findall(result.stdout + result.stderr)
     assert project.run("git", "status", "--porcelain").stdout == ""
+    assert "Data and pipelines are up to date." in project.run("dvc", "status").stdout
+    assert project.params()["settings"]["lr_medium"]["lr"] == BASELINE_LR
 
 
 def test_queued_sweep_runs_in_temporary_workspaces(study: Study) -> None:
@@ -123,7 +144,7 @@ def test_queued_sweep_runs_in_temporary_workspaces(study: Study) -> None:
         status = wait_for_queue(project)
     finally:
         project.run("dvc", "queue", "stop", check=False)
-    if status.count("Success") != 2:
+    if status.count("Success") != len(SWEEP):
         names = re.findall(r"^[0-9a-f]+\s+(\S+)\s.*\b(?:Success|Failed)$", status, re.MULTILINE)
         logs = [project.run("dvc", "queue", "logs", name, check=False).stdout for name in names]
         pytest.fail(f"{status}\n" + "\n".join(log[-3000:] for log in logs))
@@ -138,9 +159,24 @@ def test_queued_sweep_runs_in_temporary_workspaces(study: Study) -> None:
         assert row["executor"] == "success"
         assert 0 <= row["metrics"]["lr_medium.test_accuracy.mean"] <= 1
     losses = {row["metrics"]["lr_medium.test_loss.mean"] for row in swept.values()}
-    assert len(losses) == 2
+    assert len(losses) == len(SWEEP)
     # Queued runs happen in DVC's temporary workspaces: this one is untouched.
     assert project.run("git", "status", "--porcelain").stdout == ""
+
+    # `make exp-show` fits a 120-column terminal and shows what the sweep changed.
+    rows = [row for row in show(project).values() if row["rev"] != "workspace"]
+    table = Project(project.root, {**project.env, "COLUMNS": "120"})
+    lines = make(table, "exp-show").stdout.splitlines()[1:]  # [0]: the command make echoes
+    assert max(map(len, lines)) <= 120, "\n".join(lines)
+    header = next(line for line in lines if "Experiment" in line)
+    assert "settings.lr_medium.lr" in header and "Executor" not in header
+    assert "lr_large.test_accuracy.mean" not in header  # the sweep did not change it
+    expected = changed_means(rows)
+    assert expected <= {"lr_medium.test_accuracy.mean"}
+    assert all(name in header for name in expected)
+    for lr in SWEEP:
+        (line,) = [line for line in lines if re.search(rf"\s{re.escape(str(lr))}\s*$", line)]
+        assert "Success" in line
 
 
 def test_pr_report_between_two_commits(study: Study) -> None:
@@ -216,3 +252,114 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything(study: Study) -> No
     clone.run("dvc", "exp", "apply", sweep)
     assert "Data and pipelines are up to date." in clone.run("dvc", "status").stdout
     assert flatten(metrics_file(clone.root)) == expected
+
+
+def test_dropping_a_setting_leaves_nothing_a_fresh_clone_reruns(study: Study) -> None:
+    project, root = study.project, study.project.root
+    project.edit_params(lambda params: params["settings"].pop("lr_large"))
+    ran, result = project.repro()
+    assert ran == ["compare"]
+    for part in ("models", "logs", "evaluation"):
+        assert not (root / part / "lr_large").exists(), part
+        assert f"removed {part}/lr_large/" in result.stdout
+    commit_all(project, "drop lr_large")
+    project.run("dvc", "push")
+    project.run("git", "push", "-q", "origin", "main")
+
+    clone = Project(root.parent / "clone-after-drop", project.env)
+    project.run("git", "clone", "-q", str(study.origin), str(clone.root))
+    use_remote(clone, study.remote)
+    clone.run("dvc", "pull")
+    assert "Data and pipelines are up to date." in clone.run("dvc", "status").stdout
+    ran, _ = clone.repro()
+    assert ran == []
+
+
+def test_exp_remove_keep_removes_the_experiments_of_every_commit(study: Study) -> None:
+    project = study.project
+    assert (
+        "dvc exp remove --keep lucky-veer         # remove every other experiment, of every commit"
+        in README
+    )
+    project.run("dvc", "exp", "save", "-n", "on-head")  # an experiment of this commit
+    before = project.run("dvc", "exp", "list", "-A", "--name-only").stdout.split()
+    older = [name for name in before if name != "on-head"]
+    assert older  # the earlier experiments are based on older commits
+    project.run("dvc", "exp", "remove", "--keep", older[0])
+    after = project.run("dvc", "exp", "list", "-A", "--name-only").stdout.split()
+    assert after == [older[0]]  # this commit's experiment is gone too
+
+
+# --- the pull-request workflow's own steps ----------------------------------------------
+
+
+def fake_venv(root: Path) -> None:
+    """A .venv in a clone whose python and dvc run this test run's venv, with a stamp newer
+    than the lock file, so the workflow's `make venv` and `.venv/bin/...` work unchanged."""
+    bin_dir = root / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    for tool in ("python", "dvc"):
+        wrapper = bin_dir / tool
+        wrapper.write_text(f'#!/bin/sh\nexec "{VENV / "bin" / tool}" "$@"\n')
+        wrapper.chmod(0o755)
+    (root / ".venv" / ".installed").touch()
+
+
+def workflow_clone(study: Study, name: str, remote: Path) -> Project:
+    """A fresh clone of origin's main, as the workflow checks it out, with its own remote."""
+    clone = Project(study.project.root.parent / name, study.project.env)
+    study.project.run("git", "clone", "-q", str(study.origin), str(clone.root))
+    use_remote(clone, remote)
+    fake_venv(clone.root)
+    return clone
+
+
+def run_workflow(clone: Project) -> str:
+    """Run every `run:` script of the workflow in order, as GitHub does for a pull request
+    into main; return their combined output."""
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    (job,) = workflow["jobs"].values()
+    summary = clone.root.parent / f"{clone.root.name}-summary.md"
+    output = []
+    for step in job["steps"]:
+        if "run" not in step:
+            continue
+        env = {**clone.env, **job.get("env", {}), "GITHUB_STEP_SUMMARY": str(summary)}
+        for key, value in step.get("env", {}).items():
+            env[key] = value.replace("${{ github.base_ref }}", "main")
+        assert "${{" not in " ".join(env.values())
+        script = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]]
+        result = Project(clone.root, env).run(*script)
+        output.append(result.stdout + result.stderr)
+    report = (clone.root / "build" / "pr-report" / "report.md").read_text()
+    assert report.startswith(MARKER)
+    assert summary.read_text() == report
+    return "\n".join(output)
+
+
+@pytest.mark.parametrize(
+    ("remote_has_them", "message"),
+    [
+        (False, "No DVC remote holds the results"),  # a new contributor's usual case
+        (True, "Pulled the results recorded in dvc.lock"),
+    ],
+)
+def test_workflow_uses_current_committed_results_without_training(
+    study: Study, tmp_path: Path, remote_has_them: bool, message: str
+) -> None:
+    remote = study.remote if remote_has_them else tmp_path / "empty-remote"
+    log = run_workflow(workflow_clone(study, f"pr-{remote_has_them}", remote))
+    assert message in log
+    assert "are current for this code and params" in log
+    assert RAN.findall(log) == []
+
+
+def test_workflow_reproduces_only_what_is_stale(study: Study) -> None:
+    clone = workflow_clone(study, "pr-stale", study.remote)
+    clone.edit_params(lambda params: params["settings"]["lr_medium"].update(lr=0.02))
+    commit_all(clone, "lr_medium: lr 0.02, results not reproduced")
+    log = run_workflow(clone)
+    assert "stale for this code or params: reproducing" in log
+    assert RAN.findall(log) == ["train@lr_medium", "evaluate@lr_medium", "compare"]
+    report = (clone.root / "build" / "pr-report" / "report.md").read_text()
+    assert "| `settings.lr_medium.lr` |" in report

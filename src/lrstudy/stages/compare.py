@@ -16,6 +16,12 @@ it must hold nothing but these outputs):
   boundaries;
 - ``<reports>/plots/learning_curves.csv`` and ``<reports>/plots/learning_rate.csv``:
   long-format data (a ``setting`` column) for the ``plots:`` of dvc.yaml.
+
+Then it deletes the folders that settings no longer in params.yaml left in
+``<evaluation>``, ``<logs>`` and ``<models>``: their stages are gone from dvc.yaml, so
+nothing else would, and DVC records the ``evaluation`` and ``logs`` folders as this
+stage's dependencies after it ran. Without this, a dropped setting's results would stay
+in those hashes and a fresh clone (which never has them) would see ``compare`` as changed.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from lrstudy import plots
 from lrstudy.config import Config
 from lrstudy.data import Dataset, read_dataset
 from lrstudy.evaluation import grid_axes
-from lrstudy.io import atomic_directory, read_json, write_json, write_text
+from lrstudy.io import atomic_directory, read_json, remove_folders_except, write_json, write_text
 from lrstudy.report import (
     FIGURES,
     SettingSummary,
@@ -60,6 +66,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="folder with test.csv")
     parser.add_argument("--evaluation", required=True, help="folder of evaluate@ outputs")
     parser.add_argument("--logs", required=True, help="folder of train@ DVCLive logs")
+    parser.add_argument("--models", required=True, help="folder of train@ models")
     parser.add_argument("--reports", required=True, help="folder to write the reports to")
 
 
@@ -149,6 +156,9 @@ def main(config: Config, args: argparse.Namespace) -> None:
     with atomic_directory(reports) as staging:
         _write_reports(staging, config, summaries, curves, rates, boundaries, titles, test)
     print(f"compared {len(names)} settings → {reports}")
+    for root in (evaluation, logs, Path(args.models)):
+        for folder in remove_folders_except(root, names):
+            print(f"removed {folder}/: its setting is no longer in params.yaml")
 
 
 def _write_reports(
