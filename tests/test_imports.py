@@ -27,6 +27,10 @@ import pytest
         "lrstudy.stages.compare",
         "lrstudy.stages.generate",
         "lrstudy.stages.split",
+        "lrstudy.stages.sweep",
+        "lrstudy.stages.lr_find",
+        "lrstudy.lr_finder",
+        "lrstudy.sweep",
     ],
 )
 def test_module_does_not_import_tensorflow(module: str) -> None:
