@@ -56,8 +56,15 @@ format: $(STAMP) ## Format the code and fix what ruff can
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-bench: $(STAMP) ## Measure training throughput (see benchmarks/README)
+# Keras Tuner is a benchmark-only dependency (the LR grid as a Keras user runs it): installed
+# into the venv by this target, never part of requirements.lock.
+KERAS_TUNER := keras-tuner==1.4.8
+
+bench: $(STAMP) ## Measure training throughput and the LR sweep vs Keras Tuner (see benchmarks/README)
 	$(BIN)/python benchmarks/bench_training.py
+	$(BIN)/python -c "import keras_tuner" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check '$(KERAS_TUNER)'
+	$(BIN)/python benchmarks/bench_sweep.py
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs network)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

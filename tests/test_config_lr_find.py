@@ -23,9 +23,7 @@ def test_default_sections(config) -> None:
 
 
 def test_suggested_setting_resolves_from_the_suggestions(config) -> None:
-    spec = config.with_suggestions({"minimum": 0.03, "steep": 0.5, "valley": 0.02}).run(
-        "lr_valley"
-    )
+    spec = config.with_suggestions({"minimum": 0.03, "steep": 0.5, "valley": 0.02}).run("lr_valley")
     assert spec.lr == 0.02
     assert (spec.batch_size, spec.epochs, spec.seeds) == (100, 50, (0, 1, 2, 3, 4))
     assert spec.schedule.type == "constant"

@@ -41,9 +41,7 @@ def test_smoothing_bias_correction_by_hand() -> None:
     # beta 0.5: avg = 0.5, 0.25 + 1 = 1.25; corrected by 1 - 0.5 and 1 - 0.25.
     np.testing.assert_allclose(smooth([1.0, 2.0], beta=0.5), [1.0, 1.25 / 0.75])
     # beta 0.9: avg = 0.3, 0.37, 0.533; corrected by 0.1, 0.19, 0.271.
-    np.testing.assert_allclose(
-        smooth([3.0, 1.0, 2.0], beta=0.9), [3.0, 0.37 / 0.19, 0.533 / 0.271]
-    )
+    np.testing.assert_allclose(smooth([3.0, 1.0, 2.0], beta=0.9), [3.0, 0.37 / 0.19, 0.533 / 0.271])
 
 
 def test_smoothing_of_a_constant_is_the_constant_and_beta_zero_is_identity() -> None:

@@ -499,8 +499,9 @@ def lr_sweep(
             ``test_accuracy``): each seed is drawn as a faint dot.
         summary: ``lrstudy.sweep.summary`` output: ``best_lr`` and ``one_se_range`` are
             marked.
-        marks: The study's constant-rate settings, name → rate; each is marked at its rate
-            on the mean test-accuracy curve (interpolated on the log axis).
+        marks: The study's constant-rate settings, name → rate; each inside the grid is
+            marked at its rate on the mean test-accuracy curve (interpolated on the log
+            axis).
         warning: Shown in a red box when not ``None`` (the best rate at a grid edge).
 
     Returns:
@@ -510,7 +511,9 @@ def lr_sweep(
     axis = figure.subplots()
     rates = per_rate["lr"].to_numpy(dtype=float)
     one_se = summary["one_se_range"]
-    axis.axvspan(one_se["low"], one_se["high"], color="tab:green", alpha=0.12, lw=0)
+    one_se_band = one_se["high"] > one_se["low"]  # a single rate has no band to draw
+    if one_se_band:
+        axis.axvspan(one_se["low"], one_se["high"], color="tab:green", alpha=0.12, lw=0)
     for column, color in SPLIT_COLORS.items():
         axis.fill_between(
             rates, per_rate[f"{column}_min"], per_rate[f"{column}_max"], color=color, alpha=0.18
@@ -537,18 +540,22 @@ def lr_sweep(
     )
     log_rates = np.log10(rates)
     curve_y = per_rate["test_accuracy"].to_numpy(dtype=float)
-    for name, rate in sorted(marks.items(), key=lambda item: item[1]):
-        if not rates[0] <= rate <= rates[-1]:
-            continue
+    inside = sorted((rate, name) for name, rate in marks.items() if rates[0] <= rate <= rates[-1])
+    for index, (rate, name) in enumerate(inside):
         y = float(np.interp(np.log10(rate), log_rates, curve_y))
         axis.plot(rate, y, marker="D", color="black", markersize=6, zorder=5)
+        # Below the point near the top of the panel, above it lower down; neighbours
+        # alternate their distance so close rates do not overprint each other.
+        below = y > 0.8
+        offset = (12 + 12 * (index % 2)) * (-1 if below else 1)
         axis.annotate(
             f"{name} ({rate:.3g})",
             xy=(rate, y),
-            xytext=(5, 8),
+            xytext=(4, offset),
             textcoords="offset points",
             fontsize=8,
-            rotation=30,
+            va="top" if below else "bottom",
+            arrowprops={"arrowstyle": "-", "color": "black", "linewidth": 0.6},
         )
     _log_rate_axis(axis, "constant learning rate (Adam, log scale)")
     axis.set_ylim(min(0.4, float(np.nanmin(results[list(SPLIT_COLORS)].to_numpy()))) - 0.02, 1.02)
@@ -571,7 +578,6 @@ def lr_sweep(
         mpl.patches.Patch(color="grey", alpha=0.3),
         Line2D([], [], color="grey", marker="o", linestyle="none", alpha=0.5, markersize=4),
         Line2D([], [], color="tab:green", linewidth=1.6),
-        mpl.patches.Patch(color="tab:green", alpha=0.15),
         Line2D([], [], color="black", marker="D", linestyle="none"),
         Line2D([], [], color="grey", linestyle="--"),
     ]
@@ -580,12 +586,14 @@ def lr_sweep(
         "test (mean over seeds)",
         "min–max over seeds",
         "one seed",
-        "best rate by validation",
-        "within one std. error of best",
+        "best rate by validation" + ("" if one_se_band else " (alone within one std. error)"),
         "a study setting (on the test curve)",
         f"chance ({CHANCE_ACCURACY:g})",
     ]
-    figure.legend(handles, labels, loc="outside lower center", ncols=4, fontsize=8.5, frameon=False)
+    if one_se_band:
+        handles.insert(5, mpl.patches.Patch(color="tab:green", alpha=0.15))
+        labels.insert(5, "within one std. error of best")
+    figure.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8.5, frameon=False)
     return figure
 
 

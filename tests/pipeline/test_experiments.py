@@ -57,7 +57,9 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
     remote = tmp_path_factory.mktemp("dvc-remote")
     use_remote(project, remote)
     ran, _ = project.repro()
-    assert len(ran) == 7
+    # generate, split, train@ and evaluate@ of both, sweep, lr_find, the suggested
+    # setting's two stages, compare.
+    assert len(ran) == 11
     commit_all(project, "baseline results")
     return Study(project, remote, tmp_path_factory.mktemp("origin") / "lrstudy.git")
 
@@ -104,6 +106,7 @@ def test_exp_run_set_reruns_only_what_reads_the_key(study: Study) -> None:
     assert columns == {
         "lr_large.test_accuracy.mean",
         "lr_medium.test_accuracy.mean",
+        "lr_valley.test_accuracy.mean",
         "settings.lr_medium.lr",
     }
 
@@ -168,7 +171,7 @@ def test_pr_report_between_two_commits(study: Study) -> None:
     assert "[!WARNING]" not in report  # the results are committed
 
     images = IMAGE.findall(report)
-    assert len(images) == 8  # four figures, base and head
+    assert len(images) == 12  # six figures, base and head
     for link in images:
         assert (report_file.parent / link).is_file(), link
     assert {Path(link).name for link in images} == {

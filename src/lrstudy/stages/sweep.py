@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
 
 from lrstudy.config import Config, ConfigError, ConstantSchedule, RunSpec
-from lrstudy.data import read_dataset
+from lrstudy.data import Dataset, read_dataset
 from lrstudy.evaluation import evaluate_model
 from lrstudy.io import atomic_directory, write_json
 from lrstudy.report import diverged
@@ -38,17 +39,27 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="folder to write the sweep's results to")
 
 
-@stage_main(__doc__, _arguments)
-def main(config: Config, args: argparse.Namespace) -> None:
-    """Train every rate of the grid over the study's seeds."""
-    if config.sweep is None:
-        raise ConfigError(["sweep: missing section (min_lr, max_lr, per_decade)"])
-    grid = log_grid(config.sweep.min_lr, config.sweep.max_lr, config.sweep.per_decade)
-    data = {
-        part: read_dataset(Path(args.data) / f"{part}.csv") for part in ("train", "val", "test")
-    }
+def train_grid(
+    rates: Sequence[float],
+    config: Config,
+    data: Mapping[str, Dataset],
+    progress: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """Train every rate over the study's seeds with the ``train`` defaults; evaluate on test.
+
+    Args:
+        rates: Constant learning rates.
+        config: The validated params (``model``, ``train``).
+        data: The ``train``, ``val`` and ``test`` splits.
+        progress: Called with one line per rate.
+
+    Returns:
+        One row per rate and seed, columns ``RESULT_COLUMNS``: the last epoch's training
+        and validation loss and accuracy, the test loss and accuracy, and ``diverged``
+        (training loss non-finite or ending above where it began).
+    """
     rows = []
-    for rate in grid:
+    for rate in rates:
         spec = RunSpec(
             name=f"sweep_lr_{rate:.3g}",
             lr=float(rate),
@@ -72,8 +83,20 @@ def main(config: Config, args: argparse.Namespace) -> None:
                 }
             )
         accuracies = [round(row["val_accuracy"], 3) for row in rows[-len(spec.seeds) :]]
-        print(f"sweep lr {rate:.3g}: val_accuracy per seed {accuracies}")
-    results = pd.DataFrame(rows)[list(RESULT_COLUMNS)]
+        progress(f"sweep lr {rate:.3g}: val_accuracy per seed {accuracies}")
+    return pd.DataFrame(rows)[list(RESULT_COLUMNS)]
+
+
+@stage_main(__doc__, _arguments)
+def main(config: Config, args: argparse.Namespace) -> None:
+    """Train every rate of the grid over the study's seeds."""
+    if config.sweep is None:
+        raise ConfigError(["sweep: missing section (min_lr, max_lr, per_decade)"])
+    grid = log_grid(config.sweep.min_lr, config.sweep.max_lr, config.sweep.per_decade)
+    data = {
+        part: read_dataset(Path(args.data) / f"{part}.csv") for part in ("train", "val", "test")
+    }
+    results = train_grid(grid, config, data)
     per_rate = curve(results)
     headline = summary(per_rate)
     with atomic_directory(args.out) as out:
