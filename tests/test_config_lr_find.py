@@ -129,3 +129,18 @@ def test_sections_are_optional_without_suggested_settings(params) -> None:
         del params[key]
     config = parse_config(params)
     assert config.sweep is None and config.lr_find is None and config.suggested == {}
+
+
+def test_schedule_is_checked_against_the_suggested_rate(params) -> None:
+    params["suggested"]["lr_valley"]["schedule"] = {
+        "type": "cyclic",
+        "min_lr": 0.01,
+        "step_size": 10,
+    }
+    config = parse_config(params)  # the rate is not known yet
+    assert config.with_suggestions({"valley": 0.05}).run("lr_valley").schedule.min_lr == 0.01
+    with pytest.raises(ConfigError) as caught:
+        config.with_suggestions({"valley": 0.005}).run("lr_valley")
+    (problem,) = caught.value.problems
+    assert problem.startswith("suggested.lr_valley.schedule: min_lr = 0.01 must be below max_lr")
+    assert "(0.005)" in problem

@@ -366,7 +366,7 @@ class PlateauSchedule(_ScheduleBase):
 def _fits_the_setting_lr(schedule: Any, info: ValidationInfo) -> Any:
     """Cross-checks against the setting's ``lr`` (validated before ``schedule``)."""
     lr = info.data.get("lr") if info.data else None
-    if lr is None:
+    if not isinstance(lr, int | float):  # missing, or taken from the range test (issue 12)
         return schedule
     if isinstance(schedule, CyclicSchedule) and schedule.max_lr is None and schedule.min_lr >= lr:
         raise PydanticCustomError(
@@ -524,16 +524,13 @@ class LrFromRangeTest(StrictModel):
         return value
 
 
-class SuggestedSettingConfig(StrictModel):
-    """A setting whose ``lr`` comes from the range test; otherwise like any setting."""
+class SuggestedSettingConfig(SettingConfig):
+    """A setting whose ``lr`` comes from the range test; otherwise like any setting.
 
-    lr: LrFromRangeTest
-    schedule: Annotated[ScheduleConfig, Field(discriminator="type")] = ConstantSchedule(
-        type="constant"
-    )
-    batch_size: PositiveInt | None = None
-    epochs: PositiveInt | None = None
-    seeds: Annotated[int, Field(ge=1, le=100)] | None = None
+    The schedule's cross-checks against ``lr`` wait for the rate (see ``Config.run``).
+    """
+
+    lr: LrFromRangeTest  # type: ignore[assignment]
 
 
 def _check_suggested(config: Config) -> None:
@@ -631,8 +628,8 @@ class Config(StrictModel):
     def run(self, name: str) -> RunSpec:
         """The fully resolved training specification of one setting."""
         if name in self.suggested:
-            setting: SettingConfig | SuggestedSettingConfig = self.suggested[name]
-            lr = self._suggested_rate(name)
+            setting = self._resolve_suggested(name)
+            lr = setting.lr
         elif name in self.settings:
             setting = self.settings[name]
             lr = setting.lr
@@ -649,6 +646,17 @@ class Config(StrictModel):
             epochs=setting.epochs or self.train.epochs,
             seeds=tuple(self.train.seed + index for index in range(n_seeds)),
         )
+
+    def _resolve_suggested(self, name: str) -> SettingConfig:
+        """``suggested.<name>`` as a setting with the suggested rate, cross-checked anew."""
+        raw = self.suggested[name].model_dump(exclude={"lr"})
+        try:
+            return SettingConfig.model_validate({**raw, "lr": self._suggested_rate(name)})
+        except ValidationError as exc:
+            where = ("suggested", name)
+            raise ConfigError(
+                [_format_error({**error, "loc": (*where, *error["loc"])}) for error in exc.errors()]
+            ) from None
 
     def _suggested_rate(self, name: str) -> float:
         """The rate ``suggested.<name>`` takes from the range test's suggestions."""
