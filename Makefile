@@ -57,13 +57,14 @@ format: $(STAMP) ## Format the code and fix what ruff can
 	$(BIN)/ruff check --fix src tests benchmarks
 
 # Keras Tuner is a benchmark-only dependency (the LR grid as a Keras user runs it): installed
-# into the venv by this target, never part of requirements.lock.
-KERAS_TUNER := keras-tuner==1.4.8
+# into the venv by this target, never part of requirements.lock. With the TensorFlow backend
+# it imports TensorBoard on every trial, which tensorflow-cpu does not bring.
+KERAS_TUNER := keras-tuner==1.4.8 tensorboard==2.21.0
 
 bench: $(STAMP) ## Measure training throughput and the LR sweep vs Keras Tuner (see benchmarks/README)
 	$(BIN)/python benchmarks/bench_training.py
-	$(BIN)/python -c "import keras_tuner" 2>/dev/null || \
-		$(BIN)/python -m pip install --quiet --disable-pip-version-check '$(KERAS_TUNER)'
+	$(BIN)/python -c "import keras_tuner, tensorboard" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check $(KERAS_TUNER)
 	$(BIN)/python benchmarks/bench_sweep.py
 
 lock: ## Re-resolve requirements.in into requirements.lock (needs network)

@@ -75,6 +75,9 @@ def main() -> None:
             overwrite=True,
             seed=config.train.seed,
         )
+        # lrstudy's import_keras enables op determinism, under which fit's shuffling needs
+        # a global seed.
+        keras.utils.set_random_seed(config.train.seed)
         started = time.perf_counter()
         tuner.search(
             train.x,
