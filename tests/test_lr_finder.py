@@ -124,7 +124,19 @@ def test_a_rising_curve_gets_no_suggestion() -> None:
     rates = exponential_rates(1e-6, 1.0, 40)
     found = suggest(rates, np.linspace(0.5, 3.0, 40), steps=40)
     assert found.as_dict() == {"minimum": None, "steep": None, "valley": None}
-    assert "never falls" in found.reason
+    assert found.reason.startswith("no minimum or steep or valley suggestion")
+
+
+def test_a_curve_that_only_rises_after_its_start_has_no_minimum() -> None:
+    # Dips once (a steepest fall and a valley exist) but never below the first point.
+    # steps=9 trims nothing at the start (9 // 10 = 0); the last 5 points are left out.
+    rates = 10.0 ** np.linspace(-5, 0, 16)
+    losses = np.array([1.0, 1.5, 1.2, 1.3, 1.4, 1.6, 1.8, 2.0, 2.2, 2.4, 2.6] + [3.0] * 5)
+    found = suggest(rates, losses, steps=9)
+    assert found.minimum is None
+    # The only fall is from point 1 to 2; the longest valley (1.5, 1.2) gives index 0.
+    assert found.steep == pytest.approx(rates[1]) and found.valley == pytest.approx(rates[0])
+    assert found.reason == "no minimum suggestion: the loss never falls enough"
 
 
 def test_too_few_points_get_no_suggestion() -> None:

@@ -175,7 +175,9 @@ def suggest(
 
     Returns:
         The three suggestions; all ``None`` with a ``reason`` when fewer than 3 points
-        are left or the loss is flat (varies by less than 0.1 % of its level).
+        are left or the loss is flat (varies by less than 0.1 % of its level); a rule
+        that finds nothing (the loss never falls the way it looks for) gives ``None``
+        and is named in ``reason``.
     """
     rates = np.asarray(rates, dtype=np.float64)
     losses = np.asarray(smoothed, dtype=np.float64)
@@ -193,8 +195,10 @@ def suggest(
     found = Suggestions(
         minimum_rule(rates, losses), steep_rule(rates, losses), valley_rule(rates, losses)
     )
-    if None in found.as_dict().values():
-        return Suggestions(**found.as_dict(), reason="the loss never falls")
+    missing = [name for name, rate in found.as_dict().items() if rate is None]
+    if missing:
+        reason = f"no {' or '.join(missing)} suggestion: the loss never falls enough"
+        return Suggestions(**found.as_dict(), reason=reason)
     return found
 
 

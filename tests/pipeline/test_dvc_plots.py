@@ -43,7 +43,7 @@ def line_encoding(spec: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def plotted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, list[str]]:
-    """A tiny copy with three settings and two seeds, after ``dvc repro``."""
+    """A tiny copy with three settings (and the suggested one), two seeds, after ``dvc repro``."""
     project = copy_project(tmp_path_factory.mktemp("plots"))
     settings: list[str] = []
 
@@ -51,7 +51,7 @@ def plotted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, list[str
         kept = dict(list(params["settings"].items())[:3])
         params["settings"] = kept
         params["train"]["seeds"] = 2
-        settings.extend(kept)
+        settings.extend([*kept, *params["suggested"]])  # every setting is plotted
 
     project.edit_params(shrink)
     project.run("git", "commit", "-qam", "three settings, two seeds")
