@@ -414,7 +414,7 @@ def write_sweep_and_range_test(root: Path) -> None:
     ).to_csv(root / "lr_find" / "curves.csv", index=False)
     found = {"minimum": 1e-3, "steep": 1e-2, "valley": 3e-3}
     (root / "lr_find" / "suggestions.json").write_text(
-        json.dumps({"suggestions": found, "per_seed": {"seed_0": found, "seed_1": found}})
+        json.dumps({"suggestions": found, "seeds": {"seed_0": found, "seed_1": found}})
     )
 
 

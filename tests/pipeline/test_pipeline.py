@@ -95,7 +95,7 @@ def test_sweep_and_range_test_outputs(project: Project) -> None:
     assert sweep["at_edge"] == (not middle)
     found = json.loads((root / "lr_find" / "suggestions.json").read_text())
     assert set(found["suggestions"]) == {"minimum", "steep", "valley"}
-    steps = found["per_seed"]["seed_0"]["steps_run"]
+    steps = found["seeds"]["seed_0"]["steps_run"]
     assert 1 <= steps <= 20
     assert len((root / "lr_find" / "curves.csv").read_text().splitlines()) == 1 + steps
     # The suggested setting trained at the valley suggestion.

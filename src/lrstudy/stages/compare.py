@@ -166,7 +166,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
             pd.read_csv(lr_find / "curves.csv"),
             {
                 int(key.removeprefix("seed_")): values
-                for key, values in suggestions["per_seed"].items()
+                for key, values in suggestions["seeds"].items()
             },
             suggestions["suggestions"],
         ),

@@ -7,7 +7,7 @@ and the train split. Writes, as one set (the folder is built aside and swapped i
   loss, up to the step at which the smoothed loss diverged;
 - ``<out>/suggestions.json``: under ``suggestions`` the median over seeds of each
   suggestion (``minimum``, ``steep``, ``valley``; ``null`` when no seed has one), under
-  ``per_seed`` each seed's own, steps run, whether it diverged and why a rule found
+  ``seeds`` each seed's own, steps run, whether it diverged and why a rule found
   nothing (DVC metrics; the settings under ``suggested`` read their rate from here).
 """
 
@@ -80,7 +80,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
         print(f"lr_find seed {seed}: {len(losses)} steps, {found.as_dict()}")
     document = {
         "suggestions": median_suggestions(per_seed),
-        "per_seed": {f"seed_{seed}": values for seed, values in per_seed.items()},
+        "seeds": {f"seed_{seed}": values for seed, values in per_seed.items()},
     }
     with atomic_directory(args.out) as out:
         pd.concat(frames, ignore_index=True).to_csv(
