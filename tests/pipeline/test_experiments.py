@@ -73,6 +73,18 @@ def metrics_file(root: Path) -> dict:
     return json.loads((root / "reports" / "metrics.json").read_text())
 
 
+# Every metrics file of dvc.yaml: the settings', the sweep's and the range test's.
+METRICS_FILES = ("reports/metrics.json", "sweep/metrics.json", "lr_find/suggestions.json")
+
+
+def all_metrics(root: Path) -> dict:
+    """The metrics files merged, as ``experiments`` merges them (their keys do not clash)."""
+    merged: dict = {}
+    for relative in METRICS_FILES:
+        merged.update(json.loads((root / relative).read_text()))
+    return merged
+
+
 def test_exp_run_set_reruns_only_what_reads_the_key(study: Study) -> None:
     project = study.project
     baseline = metrics_file(project.root)
@@ -217,4 +229,4 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything(study: Study) -> No
     expected = show(project, "-A")[sweep]["metrics"]
     clone.run("dvc", "exp", "apply", sweep)
     assert "Data and pipelines are up to date." in clone.run("dvc", "status").stdout
-    assert flatten(metrics_file(clone.root)) == expected
+    assert flatten(all_metrics(clone.root)) == expected
