@@ -67,9 +67,17 @@ format: $(STAMP) ## Format the code and fix what ruff can
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
+# Keras Tuner is a benchmark-only dependency (the LR grid as a Keras user runs it): installed
+# into the venv by this target, never part of requirements.lock. With the TensorFlow backend
+# it imports TensorBoard on every trial, which tensorflow-cpu does not bring.
+KERAS_TUNER := keras-tuner==1.4.8 tensorboard==2.21.0
 BENCH_ARGS ?=
-bench: $(STAMP) ## Training speed side by side -> benchmarks/results.md (about 10 min)
+
+bench: $(STAMP) ## Training speed and the LR sweep vs Keras Tuner, side by side (see benchmarks/README)
 	$(BIN)/python benchmarks/bench_training.py $(BENCH_ARGS)
+	$(BIN)/python -c "import keras_tuner, tensorboard" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check $(KERAS_TUNER)
+	$(BIN)/python benchmarks/bench_sweep.py
 
 vega-page: $(STAMP) ## Rebuild .dvc/plots/page.html (dvc plots' offline page) from npm (needs npm)
 	PYTHONPATH=src $(BIN)/python -m lrstudy.vega_page --out .dvc/plots/page.html

@@ -390,4 +390,21 @@ BAD_PARAMS = [
         text=lambda text: None,
         dvc_fails_first=True,
     ),
+    # The LR sweep and the range test's suggested settings (issue 12).
+    BadParams(
+        "sweep-bounds",
+        _both(_set("sweep", "min_lr", value=1.0), _set("sweep", "max_lr", value=1.0)),
+        ("max_lr (1.0) must be greater than min_lr (1.0)",),
+    ),
+    BadParams(
+        "sweep-per-decade",
+        _set("sweep", "per_decade", value=0),
+        ("sweep.per_decade = 0",),
+        e2e=False,
+    ),
+    BadParams(
+        "unknown-suggestion",
+        _set("suggested", "lr_valley", "lr", "suggestion", value="slope"),
+        ("suggested.lr_valley.lr.suggestion = 'slope'", "minimum, steep, valley"),
+    ),
 ]

@@ -52,15 +52,43 @@ def stages() -> dict[str, dict]:
     return yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
 
 
-@pytest.mark.parametrize("stage", ["validate", "generate", "split", "train", "evaluate", "compare"])
+# Settings under `suggested` run the train and evaluate scripts in stages of their own.
+SCRIPT = {"train_suggested": "train", "evaluate_suggested": "evaluate"}
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "validate",
+        "generate",
+        "split",
+        "train",
+        "evaluate",
+        "compare",
+        "sweep",
+        "lr_find",
+        "train_suggested",
+        "evaluate_suggested",
+    ],
+)
 def test_code_deps_are_exactly_the_imported_modules(stage: str) -> None:
     definition = stages()[stage]
     definition = definition.get("do", definition)
     declared = {dep for dep in definition["deps"] if dep.startswith("src/")}
-    assert declared == imported_files(f"lrstudy.stages.{stage}")
+    assert declared == imported_files(f"lrstudy.stages.{SCRIPT.get(stage, stage)}")
 
 
 def test_stage_commands_run_their_own_module() -> None:
     for name, definition in stages().items():
         definition = definition.get("do", definition)
-        assert f"python -m lrstudy.stages.{name} " in definition["cmd"]
+        assert f"python -m lrstudy.stages.{SCRIPT.get(name, name)} " in definition["cmd"]
+
+
+@pytest.mark.parametrize("stage", ["train_suggested", "evaluate_suggested"])
+def test_suggested_stages_mirror_the_setting_stages(stage: str) -> None:
+    """Same script, params and deps as train@/evaluate@, plus lr_find's suggestions."""
+    mine, theirs = stages()[stage]["do"], stages()[SCRIPT[stage]]["do"]
+    assert mine["deps"] == ["lr_find/suggestions.json", *theirs["deps"]]
+    assert [p.replace("suggested.", "settings.") for p in mine["params"]] == theirs["params"]
+    assert mine["cmd"].replace(" --suggestions lr_find/suggestions.json", "") == theirs["cmd"]
+    assert mine["outs"] == theirs["outs"]

@@ -29,6 +29,10 @@ import pytest
         "lrstudy.stages.split",
         "lrstudy.stages.validate",
         "lrstudy.vega_page",
+        "lrstudy.stages.sweep",
+        "lrstudy.stages.lr_find",
+        "lrstudy.lr_finder",
+        "lrstudy.sweep",
     ],
 )
 def test_module_does_not_import_tensorflow(module: str) -> None:

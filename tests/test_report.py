@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from lrstudy import report
+from lrstudy import report, sweep
 from lrstudy.config import parse_config
 from lrstudy.evaluation import summarize
 from lrstudy.report import (
@@ -452,7 +452,9 @@ def compare_inputs(tmp_path: Path, params: dict[str, Any]) -> Path:
         "cosine": {"lr": 0.01},
         "diverging": {"lr": 0.5},
     }
+    params["suggested"] = {}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_sweep_and_range_test(tmp_path)
     rng = np.random.default_rng(0)
     points = rng.uniform(-1, 1, size=(40, 2)).astype(np.float32)
     test = pd.DataFrame(points, columns=["x0", "x1"])
@@ -492,9 +494,48 @@ def compare_inputs(tmp_path: Path, params: dict[str, Any]) -> Path:
     return tmp_path
 
 
+def write_sweep_and_range_test(root: Path) -> None:
+    """Made-up outputs of the sweep and lr_find stages: 3 rates × 2 seeds, 2 seeds × 5 steps."""
+    results = pd.DataFrame(
+        {
+            "lr": [1e-3, 1e-3, 1e-2, 1e-2, 1e-1, 1e-1],
+            "seed": [0, 1] * 3,
+            "val_accuracy": [0.7, 0.72, 0.95, 0.96, 0.6, 0.5],
+            "test_accuracy": [0.71, 0.7, 0.96, 0.95, 0.55, 0.5],
+            "diverged": [False] * 5 + [True],
+        }
+    )
+    (root / "sweep").mkdir()
+    results.to_csv(root / "sweep" / "results.csv", index=False)
+    per_rate = sweep.curve(results)
+    per_rate.to_csv(root / "sweep" / "curve.csv", index=False)
+    (root / "sweep" / "metrics.json").write_text(json.dumps(sweep.summary(per_rate)))
+    (root / "lr_find").mkdir()
+    rates = np.geomspace(1e-4, 1.0, 5)
+    pd.DataFrame(
+        {
+            "seed": [0] * 5 + [1] * 5,
+            "step": list(range(5)) * 2,
+            "lr": list(rates) * 2,
+            "loss": [0.7, 0.6, 0.4, 0.5, 3.0] * 2,
+            "smoothed_loss": [0.7, 0.65, 0.55, 0.53, 1.0, 0.71, 0.66, 0.56, 0.52, 0.9],
+        }
+    ).to_csv(root / "lr_find" / "curves.csv", index=False)
+    found = {"minimum": 1e-3, "steep": 1e-2, "valley": 3e-3}
+    (root / "lr_find" / "suggestions.json").write_text(
+        json.dumps({"suggestions": found, "seeds": {"seed_0": found, "seed_1": found}})
+    )
+
+
 def run_compare(root: Path, reports: str = "reports") -> int:
     return compare.main(
         [
+            "--sweep",
+            str(root / "sweep"),
+            "--lr-find",
+            str(root / "lr_find"),
+            "--suggestions",
+            str(root / "lr_find" / "suggestions.json"),
             "--params",
             str(root / "params.yaml"),
             "--data",
@@ -676,3 +717,33 @@ def test_metrics_command_fails_clearly_without_a_metrics_file(tmp_path, capsys) 
     assert "run `make repro` first" in capsys.readouterr().err
     (tmp_path / "metrics.json").write_text('{"lr_medium": {"accuracy": 1}}')
     assert report.main([str(tmp_path / "metrics.json")]) == 2
+
+
+def test_compare_names_a_missing_sweep_and_writes_nothing(
+    compare_inputs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (compare_inputs / "sweep" / "curve.csv").unlink()
+    assert run_compare(compare_inputs) == 2
+    error = capsys.readouterr().err
+    assert "sweep/curve.csv: not found; run `dvc repro sweep` first" in error
+    assert not (compare_inputs / "reports").exists()
+
+
+def test_compare_includes_a_suggested_setting_at_its_suggested_rate(
+    compare_inputs: Path,
+) -> None:
+    params = yaml.safe_load((compare_inputs / "params.yaml").read_text())
+    params["suggested"] = {"auto": {"lr": {"from": "lr_find", "suggestion": "valley"}}}
+    (compare_inputs / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for seed in (0, 1):
+        write_live(
+            compare_inputs / "logs" / "auto" / f"seed_{seed}", history([0.7] * 6, [3e-3] * 6)
+        )
+    folder = compare_inputs / "evaluation" / "auto"
+    folder.mkdir()
+    (folder / "metrics.json").write_text(json.dumps(metrics_for([0.9, 0.92])))
+    np.save(folder / "boundary.npy", np.zeros((2, 12, 12), dtype=np.float32))
+    assert run_compare(compare_inputs) == 0
+    metrics = json.loads((compare_inputs / "reports" / "metrics.json").read_text())
+    assert list(metrics) == ["plateau", "cosine", "diverging", "auto"]
+    assert "| auto | 0.003 |" in (compare_inputs / "reports" / "summary.md").read_text()

@@ -467,7 +467,7 @@ class PlateauSchedule(_ScheduleBase):
 def _fits_the_setting_lr(schedule: Any, info: ValidationInfo) -> Any:
     """Cross-checks against the setting's ``lr`` (validated before ``schedule``)."""
     lr = info.data.get("lr") if info.data else None
-    if lr is None:
+    if not isinstance(lr, int | float):  # missing, or taken from the range test (issue 12)
         return schedule
     if isinstance(schedule, CyclicSchedule) and schedule.max_lr is None and schedule.min_lr >= lr:
         raise PydanticCustomError(
@@ -575,6 +575,113 @@ def _check_setting_name(name: Any) -> str:
 SettingName = Annotated[str, BeforeValidator(_check_setting_name)]
 
 
+# --- The LR sweep, the LR range test and settings whose lr comes from it (issue 12) ---
+
+LR_SUGGESTIONS = ("minimum", "steep", "valley")  # lrstudy.lr_finder.SUGGESTIONS
+
+
+def _increasing_bounds(model: BaseModel, low: str, high: str) -> None:
+    if getattr(model, high) <= getattr(model, low):
+        raise PydanticCustomError(
+            "bounds_order",
+            "{high} ({high_value}) must be greater than {low} ({low_value})",
+            {
+                "high": high,
+                "high_value": getattr(model, high),
+                "low": low,
+                "low_value": getattr(model, low),
+            },
+        )
+
+
+class SweepConfig(StrictModel):
+    """Stage ``sweep``: constant rates ``min_lr * 10 ** (k / per_decade)`` up to ``max_lr``."""
+
+    min_lr: PositiveFloat
+    max_lr: PositiveFloat
+    per_decade: Annotated[int, Field(ge=1, le=20)]
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SweepConfig:
+        _increasing_bounds(self, "min_lr", "max_lr")
+        return self
+
+
+class LrFindConfig(StrictModel):
+    """Stage ``lr_find``: the LR range test (Smith 2017; fastai ``lr_find``)."""
+
+    start_lr: PositiveFloat
+    end_lr: PositiveFloat
+    steps: Annotated[int, Field(ge=10, le=10000)]
+    diverge_factor: Annotated[float, Field(gt=1, allow_inf_nan=False)] = 4.0
+    smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.98
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LrFindConfig:
+        _increasing_bounds(self, "start_lr", "end_lr")
+        return self
+
+
+class LrFromRangeTest(StrictModel):
+    """``lr: {from: lr_find, suggestion: valley}``: the rate the range test suggests."""
+
+    source: Literal["lr_find"] = Field(alias="from")
+    suggestion: str
+
+    @field_validator("suggestion")
+    @classmethod
+    def _known_suggestion(cls, value: str) -> str:
+        if value not in LR_SUGGESTIONS:
+            raise PydanticCustomError(
+                "unknown_suggestion",
+                "unknown suggestion; allowed: {allowed}",
+                {"allowed": ", ".join(LR_SUGGESTIONS)},
+            )
+        return value
+
+
+class SuggestedSettingConfig(SettingConfig):
+    """A setting whose ``lr`` comes from the range test; otherwise like any setting.
+
+    The schedule's cross-checks against ``lr`` wait for the rate (see ``Config.run``).
+    """
+
+    lr: LrFromRangeTest  # type: ignore[assignment]
+
+
+def _check_suggested(config: Config) -> None:
+    """Settings under ``suggested`` need an ``lr_find`` section and their own names."""
+    problems = []
+    for name in config.suggested:
+        if config.lr_find is None:
+            problems.append(
+                f"suggested.{name}.lr.from = 'lr_find': params.yaml has no lr_find section "
+                "to run the range test with"
+            )
+        if name in config.settings:
+            problems.append(f"suggested.{name}: the name is taken by settings.{name}")
+    if problems:
+        # One error carrying every line; parse_config splits it back into problems.
+        raise PydanticCustomError("suggested", "\n".join(problems))
+
+
+def _lr_source_hint(loc: Sequence[str], value: Any) -> str | None:
+    """The error for an ``lr`` of the wrong kind for its section, or ``None``."""
+    if len(loc) != 3 or loc[2] != "lr":
+        return None
+    if loc[0] == "settings" and isinstance(value, Mapping):
+        return (
+            f"settings.{loc[1]}.lr = {dict(value)!r}: a rate from the range test goes under "
+            "'suggested' (its stages wait for lr_find), not under settings"
+        )
+    if loc[0] == "suggested" and not isinstance(value, Mapping):
+        return (
+            f"suggested.{loc[1]}.lr = {value!r}: must be {{from: lr_find, suggestion: "
+            f"{' | '.join(LR_SUGGESTIONS)}}}; a fixed rate goes under settings"
+        )
+    return None
+
+
 class Config(StrictModel):
     """The whole of params.yaml."""
 
@@ -584,6 +691,36 @@ class Config(StrictModel):
     train: TrainConfig
     settings: Annotated[dict[SettingName, SettingConfig], Field(min_length=1)]
     evaluate: EvaluateConfig
+    # Issue 12: the sweep, the range test, and settings whose lr the range test suggests.
+    sweep: SweepConfig | None = None
+    lr_find: LrFindConfig | None = None
+    suggested: dict[SettingName, SuggestedSettingConfig] = Field(default_factory=dict)
+    _suggestions: dict[str, float | None] | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _suggested_settings(self) -> Config:
+        _check_suggested(self)
+        return self
+
+    @property
+    def train_seeds(self) -> tuple[int, ...]:
+        """The seeds of a run with the ``train`` defaults: seed, seed + 1, ..."""
+        return tuple(self.train.seed + index for index in range(self.train.seeds))
+
+    @property
+    def setting_names(self) -> list[str]:
+        """Every setting the study trains: ``settings`` then ``suggested``, in file order."""
+        return [*self.settings, *self.suggested]
+
+    def with_suggestions(self, suggestions: Mapping[str, float | None]) -> Config:
+        """This config with the range test's suggestions, so ``run`` resolves ``suggested``.
+
+        Args:
+            suggestions: ``{suggestion name: rate or None}`` (lr_find's suggestions.json).
+        """
+        resolved = self.model_copy()
+        resolved._suggestions = dict(suggestions)
+        return resolved
 
     @model_validator(mode="after")
     def _model_predicts_every_class(self) -> Config:
@@ -611,21 +748,56 @@ class Config(StrictModel):
 
     def run(self, name: str) -> RunSpec:
         """The fully resolved training specification of one setting."""
-        if name not in self.settings:
+        if name in self.suggested:
+            setting = self._resolve_suggested(name)
+            lr = setting.lr
+        elif name in self.settings:
+            setting = self.settings[name]
+            lr = setting.lr
+        else:
             raise ConfigError(
-                [f"settings.{name}: no such setting; known: {', '.join(self.settings)}"]
+                [f"settings.{name}: no such setting; known: {', '.join(self.setting_names)}"]
             )
-        setting = self.settings[name]
         n_seeds = setting.seeds if setting.seeds is not None else self.train.seeds
         return RunSpec(
             name=name,
-            lr=setting.lr,
+            lr=lr,
             schedule=setting.schedule,
             batch_size=setting.batch_size or self.train.batch_size,
             epochs=setting.epochs or self.train.epochs,
             seeds=tuple(self.train.seed + index for index in range(n_seeds)),
             loop=self.train.loop,
         )
+
+    def _resolve_suggested(self, name: str) -> SettingConfig:
+        """``suggested.<name>`` as a setting with the suggested rate, cross-checked anew."""
+        raw = self.suggested[name].model_dump(exclude={"lr"})
+        try:
+            return SettingConfig.model_validate({**raw, "lr": self._suggested_rate(name)})
+        except ValidationError as exc:
+            where = ("suggested", name)
+            raise ConfigError(
+                [_format_error({**error, "loc": (*where, *error["loc"])}) for error in exc.errors()]
+            ) from None
+
+    def _suggested_rate(self, name: str) -> float:
+        """The rate ``suggested.<name>`` takes from the range test's suggestions."""
+        wanted = self.suggested[name].lr.suggestion
+        where = f"suggested.{name}.lr"
+        if self._suggestions is None:
+            raise ConfigError(
+                [f"{where}: the rate comes from lr_find; run the lr_find stage (dvc repro)"]
+            )
+        rate = self._suggestions.get(wanted)
+        if rate is None:
+            raise ConfigError(
+                [
+                    f"{where}.suggestion = {wanted!r}: the range test made no such suggestion "
+                    "(its loss never fell, see reports/figures/lr_find.png); choose another "
+                    "suggestion or a fixed rate under settings"
+                ]
+            )
+        return float(rate)
 
 
 @dataclass(frozen=True)
@@ -744,7 +916,7 @@ def _unknown_key(loc: Sequence[str], path: str) -> str:
     where = path.rsplit(".", 1)[0] if "." in path else "(top level)"
     if model is None:
         return f"{where}: unknown key '{key}'"
-    allowed = list(model.model_fields)
+    allowed = [field.alias or name for name, field in model.model_fields.items()]
     close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"{where}: unknown key '{key}'{hint}; allowed keys: {', '.join(allowed)}"
@@ -768,6 +940,10 @@ def _format_error(error: Mapping[str, Any]) -> str:
     if error["type"] == "missing":
         return f"{path}: missing required key"
     value = error.get("input")
+    if error["type"] == "suggested":
+        return message
+    if (hint := _lr_source_hint(loc, value)) is not None:
+        return hint
     if error["type"] == "union_tag_invalid":
         tag = error["ctx"]["tag"]
         return f"{path}.type = {tag!r}: unknown schedule type; allowed: {', '.join(SCHEDULE_TYPES)}"
@@ -787,7 +963,8 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError([_format_error(error) for error in exc.errors()], source) from None
+        problems = [line for error in exc.errors() for line in _format_error(error).split("\n")]
+        raise ConfigError(problems, source) from None
     problems = _cross_checks(config)
     if problems:
         raise ConfigError(problems, source)

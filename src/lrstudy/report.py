@@ -526,6 +526,22 @@ FIGURES = (
         "P(y = 1) over the input plane for each setting's median seed (by test "
         "accuracy), with the test points coloured by their true class.",
     ),
+    FigureEntry(
+        "lr_sweep.png",
+        "LR sweep",
+        "Validation and test accuracy after training at each constant rate of the sweep's "
+        "log grid (line: mean over seeds; band: min–max; dots: single seeds); the green "
+        "line is the best rate by validation accuracy, the green band the rates within one "
+        "standard error of it, diamonds the study's constant-rate settings. A red box warns "
+        "when the best rate is at an edge of the grid.",
+    ),
+    FigureEntry(
+        "lr_find.png",
+        "LR range test",
+        "Smoothed training loss while the rate rises exponentially every optimizer step, "
+        "one line per seed, up to divergence; markers are each seed's suggestions, "
+        "vertical lines their medians over seeds (what settings under `suggested` use).",
+    ),
 )
 
 

@@ -24,8 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -177,7 +176,7 @@ class Trainer:
         model.compute_metrics(x, y, y_pred, sample_weight=None)
         model.reset_metrics()
 
-    def _reset(self, seed: int) -> None:
+    def _reset(self, seed: int, lr: float) -> None:
         """Fresh initial weights for ``seed`` (those ``build_model`` draws) and optimizer state."""
         self._keras.utils.set_random_seed(seed)
         fresh = build_model(self.model_config, n_features=self.n_features)
@@ -185,19 +184,26 @@ class Trainer:
         optimizer = self.model.optimizer
         for variable in optimizer.variables:
             variable.assign(np.zeros(variable.shape, variable.dtype))
-        optimizer.learning_rate = self.spec.lr
+        optimizer.learning_rate = lr
         self.model.stop_training = False
 
     def train(
-        self, seed: int, callbacks: Sequence[keras.callbacks.Callback] = ()
+        self,
+        seed: int,
+        callbacks: Sequence[keras.callbacks.Callback] = (),
+        lr: float | None = None,
     ) -> TrainingResult:
         """Train the setting from scratch for ``seed``; epoch-level ``callbacks`` are called.
 
         Callbacks run in order after the epoch's logs are complete, so a
-        ``ReduceLROnPlateau`` cut at an epoch's end shows from the next epoch.
+        ``ReduceLROnPlateau`` cut at an epoch's end shows from the next epoch. ``lr``
+        replaces the setting's base rate for this run (the LR sweep trains every rate of
+        its grid with one trainer); the schedule's shape stays.
         """
         keras = self._keras
-        self._reset(seed)
+        spec = self.spec if lr is None else replace(self.spec, lr=lr)
+        rates = self.rates if lr is None else scheduled_rates(spec, self.n_train)
+        self._reset(seed, spec.lr)
         orders = epoch_orders(self.n_train, self.spec.epochs, seed)
         callback_list = keras.callbacks.CallbackList(
             [*keras_callbacks_for_fast_loop(self.spec), *callbacks], model=self.model
@@ -208,12 +214,12 @@ class Trainer:
         callback_list.on_train_begin()
         for epoch in range(self.spec.epochs):
             callback_list.on_epoch_begin(epoch)
-            rates = (
+            epoch_rates = (
                 no_rates
-                if self.rates is None
-                else self.rates[epoch * self.steps_per_epoch : (epoch + 1) * self.steps_per_epoch]
+                if rates is None
+                else rates[epoch * self.steps_per_epoch : (epoch + 1) * self.steps_per_epoch]
             )
-            train_logs, val_logs, used = self._run_epoch(orders[epoch], rates)
+            train_logs, val_logs, used = self._run_epoch(orders[epoch], epoch_rates)
             used = used.numpy()
             used_rates.append(used)
             logs = {key: float(train_logs[key]) for key in _METRIC_KEYS}
@@ -360,15 +366,23 @@ def train_seed(
 
 def seed_trainer(
     spec: RunSpec, model_config: ModelConfig, train: Dataset, val: Dataset
-) -> Callable[[int, Sequence[keras.callbacks.Callback]], TrainingResult]:
-    """``f(seed, callbacks) -> TrainingResult`` for the loop ``spec.loop`` names.
+) -> Callable[..., TrainingResult]:
+    """``f(seed, callbacks=(), lr=None) -> TrainingResult`` for the loop ``spec.loop`` names.
 
-    For ``fast`` this is one ``Trainer``'s ``train``: call it once per seed, saving each
-    result's model before the next call (the trainer reuses it).
+    For ``fast`` this is one ``Trainer``'s ``train``: call it once per seed (and rate, for
+    ``lr``), saving or evaluating each result's model before the next call (the trainer
+    reuses it).
     """
-    if spec.loop == "fit":
-        return partial(fit_seed, spec, model_config, train=train, val=val)
-    return Trainer(spec, model_config, train, val).train
+    if spec.loop == "fast":
+        return Trainer(spec, model_config, train, val).train
+
+    def fit(
+        seed: int, callbacks: Sequence[keras.callbacks.Callback] = (), lr: float | None = None
+    ) -> TrainingResult:
+        run = spec if lr is None else replace(spec, lr=lr)
+        return fit_seed(run, model_config, seed, callbacks, train=train, val=val)
+
+    return fit
 
 
 def learning_rate_steps_table(rates: Sequence[float] | np.ndarray, steps_per_epoch: int) -> str:

@@ -21,7 +21,13 @@ from .conftest import Project, copy_project
 pytestmark = pytest.mark.slow
 
 CHARTS = ("loss", "accuracy", "learning_rate")
-IMAGES = ("reports/figures/test_accuracy.png", "reports/figures/decision_boundaries.png")
+SWEEP_CHART = "sweep_accuracy"  # one line per split, not per setting
+IMAGES = (
+    "reports/figures/test_accuracy.png",
+    "reports/figures/decision_boundaries.png",
+    "reports/figures/lr_sweep.png",
+    "reports/figures/lr_find.png",
+)
 
 
 def unit_encoding(spec: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +46,7 @@ def line_encoding(spec: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def plotted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, list[str]]:
-    """A tiny copy with three settings and two seeds, after ``dvc repro``."""
+    """A tiny copy with three settings (and the suggested one), two seeds, after ``dvc repro``."""
     project = copy_project(tmp_path_factory.mktemp("plots"))
     settings: list[str] = []
 
@@ -48,7 +54,7 @@ def plotted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, list[str
         kept = dict(list(params["settings"].items())[:3])
         params["settings"] = kept
         params["train"]["seeds"] = 2
-        settings.extend(kept)
+        settings.extend([*kept, *params["suggested"]])  # every setting is plotted
 
     project.edit_params(shrink)
     project.run("git", "commit", "-qam", "three settings, two seeds")
@@ -90,6 +96,21 @@ def test_plots_show_overlays_every_setting_on_one_chart_each(
         assert data[image][0]["type"] == "image"
 
 
+def test_sweep_chart_plots_accuracy_against_a_log_rate_axis(
+    plotted: tuple[Project, list[str]],
+) -> None:
+    project, _ = plotted
+    (renderer,) = show_json(project, "show")[SWEEP_CHART]
+    spec = renderer["content"]
+    assert spec["encoding"]["x"]["scale"] == {"type": "log"}
+    assert spec["encoding"]["color"]["field"] == "split"
+    assert "<DVC_METRIC" not in json.dumps(spec)
+    values = spec["data"]["values"]
+    assert {row["field"] for row in values} == {"val_accuracy", "test_accuracy"}
+    assert len(values) == 2 * 3  # two splits × the tiny grid's 3 rates
+    assert {"val_accuracy_min", "val_accuracy_max", "test_accuracy_min"} <= set(values[0])
+
+
 def test_plots_show_writes_an_html_page_with_the_overlaid_charts(
     plotted: tuple[Project, list[str]], tmp_path: Path
 ) -> None:
@@ -98,9 +119,10 @@ def test_plots_show_writes_an_html_page_with_the_overlaid_charts(
     page = (tmp_path / "index.html").read_text()
     specs = [json.loads(match) for match in re.findall(r"var spec = (\{.*\});\s*$", page, re.M)]
     vega = [spec for spec in specs if "data" in spec]
-    assert len(vega) == len(CHARTS)
+    assert len(vega) == len(CHARTS) + 1  # + the sweep's chart
     for spec in vega:
-        assert {row["setting"] for row in spec["data"]["values"]} == set(settings)
+        if "setting" in spec["data"]["values"][0]:
+            assert {row["setting"] for row in spec["data"]["values"]} == set(settings)
     titles = {spec["title"]["text"] for spec in vega}
     assert any("Loss" in title for title in titles)
     assert any("Learning rate" in title for title in titles)
@@ -142,10 +164,19 @@ def test_plots_diff_tells_revisions_apart(plotted: tuple[Project, list[str]]) ->
     def double_lr(params: dict[str, Any]) -> None:
         params["settings"][changed]["lr"] *= 2
 
-    project.edit_params(double_lr)
+    def double_lr_and_refine_sweep(params: dict[str, Any]) -> None:
+        double_lr(params)
+        params["sweep"]["per_decade"] = 2
+
+    project.edit_params(double_lr_and_refine_sweep)
     ran, _ = project.repro()
-    assert f"train@{changed}" in ran and "compare" in ran
+    assert f"train@{changed}" in ran and "sweep" in ran and "compare" in ran
     data = show_json(project, "diff", "HEAD")
+    # The sweep's curve of both revisions on one chart: 3 rates at HEAD, 5 in the workspace.
+    (sweep,) = data[SWEEP_CHART]
+    rows = sweep["content"]["data"]["values"]
+    counts = {rev: sum(row["rev"] == rev for row in rows) for rev in sweep["revisions"]}
+    assert counts == {"HEAD": 2 * 3, "workspace": 2 * 5}
     for chart in CHARTS:
         (renderer,) = data[chart]
         assert len(renderer["revisions"]) == 2 and "workspace" in renderer["revisions"]

@@ -66,7 +66,9 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
     remote = tmp_path_factory.mktemp("dvc-remote")
     use_remote(project, remote)
     ran, _ = project.repro()
-    assert len(ran) == 8
+    # validate, generate, split, train@ and evaluate@ of both, sweep, lr_find, the suggested
+    # setting's two stages, compare.
+    assert len(ran) == 12
     commit_all(project, "baseline results")
     return Study(project, remote, tmp_path_factory.mktemp("origin") / "lrstudy.git")
 
@@ -91,6 +93,18 @@ def readme_block(marker: str) -> list[str]:
     """The commands of the README's first ``bash`` block after ``marker``, comments cut."""
     block = README.split(marker, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
     return [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+
+
+# Every metrics file of dvc.yaml: the settings', the sweep's and the range test's.
+METRICS_FILES = ("reports/metrics.json", "sweep/metrics.json", "lr_find/suggestions.json")
+
+
+def all_metrics(root: Path) -> dict:
+    """The metrics files merged, as ``experiments`` merges them (their keys do not clash)."""
+    merged: dict = {}
+    for relative in METRICS_FILES:
+        merged.update(json.loads((root / relative).read_text()))
+    return merged
 
 
 def test_exp_run_set_reruns_only_what_reads_the_key(study: Study) -> None:
@@ -205,7 +219,7 @@ def test_pr_report_between_two_commits(study: Study) -> None:
     assert "[!WARNING]" not in report  # the results are committed
 
     images = IMAGE.findall(report)
-    assert len(images) == 8  # four figures, base and head
+    assert len(images) == 12  # six figures, base and head
     for link in images:
         assert (report_file.parent / link).is_file(), link
     assert {Path(link).name for link in images} == {
@@ -251,7 +265,7 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything(study: Study) -> No
     expected = show(project, "-A")[sweep]["metrics"]
     clone.run("dvc", "exp", "apply", sweep)
     assert "Data and pipelines are up to date." in clone.run("dvc", "status").stdout
-    assert flatten(metrics_file(clone.root)) == expected
+    assert flatten(all_metrics(clone.root)) == expected
 
 
 def test_dropping_a_setting_leaves_nothing_a_fresh_clone_reruns(study: Study) -> None:

@@ -17,6 +17,11 @@ from ..bad_params import BAD_PARAMS, BadParams
 from .conftest import PIPELINE_SETTINGS as SETTINGS
 from .conftest import VENV, Project, file_digests
 
+SUGGESTED = ("lr_valley",)
+# The stages that do not depend on the settings: the sweep, the range test and the
+# suggested setting's two.
+STUDY_STAGES = ("sweep", "lr_find", *(f"{s}_suggested@lr_valley" for s in ("train", "evaluate")))
+
 pytestmark = pytest.mark.slow
 
 
@@ -32,7 +37,7 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
     ran, result = project.repro()
     # No TensorFlow error-level noise (evaluate once printed a tf.data NodeDef error).
     assert "E0000" not in result.stdout + result.stderr
-    expected = {"validate", "generate", "split", "compare"}
+    expected = {"validate", "generate", "split", "compare", *STUDY_STAGES}
     expected |= {f"{stage}@{name}" for stage in ("train", "evaluate") for name in SETTINGS}
     assert set(ran) == expected and len(ran) == len(expected)
     assert ran[:3] == ["validate", "generate", "split"] and ran[-1] == "compare"
@@ -56,13 +61,14 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
     ]
     assert len(steps.read_text().splitlines()) == 1 + 4
     assert not (root / "logs" / "lr_medium" / "seed_0" / "learning_rate_steps.tsv").exists()
-    for figure in ("decision_boundaries", "learning_curves", "learning_rate", "test_accuracy"):
+    figures = ("decision_boundaries", "learning_curves", "learning_rate", "test_accuracy")
+    for figure in (*figures, "lr_sweep", "lr_find"):
         assert (root / "reports" / "figures" / f"{figure}.png").stat().st_size > 1000
     summary = (root / "reports" / "summary.md").read_text()
-    assert all(f"| {name} |" in summary for name in SETTINGS)
+    assert all(f"| {name} |" in summary for name in (*SETTINGS, *SUGGESTED))
 
     metrics = json.loads((root / "reports" / "metrics.json").read_text())
-    assert list(metrics) == list(SETTINGS)
+    assert list(metrics) == [*SETTINGS, *SUGGESTED]
     assert set(metrics["lr_medium"]["test_accuracy"]) == {
         *("mean", "std", "min", "max", "ci_low", "ci_high", "n", "seeds")
     }
@@ -72,6 +78,37 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
     shown = json.loads(project.run("dvc", "metrics", "show", "--json").stdout)
     flat = json.dumps(shown)
     assert "lr_medium" in flat and "test_accuracy" in flat and "seed_0" in flat
+    assert "best_lr" in flat and "one_se_range" in flat and "valley" in flat
+
+
+def test_sweep_and_range_test_outputs(project: Project) -> None:
+    root = project.root
+    results = (root / "sweep" / "results.csv").read_text().splitlines()
+    assert results[0].split(",") == [
+        "lr",
+        "seed",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+        "test_loss",
+        "test_accuracy",
+        "diverged",
+    ]
+    assert len(results) == 1 + 3  # 1e-3, 1e-2, 1e-1 × one seed
+    sweep = json.loads((root / "sweep" / "metrics.json").read_text())
+    assert sweep["rates"] == 3
+    middle = sweep["best_lr"] == pytest.approx(1e-2)
+    assert sweep["at_edge"] == (not middle)
+    found = json.loads((root / "lr_find" / "suggestions.json").read_text())
+    assert set(found["suggestions"]) == {"minimum", "steep", "valley"}
+    steps = found["seeds"]["seed_0"]["steps_run"]
+    assert 1 <= steps <= 20
+    assert len((root / "lr_find" / "curves.csv").read_text().splitlines()) == 1 + steps
+    # The suggested setting trained at the valley suggestion.
+    rates = root / "logs" / "lr_valley" / "seed_0" / "plots" / "metrics" / "learning_rate.tsv"
+    logged = float(rates.read_text().splitlines()[1].split("\t")[-1])
+    assert logged == pytest.approx(found["suggestions"]["valley"], rel=1e-6)
 
 
 def test_dag_lists_every_stage(project: Project) -> None:
@@ -95,7 +132,7 @@ def test_forced_rerun_is_bit_identical(project: Project) -> None:
         "figures": tree_digest(root / "reports" / "figures"),
     }
     ran, _ = project.repro("-f")
-    assert len(ran) == 4 + 2 * len(SETTINGS)
+    assert len(ran) == 4 + 2 * len(SETTINGS) + len(STUDY_STAGES)
     assert (root / "reports" / "metrics.json").read_text() == before["metrics"]
     assert tree_digest(root / "reports" / "figures") == before["figures"]
     # Every output hash (models included) is unchanged: the run is reproducible.
@@ -110,6 +147,30 @@ def test_changing_one_setting_reruns_only_its_stages(project: Project) -> None:
     # only what reads the changed key follows.
     assert ran == ["validate", "train@lr_medium", "evaluate@lr_medium", "compare"]
     assert tree_digest(project.root / "models" / "lr_large") == other
+
+
+def test_changing_the_sweep_reruns_only_the_sweep_and_compare(project: Project) -> None:
+    models = tree_digest(project.root / "models")
+    project.edit_params(lambda params: params["sweep"].update(per_decade=2))
+    ran, _ = project.repro()
+    assert ran == ["sweep", "compare"]
+    assert len((project.root / "sweep" / "results.csv").read_text().splitlines()) == 1 + 5
+    assert tree_digest(project.root / "models") == models
+
+
+def test_changing_lr_find_reruns_only_it_the_suggested_setting_and_compare(
+    project: Project,
+) -> None:
+    models = tree_digest(project.root / "models" / "lr_medium")
+    project.edit_params(lambda params: params["lr_find"].update(steps=30))
+    ran, _ = project.repro()
+    assert ran == [
+        "lr_find",
+        "train_suggested@lr_valley",
+        "evaluate_suggested@lr_valley",
+        "compare",
+    ]
+    assert tree_digest(project.root / "models" / "lr_medium") == models
 
 
 def test_plot_code_change_reruns_only_compare(project: Project) -> None:
@@ -163,7 +224,7 @@ def test_diverging_settings_are_a_result_beside_healthy_ones(project: Project) -
 
 
 # What a bad params.yaml must leave alone: every output and the lock file.
-WATCHED = ["data", "models", "logs", "evaluation", "reports", "dvc.lock"]
+WATCHED = ["data", "models", "logs", "evaluation", "reports", "sweep", "lr_find", "dvc.lock"]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """Thin stage scripts: parse arguments, read deps, call the core, write outs atomically.
 
 Every stage loads and validates the whole ``params.yaml`` first, so a bad value anywhere
-stops any stage before it writes a file.
+stops any stage before it writes a file. A stage given ``--suggestions`` (the ``lr_find``
+stage's ``suggestions.json``) also resolves the settings under ``suggested``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sys
 from collections.abc import Callable
 
 from lrstudy.config import Config, ConfigError, load_config
+from lrstudy.io import read_json
 
 
 class MissingInputsError(Exception):
@@ -29,17 +31,23 @@ def stage_main(
 
     The body runs only if params.yaml is valid; a ConfigError (raised by validation or by
     the body) or a MissingInputsError prints every problem to stderr and exits with
-    status 2.
+    status 2. Every stage takes ``--suggestions PATH``: the range test's suggestions,
+    which settings under ``suggested`` take their rate from.
     """
 
     def decorate(body: Callable[[Config, argparse.Namespace], None]) -> Callable[..., int]:
         def main(argv: list[str] | None = None) -> int:
             parser = argparse.ArgumentParser(description=description)
             parser.add_argument("--params", default="params.yaml", help="parameters file")
+            parser.add_argument(
+                "--suggestions", help="lr_find's suggestions.json (for settings under suggested)"
+            )
             add_arguments(parser)
             args = parser.parse_args(argv)
             try:
                 config = load_config(args.params)
+                if args.suggestions is not None:
+                    config = config.with_suggestions(read_suggestions(args.suggestions))
                 body(config, args)
             except (ConfigError, MissingInputsError) as error:
                 print(f"error: {error}", file=sys.stderr)
@@ -49,3 +57,12 @@ def stage_main(
         return main
 
     return decorate
+
+
+def read_suggestions(path: str) -> dict[str, float | None]:
+    """``{suggestion: rate or None}`` from the lr_find stage's ``suggestions.json``."""
+    try:
+        document = read_json(path)
+    except FileNotFoundError:
+        raise MissingInputsError([f"{path}: not found; run the lr_find stage first"]) from None
+    return dict(document["suggestions"])

@@ -3,17 +3,19 @@
 Reads params ``settings`` and ``train`` (which settings exist and how they were run),
 ``evaluate`` (the grid), ``<evaluation>/<setting>/{metrics.json,boundary.npy}``,
 ``<logs>/<setting>/seed_<s>/`` (DVCLive per-epoch metrics, and
-``learning_rate_steps.tsv`` where a schedule changes the rate within an epoch) and the
-test split. Writes, byte-for-byte the same for the same inputs, as one set: the whole
-``<reports>`` folder is built aside and swapped in only when everything is written (so
-it must hold nothing but these outputs):
+``learning_rate_steps.tsv`` where a schedule changes the rate within an epoch), the test
+split, the sweep stage's ``<sweep>/{results.csv,curve.csv,metrics.json}`` and the lr_find
+stage's ``<lr-find>/{curves.csv,suggestions.json}`` (params ``suggested``: the settings
+that take their rate from it). Writes, byte-for-byte the same for the same inputs, as one
+set: the whole ``<reports>`` folder is built aside and swapped in only when everything is
+written (so it must hold nothing but these outputs):
 
 - ``<reports>/metrics.json``: DVC metrics, per setting the test accuracy and loss with
   95 % intervals (null for a diverged seed), divergence, collapse to chance and the
   paired comparison with the best setting on validation accuracy;
 - ``<reports>/summary.md``: table, plain-language reading and the figures;
 - ``<reports>/figures/*.png``: test accuracy, learning curves, learning rate, decision
-  boundaries;
+  boundaries, the LR sweep and the LR range test;
 - ``<reports>/plots/learning_curves.csv`` and ``<reports>/plots/learning_rate.csv``:
   long-format data (a ``setting`` column) for the ``plots:`` of dvc.yaml.
 
@@ -55,6 +57,10 @@ from lrstudy.report import (
     with_comparisons,
 )
 from lrstudy.stages import MissingInputsError, stage_main
+from lrstudy.sweep import edge_warning
+
+SWEEP_FILES = ("results.csv", "curve.csv", "metrics.json")
+LR_FIND_FILES = ("curves.csv", "suggestions.json")
 
 # Plot files are committed (cache: false): a few significant digits keep them small and
 # their diffs readable, far finer than any difference a chart can show.
@@ -68,16 +74,26 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--logs", required=True, help="folder of train@ DVCLive logs")
     parser.add_argument("--models", required=True, help="folder of train@ models")
     parser.add_argument("--reports", required=True, help="folder to write the reports to")
+    parser.add_argument("--sweep", required=True, help="folder of the sweep stage's outputs")
+    parser.add_argument("--lr-find", required=True, help="folder of the lr_find stage's outputs")
 
 
 def _write_csv(path: Path, frame: pd.DataFrame, float_format: str) -> None:
     frame.to_csv(path, index=False, float_format=float_format, lineterminator="\n")
 
 
-def _check_inputs(config: Config, evaluation: Path, logs: Path) -> None:
-    """Fail with one line per setting whose results are missing, before writing anything."""
-    problems = []
-    for name in config.settings:
+def _check_inputs(config: Config, evaluation: Path, logs: Path, sweep: Path, lr_find: Path) -> None:
+    """Fail with one line per setting or stage whose results are missing, before writing."""
+    problems = [
+        f"{folder / file}: not found; run `dvc repro {stage}` first"
+        for stage, folder, files in (
+            ("sweep", sweep, SWEEP_FILES),
+            ("lr_find", lr_find, LR_FIND_FILES),
+        )
+        for file in files
+        if not (folder / file).is_file()
+    ]
+    for name in config.setting_names:
         missing = []
         for folder, needed in (
             (evaluation / name, ["metrics.json", "boundary.npy"]),
@@ -99,9 +115,10 @@ def _check_inputs(config: Config, evaluation: Path, logs: Path) -> None:
 @stage_main(__doc__, _arguments)
 def main(config: Config, args: argparse.Namespace) -> None:
     """Compare every setting listed in params.yaml."""
-    names = list(config.settings)
+    names = config.setting_names
     evaluation, logs, reports = Path(args.evaluation), Path(args.logs), Path(args.reports)
-    _check_inputs(config, evaluation, logs)
+    sweep, lr_find = Path(args.sweep), Path(args.lr_find)
+    _check_inputs(config, evaluation, logs, sweep, lr_find)
     metrics = {name: read_json(evaluation / name / "metrics.json") for name in names}
     folders = {
         name: {seed: logs / name / f"seed_{seed}" for seed in config.run(name).seeds}
@@ -129,7 +146,6 @@ def main(config: Config, args: argparse.Namespace) -> None:
     boundaries, titles = {}, {}
     for summary in summaries:
         layers = np.load(evaluation / summary.name / "boundary.npy")
-        # Show the seed whose test accuracy is the median: a typical model, not the best.
         # Show the median seed among those with a result: a typical model, not the best.
         accuracies = summary.accuracy_array
         usable = np.flatnonzero(np.isfinite(accuracies))
@@ -151,10 +167,37 @@ def main(config: Config, args: argparse.Namespace) -> None:
             f"{summary.name} (lr {summary.lr:g})\ntest acc {accuracy}\n{shown_text}{diverged}"
         )
 
+    constant_rates = {
+        summary.name: summary.lr
+        for summary in summaries
+        if config.run(summary.name).schedule.type == "constant"
+    }
+    sweep_metrics = read_json(sweep / "metrics.json")
+    suggestions = read_json(lr_find / "suggestions.json")
+    extra_figures = {
+        "lr_sweep.png": lambda: plots.lr_sweep(
+            pd.read_csv(sweep / "curve.csv"),
+            pd.read_csv(sweep / "results.csv"),
+            sweep_metrics,
+            constant_rates,
+            edge_warning(sweep_metrics),
+        ),
+        "lr_find.png": lambda: plots.lr_range_test(
+            pd.read_csv(lr_find / "curves.csv"),
+            {
+                int(key.removeprefix("seed_")): values
+                for key, values in suggestions["seeds"].items()
+            },
+            suggestions["suggestions"],
+        ),
+    }
+
     # The whole reports folder is built aside and swapped in at the end, so metrics,
     # tables, figures and summary always come from the same run.
     with atomic_directory(reports) as staging:
-        _write_reports(staging, config, summaries, curves, rates, boundaries, titles, test)
+        _write_reports(
+            staging, config, summaries, curves, rates, boundaries, titles, test, extra_figures
+        )
     print(f"compared {len(names)} settings → {reports}")
     for root in (evaluation, logs, Path(args.models)):
         for folder in remove_folders_except(root, names):
@@ -170,9 +213,10 @@ def _write_reports(
     boundaries: dict[str, np.ndarray],
     titles: dict[str, str],
     test: Dataset,
+    extra_figures: dict[str, Callable[[], Figure]],
 ) -> None:
     """Write metrics.json, plots/*.csv, figures/*.png and summary.md under ``reports``."""
-    names = list(config.settings)
+    names = config.setting_names
     chance = 1.0 / config.data.n_classes  # accuracy of guessing on the balanced classes
     write_json(reports / "metrics.json", metrics_document(summaries))
     (reports / "plots").mkdir()
@@ -187,6 +231,7 @@ def _write_reports(
         "decision_boundaries.png": lambda: plots.decision_boundaries(
             grid_axes(config.evaluate.grid), boundaries, titles, test.x, test.y
         ),
+        **extra_figures,
     }
     (reports / "figures").mkdir()
     for entry in FIGURES:  # one at a time: each figure is closed before the next
