@@ -523,11 +523,12 @@ def test_numbers_in_schedules_read_as_dvc_reads_them(tmp_path, params) -> None:
     # YAML 1.2 (DVC's parser, and lrstudy's): 5e-2 and 1e-3 are floats, not strings.
     path = tmp_path / "params.yaml"
     text = (PROJECT_ROOT / "params.yaml").read_text()
-    path.write_text(
-        text
-        + "  x:\n    lr: 5e-2\n    schedule:\n      type: cyclic\n      min_lr: 1e-3\n"
-        + "      step_size_epochs: 2.5\n"
+    setting = (
+        "  x:\n    lr: 5e-2\n    schedule:\n      type: cyclic\n      min_lr: 1e-3\n"
+        "      step_size_epochs: 2.5\n"
     )
+    assert text.count("\nsettings:\n") == 1
+    path.write_text(text.replace("\nsettings:\n", "\nsettings:\n" + setting))
     schedule = load_config(path).run("x").schedule
     assert (schedule.min_lr, schedule.step_size_epochs, schedule.per) == (0.001, 2.5, "step")
 
