@@ -7,6 +7,8 @@ import yaml
 
 from lrstudy.config import ConfigError, load_config, parse_config, split_sizes
 
+from .conftest import committed_text
+
 
 def problems_for(params: dict) -> list[str]:
     with pytest.raises(ConfigError) as caught:
@@ -41,7 +43,8 @@ def test_numbers_accepted_in_every_yaml_spelling(params, spelling) -> None:
 
 def test_pyyaml_really_reads_1e_minus_5_as_a_string(tmp_path: Path) -> None:
     path = tmp_path / "params.yaml"
-    text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text()
+    text = committed_text("params.yaml")  # the workspace copy may hold an experiment's
+    assert "lr: 1.0e-5" in text
     path.write_text(text.replace("lr: 1.0e-5", "lr: 1e-5"))
     assert yaml.safe_load(path.read_text())["settings"]["lr_small"]["lr"] == "1e-5"
     assert load_config(path).run("lr_small").lr == pytest.approx(1e-5)
