@@ -8,6 +8,7 @@ import yaml
 from lrstudy.config import ConfigError, load_config, parse_config, read_params, split_sizes
 
 from .bad_params import BAD_PARAMS, BadParams
+from .conftest import committed_text
 
 
 def problems_for(params: dict) -> list[str]:
@@ -38,7 +39,8 @@ def test_notebook_runs_are_the_default_settings(config) -> None:
 def test_numbers_read_as_dvc_reads_them(tmp_path: Path, spelling: str) -> None:
     # YAML 1.2, DVC's parser: every spelling is a float (PyYAML would read some as text).
     path = tmp_path / "params.yaml"
-    text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text()
+    text = committed_text("params.yaml")  # the workspace copy may hold an experiment's
+    assert "lr: 1.0e-5" in text
     path.write_text(text.replace("lr: 1.0e-5", f"lr: {spelling}"))
     assert load_config(path).run("lr_small").lr == pytest.approx(1e-5)
 
@@ -47,7 +49,7 @@ def test_params_are_parsed_with_dvcs_parser_and_semantics(tmp_path: Path) -> Non
     from dvc.utils.serialize import load_yaml
 
     path = tmp_path / "params.yaml"
-    text = (Path(__file__).resolve().parents[1] / "params.yaml").read_text()
+    text = committed_text("params.yaml")
     # 2e2 is 200.0 to YAML 1.2 (an int where one is needed); the setting name 'on' a string.
     path.write_text(
         text.replace("n_samples: 2000", "n_samples: 2e2").replace("lr_medium:", "on_time:")
