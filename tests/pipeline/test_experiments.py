@@ -162,7 +162,8 @@ def test_pr_report_between_two_commits(study: Study) -> None:
         f"| `lr_medium.test_loss.mean` | {format_value(old['mean'])} "
         f"| {format_value(new['mean'])} |"
     ) in report
-    assert "`lr_large." not in report  # lr_large did not change
+    # lr_large's own results did not change (its comparison with the best did)
+    assert "`lr_large.test_" not in report
     accuracy = report.split("### Test accuracy of the changed settings")[1].split("###")[0]
     assert "| lr_medium |" in accuracy and "| lr_large |" not in accuracy
     assert "[!WARNING]" not in report  # the results are committed
@@ -214,4 +215,6 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything(study: Study) -> No
     expected = show(project, "-A")[sweep]["metrics"]
     clone.run("dvc", "exp", "apply", sweep)
     assert "Data and pipelines are up to date." in clone.run("dvc", "status").stdout
-    assert flatten(metrics_file(clone.root)) == expected
+    # dvc exp show leaves out null metrics (intervals of a one-seed run)
+    flat = flatten(metrics_file(clone.root))
+    assert {key: value for key, value in flat.items() if value is not None} == expected
