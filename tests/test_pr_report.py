@@ -161,7 +161,10 @@ def test_changed_settings_from_params_metrics_and_presence() -> None:
         Change("params.yaml", "settings.plateau.schedule.patience", 10, 5),
         Change("params.yaml", "train.epochs", 50, 60),
     ]
-    metrics = [Change("reports/metrics.json", "lr_small.test_loss.mean", 1.0, 0.9)]
+    metrics = [
+        Change("reports/metrics.json", "lr_small.test_loss.mean", 1.0, 0.9),
+        Change("reports/metrics.json", "same.vs_best.difference", -0.1, -0.2),  # not its own
+    ]
     base = {"lr_small": {}, "plateau": {}, "gone": {}, "same": {}}
     head = {"added": {}, "lr_small": {}, "plateau": {}, "same": {}}
     assert changed_settings(params, metrics, base, head) == ["added", "lr_small", "plateau", "gone"]

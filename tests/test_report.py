@@ -286,6 +286,18 @@ def test_summarize_setting_nulls_seeds_that_diverged_in_training(study_config) -
     assert item.val_accuracy[1] == pytest.approx(1 - 0.09 / 1.9)
 
 
+def test_a_seed_ending_far_above_its_start_is_flagged_but_keeps_its_accuracy(
+    study_config,
+) -> None:
+    # finite losses: the measured accuracy is a real number, unlike a NaN model's 0.5
+    runs = {0: history([0.7, 1.0, 2.0, 30.0]), 1: history([0.7, 0.4, 0.08, 0.09])}
+    item = summarize_setting(study_config, "steady", metrics_for([0.5, 0.98]), runs)
+    assert item.per_seed_accuracy == [0.5, 0.98] and item.diverged_seeds == [0]
+    assert item.first_diverged_epoch == 3  # the first epoch above 2 x 0.7
+    summaries = report.with_comparisons([item, summary("other", [0.9, 0.91], seed_ids=[0, 1])])
+    assert [entry.name for entry in summaries if entry.is_best] == ["other"]
+
+
 def test_summary_table_has_one_row_per_setting_with_every_column() -> None:
     table = summary_table(
         report.with_comparisons(

@@ -267,9 +267,10 @@ def changed_settings(
     """Settings the change touches, in head order (then settings the head removed).
 
     A setting counts as changed if one of its own params (``settings.<name>.…``) or one of
-    its metrics changed, or if only one revision has it.
+    its own results changed, or if only one revision has it. Its comparison with the best
+    (``vs_best``) is not its own result: it moves whenever the best does.
     """
-    touched = {item.setting for item in metric_changes}
+    touched = {item.setting for item in metric_changes if item.key.split(".")[1:2] != ["vs_best"]}
     touched |= {
         item.key.split(".")[1]
         for item in param_changes

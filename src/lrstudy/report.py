@@ -277,7 +277,7 @@ class SettingSummary:
 
     @property
     def mean_val_accuracy(self) -> float | None:
-        """Mean final-epoch validation accuracy over the seeds that did not diverge."""
+        """Mean final-epoch validation accuracy over the seeds that have a result."""
         values = finite(self.val_accuracy)
         return float(values.mean()) if values.size else None
 
@@ -311,6 +311,11 @@ def divergence_epoch(history: pd.DataFrame) -> int | None:
     return None
 
 
+def _finite_losses(history: pd.DataFrame) -> bool:
+    """Whether every training and validation loss of a run is finite."""
+    return bool(np.isfinite(history[["loss", "val_loss"]].to_numpy(dtype=float)).all())
+
+
 def strict_mean_curve(by_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:
     """Per epoch, the mean over seeds, NaN wherever any seed's value is non-finite.
 
@@ -334,8 +339,10 @@ def summarize_setting(
 ) -> SettingSummary:
     """Collect one setting's numbers for the summary table and the metrics file.
 
-    A seed that diverged in training (``divergence_epoch``) or in evaluation (null test
-    accuracy) has no test accuracy, loss or validation accuracy here.
+    A seed whose loss went NaN or infinite in training, or whose test result is null
+    (non-finite predictions), has no test accuracy, loss or validation accuracy here. A
+    seed whose training loss ended far above its start (``divergence_epoch``) keeps its
+    measured accuracy; both kinds count as diverged (``diverged_seeds``).
 
     Args:
         config: The validated params (the setting's lr, schedule, batch size, epochs).
@@ -360,7 +367,14 @@ def summarize_setting(
     seeds = list(spec.seeds)
     epochs = {seed: divergence_epoch(history) for seed, history in by_seed.items()}
     per_seed = {seed: accuracy["seeds"].get(f"seed_{seed}") for seed in seeds}
-    lost = [seed for seed in seeds if epochs.get(seed) is not None or per_seed[seed] is None]
+    # No accuracy where the loss or the predictions went non-finite; a seed flagged only
+    # for ending far above its start keeps its (finite, measured) accuracy.
+    lost = [
+        seed
+        for seed in seeds
+        if per_seed[seed] is None or (seed in by_seed and not _finite_losses(by_seed[seed]))
+    ]
+    flagged = [seed for seed in seeds if seed in lost or epochs.get(seed) is not None]
     kept_accuracy = [None if seed in lost else per_seed[seed] for seed in seeds]
     kept_loss = [None if seed in lost else losses.get(f"seed_{seed}") for seed in seeds]
     diverged_at = [epoch for epoch in epochs.values() if epoch is not None]
@@ -377,7 +391,7 @@ def summarize_setting(
         best_val_loss=float(val_loss[best]),
         best_val_loss_epoch=int(mean_curve["epoch"].iloc[best]),
         epochs_to_target=int(mean_curve["epoch"].iloc[reached[0]]) if reached.size else None,
-        diverged_seeds=lost,
+        diverged_seeds=flagged,
         seed_ids=seeds,
         loss=summarize(kept_loss),
         per_seed_loss=kept_loss,
@@ -435,7 +449,7 @@ def _rounded(value: float | None) -> float | None:
 def metrics_document(summaries: Sequence[SettingSummary]) -> dict[str, object]:
     """reports/metrics.json: per setting, results with intervals and the comparison with the best.
 
-    Per-seed values are null for a diverged seed.
+    Per-seed values are null for a seed whose loss or predictions went non-finite.
 
     Keys per setting: ``test_accuracy`` and ``test_loss`` (``evaluation.summarize`` plus
     ``seeds``), ``val_accuracy.mean`` (final epoch, the basis of "best"), ``diverged``
@@ -907,8 +921,9 @@ def reading(summaries: Sequence[SettingSummary], chance: float = CHANCE_ACCURACY
     if unstable:
         sentences.append(
             f"Diverged (loss non-finite, or training loss ending over {DIVERGENCE_FACTOR:g}× "
-            f"its first epoch's): {_names(unstable)}; a diverged seed has no test accuracy "
-            "and its setting does not compete for best."
+            f"its first epoch's): {_names(unstable)}; a seed whose loss or predictions went "
+            "NaN or infinite has no test accuracy, and a setting with a diverged seed does "
+            "not compete for best."
         )
     else:
         sentences.append("No run diverged.")
@@ -946,8 +961,9 @@ def summary_markdown(
         "## Settings\n",
         summary_table(summaries),
         "lr is the base rate: the initial rate, or the peak of a warmup, cyclic or one_cycle "
-        "schedule. Test accuracy is measured on the test split, over the seeds that did not "
-        "diverge: the mean with its 95 % Student-t confidence interval, and the range "
+        "schedule. Test accuracy is measured on the test split, over the seeds that have "
+        "one (not those whose loss or predictions went NaN or infinite): the mean with "
+        "its 95 % Student-t confidence interval, and the range "
         "min–max. The best setting has the highest mean final-epoch validation accuracy "
         "among those where no seed diverged. Δ vs best is the setting's test accuracy minus "
         "the best's, averaged over seeds paired by seed number (the same seed gives both "

@@ -213,7 +213,8 @@ def test_pr_report_between_two_commits(study: Study) -> None:
         f"| `lr_medium.test_loss.mean` | {format_value(old['mean'])} "
         f"| {format_value(new['mean'])} |"
     ) in report
-    assert "`lr_large." not in report  # lr_large did not change
+    # lr_large's own results did not change (its comparison with the best did)
+    assert "`lr_large.test_" not in report
     accuracy = report.split("### Test accuracy of the changed settings")[1].split("###")[0]
     assert "| lr_medium |" in accuracy and "| lr_large |" not in accuracy
     assert "[!WARNING]" not in report  # the results are committed
@@ -265,14 +266,16 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything(study: Study) -> No
     expected = show(project, "-A")[sweep]["metrics"]
     clone.run("dvc", "exp", "apply", sweep)
     assert "Data and pipelines are up to date." in clone.run("dvc", "status").stdout
-    assert flatten(all_metrics(clone.root)) == expected
+    # dvc exp show leaves out null metrics (intervals of a one-seed run)
+    flat = flatten(all_metrics(clone.root))
+    assert {key: value for key, value in flat.items() if value is not None} == expected
 
 
 def test_dropping_a_setting_leaves_nothing_a_fresh_clone_reruns(study: Study) -> None:
     project, root = study.project, study.project.root
     project.edit_params(lambda params: params["settings"].pop("lr_large"))
     ran, result = project.repro()
-    assert ran == ["compare"]
+    assert ran == ["validate", "compare"]
     for part in ("models", "logs", "evaluation"):
         assert not (root / part / "lr_large").exists(), part
         assert f"removed {part}/lr_large/" in result.stdout
@@ -374,6 +377,6 @@ def test_workflow_reproduces_only_what_is_stale(study: Study) -> None:
     commit_all(clone, "lr_medium: lr 0.02, results not reproduced")
     log = run_workflow(clone)
     assert "stale for this code or params: reproducing" in log
-    assert RAN.findall(log) == ["train@lr_medium", "evaluate@lr_medium", "compare"]
+    assert RAN.findall(log) == ["validate", "train@lr_medium", "evaluate@lr_medium", "compare"]
     report = (clone.root / "build" / "pr-report" / "report.md").read_text()
     assert "| `settings.lr_medium.lr` |" in report
