@@ -204,15 +204,15 @@ class Trainer:
         spec = self.spec if lr is None else replace(self.spec, lr=lr)
         rates = self.rates if lr is None else scheduled_rates(spec, self.n_train)
         self._reset(seed, spec.lr)
-        orders = epoch_orders(self.n_train, self.spec.epochs, seed)
+        orders = epoch_orders(self.n_train, spec.epochs, seed)
         callback_list = keras.callbacks.CallbackList(
-            [*keras_callbacks_for_fast_loop(self.spec), *callbacks], model=self.model
+            [*keras_callbacks_for_fast_loop(spec), *callbacks], model=self.model
         )
         no_rates = np.zeros(self.steps_per_epoch, np.float32)
         history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
         used_rates = []
         callback_list.on_train_begin()
-        for epoch in range(self.spec.epochs):
+        for epoch in range(spec.epochs):
             callback_list.on_epoch_begin(epoch)
             epoch_rates = (
                 no_rates
