@@ -266,7 +266,8 @@ def test_push_then_pull_in_a_fresh_clone_restores_everything(study: Study) -> No
     expected = show(project, "-A")[sweep]["metrics"]
     clone.run("dvc", "exp", "apply", sweep)
     assert "Data and pipelines are up to date." in clone.run("dvc", "status").stdout
-    # dvc exp show leaves out null metrics (intervals of a one-seed run)
+    # dvc exp show leaves out null metrics (intervals of a one-seed run, a suggestion the
+    # range test did not make, a sweep without a rate at 0.95)
     flat = flatten(all_metrics(clone.root))
     assert {key: value for key, value in flat.items() if value is not None} == expected
 
