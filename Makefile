@@ -53,8 +53,11 @@ metrics: $(STAMP) ## Test accuracy and loss per setting (reports/metrics.json) a
 pr-report: $(STAMP) ## Params/metrics diff and figures vs BASE (default main): build/pr-report/
 	PYTHONPATH=src $(BIN)/python -m lrstudy.pr_report --base '$(BASE)' --out build/pr-report/report.md
 
-test: $(STAMP) ## Run the whole test suite
-	$(BIN)/python -m pytest
+# The end-to-end modules are single-threaded processes; two pytest workers keep both cores
+# busy. loadscope keeps each module on one worker, so its temp project is built once.
+TEST_WORKERS ?= 2
+test: $(STAMP) ## Run the whole test suite (TEST_WORKERS=2 parallel workers)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 test-fast: $(STAMP) ## Run the unit tests only (skip the slow end-to-end ones)
 	$(BIN)/python -m pytest -m "not slow"
