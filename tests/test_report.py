@@ -759,3 +759,12 @@ def test_compare_includes_a_suggested_setting_at_its_suggested_rate(
     metrics = json.loads((compare_inputs / "reports" / "metrics.json").read_text())
     assert list(metrics) == ["plateau", "cosine", "diverging", "auto"]
     assert "| auto | 0.003 |" in (compare_inputs / "reports" / "summary.md").read_text()
+
+
+def test_differences_and_p_values_print_as_prose_reads_them() -> None:
+    # Float noise of accuracies stored to 6 decimals is a zero difference, not -5.000e-08.
+    assert report._signed(-5e-8) == "0.0000"
+    assert report._signed(0.00126) == "+0.0013"
+    assert report._signed(-0.0094) == "-0.0094"
+    assert report._p_phrase(0.0004, 20) == "< 0.001"
+    assert report._p_phrase(0.118, 20) == "= 0.118"

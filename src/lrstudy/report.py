@@ -572,6 +572,15 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 
 def _signed(value: float | None, digits: int = 4) -> str:
+    """A difference with its sign, to ``digits`` decimals; one that rounds to 0 is ``0.0000``.
+
+    Differences of accuracies stored to 6 decimals carry float noise (``-5e-08``) that
+    must not print as a number in scientific notation.
+    """
+    if value is not None and math.isfinite(value) and abs(value) < 1e4:
+        value = round(value, digits) + 0.0  # + 0.0: no "-0.0000"
+        if value == 0:
+            return f"{0:.{digits}f}"
     text = _number(value, digits)
     return text if value is None or text == "n/a" or value < 0 else f"+{text}"
 
@@ -594,12 +603,20 @@ def _p_value(value: float | None, count: int) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _p_phrase(value: float | None, count: int) -> str:
+    """``= 0.012`` or ``< 0.001``, to follow a "p" in prose."""
+    text = _p_value(value, count)
+    return text if text.startswith("<") else f"= {text}"
+
+
 def _seeds_needed(comparison: Comparison) -> str:
     if comparison.seeds_for_power is not None:
         return str(comparison.seeds_for_power)
     if comparison.spread is None:
         return _not_enough(comparison.n)
-    return "no difference" if comparison.difference == 0 else "> 100000"
+    # a mean paired difference below 1e-6 is float noise of accuracies stored to 6 decimals
+    no_difference = comparison.difference is not None and abs(comparison.difference) < 1e-6
+    return "no difference" if no_difference else "> 100000"
 
 
 def _versus_best(item: SettingSummary) -> list[str]:
@@ -766,7 +783,7 @@ def _comparison_sentences(summaries: Sequence[SettingSummary], best: SettingSumm
         if group:
             listed = [
                 f"{item.name} ({_difference_text(item.comparison)}; "
-                f"p = {_p_value(item.comparison.p_holm, item.comparison.n)} after Holm)"
+                f"p {_p_phrase(item.comparison.p_holm, item.comparison.n)} after Holm)"
                 for item in group
             ]
             sentences.append(f"{word} {best.name}: {_names(listed)}.")
