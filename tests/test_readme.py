@@ -7,17 +7,25 @@ the committed results, not the user's last experiment."""
 
 from __future__ import annotations
 
+import io
 import json
+import math
 import re
+
+import pandas as pd
+
+from lrstudy.report import metrics_table
 
 from .conftest import PROJECT_ROOT, committed_text
 
 README = (PROJECT_ROOT / "README.md").read_text()
 
 
-def results_rows() -> dict[str, list[str]]:
-    start = README.index("<!-- results-table")
-    end = README.index("<!-- end results-table -->")
+def table_rows(marker: str) -> dict[str, list[str]]:
+    """The rows of the README table between ``<!-- marker`` and ``<!-- end marker -->``,
+    keyed by their first cell (without backticks)."""
+    start = README.index(f"<!-- {marker}")
+    end = README.index(f"<!-- end {marker} -->")
     rows = {}
     for line in README[start:end].splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
@@ -28,8 +36,9 @@ def results_rows() -> dict[str, list[str]]:
 
 def test_results_table_matches_committed_metrics(default_params) -> None:
     metrics = json.loads(committed_text("reports/metrics.json"))
-    rows = results_rows()
-    assert list(rows) == list(metrics) == list(default_params["settings"])
+    rows = table_rows("results-table")
+    names = [*default_params["settings"], *default_params.get("suggested", {})]
+    assert list(rows) == list(metrics) == names
     for name, cells in rows.items():
         accuracy = metrics[name]["test_accuracy"]
         assert cells[3] == f"{accuracy['mean']:.4f} ± {accuracy['std']:.4f}", name
@@ -41,3 +50,36 @@ def test_linked_files_exist() -> None:
     assert links, "the README embeds the figures"
     missing = [link for link in links if not (PROJECT_ROOT / link).exists()]
     assert missing == []
+
+
+def test_results_seed_count_matches_committed_params(default_params) -> None:
+    seeds = default_params["train"]["seeds"]
+    assert f"Test accuracy on the 600-sample test split, over {seeds} seeds per setting" in README
+    assert f"`seeds` ({seeds} runs per setting)" in README
+
+
+def test_make_metrics_example_matches_committed_metrics() -> None:
+    start = README.index("| setting | seeds | test accuracy, mean ± std |")
+    example = README[start : README.index("…", start)].splitlines()
+    table = metrics_table(json.loads(committed_text("reports/metrics.json"))).splitlines()
+    assert len(example) >= 3
+    assert example == table[: len(example)]
+
+
+def significant(value: float, digits: int = 2) -> str:
+    """``value`` to ``digits`` significant figures, as the README writes rates."""
+    return f"{float(f'{value:.{digits}g}'):g}"
+
+
+def test_lr_find_table_matches_committed_suggestions_and_sweep() -> None:
+    found = json.loads(committed_text("lr_find/suggestions.json"))
+    curve = pd.read_csv(io.StringIO(committed_text("sweep/curve.csv")))
+    rows = table_rows("lr-find-table")
+    assert sorted(rows) == sorted(found["suggestions"])
+    for name, cells in rows.items():
+        median = found["suggestions"][name]
+        per_seed = [s[name] for s in found["seeds"].values() if s[name] is not None]
+        low, high = significant(min(per_seed)), significant(max(per_seed))
+        assert cells[1] == f"{significant(median)} ({low} – {high})", name
+        nearest = curve.iloc[(curve["lr"].map(math.log) - math.log(median)).abs().idxmin()]
+        assert cells[2].startswith(f"{nearest['test_accuracy']:.3f} (at {nearest['lr']:.3g})"), name
