@@ -25,7 +25,14 @@ def test_default_sections(config) -> None:
 def test_suggested_setting_resolves_from_the_suggestions(config) -> None:
     spec = config.with_suggestions({"minimum": 0.03, "steep": 0.5, "valley": 0.02}).run("lr_valley")
     assert spec.lr == 0.02
-    assert (spec.batch_size, spec.epochs, spec.seeds) == (100, 50, (0, 1, 2, 3, 4))
+    # the train defaults, as every setting gets them
+    train = config.train
+    expected_seeds = tuple(range(train.seed, train.seed + train.seeds))
+    assert (spec.batch_size, spec.epochs, spec.seeds) == (
+        train.batch_size,
+        train.epochs,
+        expected_seeds,
+    )
     assert spec.schedule.type == "constant"
 
 
