@@ -407,4 +407,25 @@ BAD_PARAMS = [
         _set("suggested", "lr_valley", "lr", "suggestion", value="slope"),
         ("suggested.lr_valley.lr.suggestion = 'slope'", "minimum, steep, valley"),
     ),
+    BadParams(
+        "seed-overflow-sweep",
+        # every setting runs one seed, but the sweep and the range test run train.seeds
+        lambda params: (
+            params["train"].update(seed=2**32 - 1, seeds=2),
+            [setting.update(seeds=1) for setting in params["settings"].values()],
+            [setting.update(seeds=1) for setting in params.get("suggested", {}).values()],
+        ),
+        ("train.seed = 4294967295", "train.seeds (the sweep and the range test)", "at most"),
+        e2e=False,
+    ),
+    BadParams(
+        "seed-overflow-suggested",
+        _both(
+            _set("train", "seed", value=2**32 - 4),
+            _set("train", "seeds", value=1),
+            _set("suggested", "lr_valley", "seeds", value=5),
+        ),
+        ("train.seed = 4294967292", "suggested.lr_valley runs 5 seeds", "at most"),
+        e2e=False,
+    ),
 ]

@@ -839,14 +839,25 @@ def _cross_checks(config: Config) -> list[str]:
     n_train = split_sizes(
         config.data.n_samples, config.split.test_fraction, config.split.val_fraction
     )["train"]
-    for name, setting in config.settings.items():
-        n_seeds = setting.seeds if setting.seeds is not None else config.train.seeds
-        last = config.train.seed + n_seeds - 1
-        if last > MAX_SEED:
-            problems.append(
-                f"train.seed = {config.train.seed}: settings.{name} runs {n_seeds} seeds, "
-                f"up to seed {last}; seed + seeds - 1 must be at most {MAX_SEED} (2**32 - 1)"
+    # Every run starts at train.seed: the settings, the suggested settings, and the sweep
+    # and range test (train.seeds). One line for the run that reaches the highest seed.
+    runs = [("train.seeds (the sweep and the range test)", config.train.seeds)]
+    for section, entries in (("settings", config.settings), ("suggested", config.suggested)):
+        runs += [
+            (
+                f"{section}.{name}",
+                setting.seeds if setting.seeds is not None else config.train.seeds,
             )
+            for name, setting in (entries or {}).items()
+        ]
+    where, n_seeds = max(runs, key=lambda run: run[1])
+    last = config.train.seed + n_seeds - 1
+    if last > MAX_SEED:
+        problems.append(
+            f"train.seed = {config.train.seed}: {where} runs {n_seeds} seeds, up to seed "
+            f"{last}; seed + seeds - 1 must be at most {MAX_SEED} (2**32 - 1)"
+        )
+    for name, setting in config.settings.items():
         batch_size = setting.batch_size or config.train.batch_size
         steps = math.ceil(n_train / batch_size)
         schedule = setting.schedule

@@ -45,8 +45,9 @@ def import_keras():
     """Import Keras (TensorFlow backend) with its arithmetic pinned; return the module.
 
     The one place lrstudy imports TensorFlow. Before the import it sets
-    ``ARITHMETIC_ENVIRONMENT`` (oneDNN capped at AVX2) and quiets TensorFlow's C++ info and
-    warning logs (errors still print); after it, ``THREADS`` intra-/inter-op threads and op
+    ``ARITHMETIC_ENVIRONMENT`` (oneDNN capped at AVX2) and ``TF_CPP_MIN_LOG_LEVEL=2``
+    (TensorFlow 2.21 still prints its "oneDNN custom operations are on" line, which it logs
+    before that setting applies); after it, ``THREADS`` intra-/inter-op threads and op
     determinism. Same params then give the same bits on any x86-64 CPU with AVX2.
 
     Raises:

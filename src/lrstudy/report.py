@@ -37,6 +37,8 @@ TARGET_VAL_ACCURACY = 0.95
 # A run diverged if its loss went non-finite or its training loss ended more than this
 # many times above its first epoch's (README "Divergence").
 DIVERGENCE_FACTOR = 2.0
+# A mean paired difference below this is float noise of accuracies stored to 6 decimals.
+NO_DIFFERENCE = 1e-6
 # A seed "collapsed" if its test accuracy is within this of chance: it did not learn.
 COLLAPSE_MARGIN = 0.05
 # Learning-rate polylines keep every point needed to stay within this many decades
@@ -443,7 +445,8 @@ def with_comparisons(summaries: Sequence[SettingSummary]) -> list[SettingSummary
 
 
 def _rounded(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(value, ROUND)
+    # + 0.0: a difference that rounds to zero is 0.0, not -0.0
+    return None if value is None or not math.isfinite(value) else round(value, ROUND) + 0.0
 
 
 def metrics_document(summaries: Sequence[SettingSummary]) -> dict[str, object]:
@@ -614,8 +617,7 @@ def _seeds_needed(comparison: Comparison) -> str:
         return str(comparison.seeds_for_power)
     if comparison.spread is None:
         return _not_enough(comparison.n)
-    # a mean paired difference below 1e-6 is float noise of accuracies stored to 6 decimals
-    no_difference = comparison.difference is not None and abs(comparison.difference) < 1e-6
+    no_difference = comparison.difference is not None and abs(comparison.difference) < NO_DIFFERENCE
     return "no difference" if no_difference else "> 100000"
 
 
@@ -822,7 +824,8 @@ def _power_sentence(summaries: Sequence[SettingSummary], best: SettingSummary) -
         item.comparison
         for item in summaries
         if item.comparison is not None
-        and item.comparison.difference not in (None, 0)
+        and item.comparison.difference is not None
+        and abs(item.comparison.difference) >= NO_DIFFERENCE
         and item.comparison.spread is not None
     ]
     if not compared:
@@ -910,9 +913,10 @@ def reading(summaries: Sequence[SettingSummary], chance: float = CHANCE_ACCURACY
         for item in collapsed:
             low, high = item.collapse_interval or (0.0, 1.0)
             count = int(item.finite_accuracies.size)
+            # a setting that fails to learn as a whole has no seeds that "learned"
             split = (
                 ": its seeds split between learning and not, so no mean describes it"
-                if item.collapsed_seeds < count
+                if item.collapsed_seeds < count and item.name not in failed
                 else ""
             )
             listed.append(
