@@ -3,10 +3,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lrstudy.config import GridConfig
-from lrstudy.evaluation import grid_axes, grid_points, setting_metrics, summarize
+from lrstudy.evaluation import (
+    divergence_epoch,
+    grid_axes,
+    grid_points,
+    setting_metrics,
+    summarize,
+)
 
 
 def test_summarize_against_hand_computed_values() -> None:
@@ -102,3 +109,21 @@ def test_grid_for_more_features_is_the_slice_through_zero() -> None:
     assert not points[:, 2:].any()
     with pytest.raises(ValueError, match="at least 2 features"):
         grid_points(grid, n_features=1)
+
+
+def losses(values: list[float]) -> pd.DataFrame:
+    """A history whose training loss is ``values`` and validation loss 1.1 times it."""
+    loss = np.asarray(values, dtype=float)
+    return pd.DataFrame(
+        {"epoch": np.arange(1, loss.size + 1), "loss": loss, "val_loss": loss * 1.1}
+    )
+
+
+def test_divergence_epoch_non_finite_far_above_start_and_healthy_short_runs() -> None:
+    assert divergence_epoch(losses([0.7, 0.5, np.nan, np.inf])) == 3
+    # ends at 3.0 > 2 x 0.7: diverged from the first epoch above 1.4 (epoch 3)
+    assert divergence_epoch(losses([0.7, 1.2, 1.5, 3.0])) == 3
+    # a healthy 3-epoch warm-up (loss creeping up a little) and a bouncing run that
+    # recovers are not divergence; the old rule (last > first) flagged the first
+    assert divergence_epoch(losses([0.693, 0.695, 0.699])) is None
+    assert divergence_epoch(losses([0.7, 5.0, 0.3])) is None

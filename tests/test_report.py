@@ -266,16 +266,6 @@ def summary(name: str, accuracies: list[float | None], **changes: Any) -> Settin
     return SettingSummary(**{**fields, **changes})
 
 
-def test_divergence_epoch_non_finite_far_above_start_and_healthy_short_runs() -> None:
-    assert report.divergence_epoch(history([0.7, 0.5, np.nan, np.inf])) == 3
-    # ends at 3.0 > 2 x 0.7: diverged from the first epoch above 1.4 (epoch 3)
-    assert report.divergence_epoch(history([0.7, 1.2, 1.5, 3.0])) == 3
-    # a healthy 3-epoch warm-up (loss creeping up a little) and a bouncing run that
-    # recovers are not divergence; the old rule (last > first) flagged the first
-    assert report.divergence_epoch(history([0.693, 0.695, 0.699])) is None
-    assert report.divergence_epoch(history([0.7, 5.0, 0.3])) is None
-
-
 def test_summarize_setting_nulls_seeds_that_diverged_in_training(study_config) -> None:
     runs = {0: history([0.7, 0.3, np.nan, np.nan]), 1: history([0.7, 0.4, 0.08, 0.09])}
     item = summarize_setting(study_config, "steady", metrics_for([0.5, 0.98]), runs)

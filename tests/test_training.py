@@ -192,6 +192,26 @@ def test_early_stopping_callback_stops_the_fast_loop(small) -> None:
     assert len(result.history["loss"]) == 2  # epoch 2 does not improve by 1.0: stop
 
 
+def test_the_fast_loop_refuses_callbacks_it_would_never_call(small) -> None:
+    """TerminateOnNaN acts per batch: silently skipping it would hide a diverged run."""
+    import keras
+
+    class PerValidationPass(keras.callbacks.Callback):
+        def on_test_end(self, logs=None) -> None:
+            pass
+
+    config, parts = small
+    spec = replace(config.run("lr_small"), epochs=1)
+    for callback, hook in [
+        (keras.callbacks.TerminateOnNaN(), "on_batch_end"),
+        (PerValidationPass(), "on_test_end"),
+    ]:
+        with pytest.raises(ValueError, match=rf"{type(callback).__name__} \({hook}\).*loop: fit"):
+            train_seed(spec, config.model, 0, parts["train"], parts["val"], [callback])
+    fit = replace(spec, loop="fit")  # Model.fit calls every hook
+    assert train_seed(fit, config.model, 0, parts["train"], parts["val"], [PerValidationPass()])
+
+
 # --- Arithmetic pinned before TensorFlow loads ------------------------------------------
 
 PROBE = """

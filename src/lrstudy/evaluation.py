@@ -17,17 +17,40 @@ from lrstudy.statistics import finite, mean_interval
 
 if TYPE_CHECKING:
     import keras
+    import pandas as pd
 
     from lrstudy.data import Dataset
 
 ROUND = 6  # decimals kept in metrics files: readable diffs, far below seed-to-seed noise
 SUMMARY_KEYS = ("mean", "std", "min", "max", "ci_low", "ci_high")
+# A run diverged if its loss went non-finite or its training loss ended more than this
+# many times above its first epoch's (README "Divergence").
+DIVERGENCE_FACTOR = 2.0
 
 
 def sample_std(values: Sequence[float] | np.ndarray) -> float:
     """Sample standard deviation (ddof=1) over seeds; 0 for a single value."""
     array = np.asarray(values, dtype=np.float64)
     return float(np.std(array, ddof=1)) if array.size > 1 else 0.0
+
+
+def divergence_epoch(history: pd.DataFrame) -> int | None:
+    """The first epoch (1-based) at which a run diverged, or None if it did not.
+
+    A run diverged if its training or validation loss became NaN or infinite (the first
+    such epoch), or if its training loss ended more than ``DIVERGENCE_FACTOR`` times
+    above its first epoch's (the first epoch above that line). The factor leaves room
+    for a healthy run whose loss barely moves or rises a little, e.g. a short run that
+    is still warming up; a run that "learns" upward by a factor of two has blown up.
+    """
+    losses = history[["loss", "val_loss"]].to_numpy(dtype=float)
+    broken = np.flatnonzero(~np.isfinite(losses).all(axis=1))
+    if broken.size:
+        return int(history["epoch"].iloc[broken[0]])
+    loss = losses[:, 0]
+    if loss.size and loss[-1] > DIVERGENCE_FACTOR * loss[0]:
+        return int(history["epoch"].iloc[np.flatnonzero(loss > DIVERGENCE_FACTOR * loss[0])[0]])
+    return None
 
 
 def summarize(values: Sequence[float | None]) -> dict[str, float | int | None]:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from lrstudy.config import Config
 from lrstudy.contract import CHANCE_ACCURACY, HISTORY_KEYS, STEP_RATES_FILE
-from lrstudy.evaluation import ROUND, summarize
+from lrstudy.evaluation import DIVERGENCE_FACTOR, ROUND, divergence_epoch, summarize
 from lrstudy.schedules import describe
 from lrstudy.statistics import (
     ALPHA,
@@ -34,9 +34,6 @@ from lrstudy.statistics import (
 CURVE_COLUMNS = ("loss", "val_loss", "accuracy", "val_accuracy")
 FAILED_ACCURACY = 0.6  # mean test accuracy below this: the setting did not learn
 TARGET_VAL_ACCURACY = 0.95
-# A run diverged if its loss went non-finite or its training loss ended more than this
-# many times above its first epoch's (README "Divergence").
-DIVERGENCE_FACTOR = 2.0
 # A mean paired difference below this is float noise of accuracies stored to 6 decimals.
 NO_DIFFERENCE = 1e-6
 # A seed "collapsed" if its test accuracy is within this of chance: it did not learn.
@@ -292,25 +289,6 @@ class SettingSummary:
     def collapse_interval(self) -> tuple[float, float] | None:
         """95 % Wilson interval of the fraction of collapsed seeds (of those with a result)."""
         return wilson_interval(self.collapsed_seeds, int(self.finite_accuracies.size))
-
-
-def divergence_epoch(history: pd.DataFrame) -> int | None:
-    """The first epoch (1-based) at which a run diverged, or None if it did not.
-
-    A run diverged if its training or validation loss became NaN or infinite (the first
-    such epoch), or if its training loss ended more than ``DIVERGENCE_FACTOR`` times
-    above its first epoch's (the first epoch above that line). The factor leaves room
-    for a healthy run whose loss barely moves or rises a little, e.g. a short run that
-    is still warming up; a run that "learns" upward by a factor of two has blown up.
-    """
-    losses = history[["loss", "val_loss"]].to_numpy(dtype=float)
-    broken = np.flatnonzero(~np.isfinite(losses).all(axis=1))
-    if broken.size:
-        return int(history["epoch"].iloc[broken[0]])
-    loss = losses[:, 0]
-    if loss.size and loss[-1] > DIVERGENCE_FACTOR * loss[0]:
-        return int(history["epoch"].iloc[np.flatnonzero(loss > DIVERGENCE_FACTOR * loss[0])[0]])
-    return None
 
 
 def _finite_losses(history: pd.DataFrame) -> bool:

@@ -10,7 +10,7 @@ same batches:
   (``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end``, ``on_train_end``), which is
   all that ``ReduceLROnPlateau``, DVCLive logging or early stopping need.
 * ``fit``: ``keras.Model.fit`` on a ``tf.data`` pipeline of the same batches, for callbacks
-  that need per-batch hooks (the fast loop never calls ``on_train_batch_*``). About 8 times
+  that need per-batch hooks (the fast loop refuses those: ``FIT_ONLY_HOOKS``). About 8 times
   slower than the fast loop (``make bench``).
 
 Both feed the batches of ``epoch_orders`` (one seeded NumPy permutation of the train rows
@@ -43,6 +43,19 @@ if TYPE_CHECKING:
 
 # Keras' metric names as fit logs them (validation ones get the prefix "val_").
 _METRIC_KEYS = ("loss", "accuracy")
+
+# Callback hooks ``Model.fit`` calls that the fast loop does not: each batch and the
+# validation pass run inside the epoch's graph, out of Python's reach.
+FIT_ONLY_HOOKS = (
+    "on_batch_begin",
+    "on_batch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+)
 
 
 def epoch_orders(n_rows: int, epochs: int, seed: int) -> np.ndarray:
@@ -200,8 +213,14 @@ class Trainer:
         ``ReduceLROnPlateau`` cut at an epoch's end shows from the next epoch. ``lr``
         replaces the setting's base rate for this run (the LR sweep trains every rate of
         its grid with one trainer); the schedule's shape stays.
+
+        Raises:
+            ValueError: if a callback overrides a hook of ``FIT_ONLY_HOOKS`` (for example
+                ``keras.callbacks.TerminateOnNaN``, which acts per batch): the fast loop
+                would never call it; train such a setting with ``train.loop: fit``.
         """
         keras = self._keras
+        reject_fit_only_callbacks(callbacks, keras.callbacks.Callback)
         spec = self.spec if lr is None else replace(self.spec, lr=lr)
         rates = self.rates if lr is None else scheduled_rates(spec, self.n_train)
         self._reset(seed, spec.lr)
@@ -233,6 +252,31 @@ class Trainer:
                 break
         callback_list.on_train_end()
         return TrainingResult(self.model, history, np.concatenate(used_rates))
+
+
+def reject_fit_only_callbacks(callbacks: Sequence[object], base: type) -> None:
+    """Raise ``ValueError`` naming each callback that overrides a hook of ``FIT_ONLY_HOOKS``.
+
+    ``base`` is ``keras.callbacks.Callback``: a hook a callback inherits from it unchanged
+    does nothing, so only overridden ones count.
+    """
+    problems = [
+        f"{type(callback).__name__} ({', '.join(hooks)})"
+        for callback in callbacks
+        if (
+            hooks := [
+                hook
+                for hook in FIT_ONLY_HOOKS
+                if getattr(type(callback), hook, None) is not getattr(base, hook)
+            ]
+        )
+    ]
+    if problems:
+        raise ValueError(
+            "the fast training loop calls only epoch-level callback hooks, but "
+            + "; ".join(problems)
+            + " act per batch or per validation pass; set train.loop: fit to use them"
+        )
 
 
 def keras_callbacks_for_fast_loop(spec: RunSpec) -> list[keras.callbacks.Callback]:

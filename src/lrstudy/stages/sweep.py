@@ -25,9 +25,8 @@ import pandas as pd
 
 from lrstudy.config import Config, ConfigError, ConstantSchedule, RunSpec
 from lrstudy.data import Dataset, read_dataset
-from lrstudy.evaluation import evaluate_model
+from lrstudy.evaluation import divergence_epoch, evaluate_model
 from lrstudy.io import atomic_directory, write_json
-from lrstudy.report import divergence_epoch
 from lrstudy.stages import stage_main
 from lrstudy.sweep import RESULT_COLUMNS, curve, edge_warning, log_grid, summary
 from lrstudy.training import seed_trainer
