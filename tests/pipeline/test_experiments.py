@@ -217,6 +217,7 @@ def test_pr_report_between_two_commits(study: Study) -> None:
     assert "`lr_large.test_" not in report
     accuracy = report.split("### Test accuracy of the changed settings")[1].split("###")[0]
     assert "| lr_medium |" in accuracy and "| lr_large |" not in accuracy
+    assert "```text\nlr_medium\n" in accuracy  # the text chart, base over head
     assert "[!WARNING]" not in report  # the results are committed
 
     images = IMAGE.findall(report)
