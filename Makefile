@@ -36,16 +36,20 @@ BASE ?= main
 # accuracies that differ between the rows (--only-changed), and a setting's count of
 # diverged seeds where it changed; deps (params.yaml among them: the validate stage's),
 # std/min/max/intervals, test loss, per-seed values, the comparison with the best, the
-# collapse fraction and the Executor column dropped. Add columns back with --keep, e.g.
-#   make exp-show EXP_SHOW_ARGS="--keep 'lr_medium\.test_accuracy\.std'"
+# collapse fraction and the Executor column dropped; the State column too unless
+# `dvc queue status` lists a queued or running experiment. Add columns back with --keep,
+# e.g.  make exp-show EXP_SHOW_ARGS="--keep 'lr_medium\.test_accuracy\.std'"
 EXP_SHOW_ARGS ?=
 EXP_SHOW_TRIM := --only-changed --drop '.+\.test_loss\.' \
 	--drop '.+\.test_accuracy\.(std|min|max|seeds|ci_low|ci_high|n)' \
 	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$' \
 	--drop '.*/|logs$$|evaluation$$|^params\.yaml$$' --drop 'Executor$$'
 
+# Expanded only when exp-show runs (a recursive variable): one `dvc queue status`.
+EXP_SHOW_STATE = $(if $(shell $(BIN)/dvc queue status 2>/dev/null | grep -E '\b(Queued|Running)\b'),,--drop '^State$$')
+
 exp-show: $(STAMP) ## dvc exp show: the params and mean test accuracies that differ between rows
-	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_ARGS)
+	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_STATE) $(EXP_SHOW_ARGS)
 
 metrics: $(STAMP) ## Test accuracy and loss per setting (reports/metrics.json) as a table
 	@PYTHONPATH=src $(BIN)/python -m lrstudy.report reports/metrics.json

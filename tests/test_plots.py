@@ -71,6 +71,9 @@ def test_setting_styles_are_distinct_for_many_settings() -> None:
     styles = plots.setting_styles(names)
     assert len({(style.color, style.linestyle) for style in styles.values()}) == 25
     assert styles["s0"].linestyle == "-" and styles["s10"].linestyle == "--"
+    # Dots have no line style: colour and marker tell every setting apart.
+    assert len({(style.color, style.marker) for style in styles.values()}) == 25
+    assert styles["s0"].marker == "o" and styles["s10"].marker == "s"
     assert plots.setting_styles(names[:3]) == {name: styles[name] for name in names[:3]}
 
 
@@ -327,6 +330,22 @@ def test_learning_rates_survive_nan_rates() -> None:
 
 
 # --- test accuracy ---
+
+
+def test_test_accuracy_marks_the_best_on_validation_and_says_how_it_is_sorted() -> None:
+    # The best on validation accuracy need not have the highest test mean.
+    per_seed = {"top_on_test": [0.99, 0.98], "best_on_val": [0.95, 0.96], "other": [0.9, 0.91]}
+    figure = plots.test_accuracy(per_seed, best="best_on_val")
+    axis = figure.axes[0]
+    labels = {label.get_text(): label.get_fontweight() for label in axis.get_yticklabels()}
+    assert list(labels) == ["top_on_test", "best_on_val", "other"]  # still by test mean
+    assert labels == {"top_on_test": "normal", "best_on_val": "bold", "other": "normal"}
+    assert "sorted by mean test accuracy" in axis.get_title()
+    assert "bold: the best on validation accuracy" in axis.get_title()
+    unmarked = plots.test_accuracy(per_seed).axes[0]
+    assert "bold" not in unmarked.get_title()
+    assert {label.get_fontweight() for label in unmarked.get_yticklabels()} == {"normal"}
+    render(figure)
 
 
 def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:

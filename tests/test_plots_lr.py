@@ -86,6 +86,13 @@ def test_range_test_figure_one_line_per_seed_and_each_suggestion_marked() -> Non
     assert axis.get_xscale() == "log"
     seed_lines = [line for line in axis.lines if line.get_label().startswith("seed ")]
     assert [line.get_label() for line in seed_lines] == ["seed 0", "seed 1"]
+    assert {line.get_color() for line in seed_lines} == {"grey"}  # seeds recede
+    (median,) = [line for line in axis.lines if line.get_label() == "median"]
+    assert np.allclose(median.get_ydata(), curves[curves["seed"] == 0]["smoothed_loss"])
+    # One legend entry for all seeds, however many, then the median and the suggestions.
+    (legend,) = figure.legends
+    texts = [text.get_text() for text in legend.get_texts()]
+    assert texts == ["one seed (2 in all)", "median loss over seeds", "minimum", "steep", "valley"]
     markers = [line.get_marker() for line in axis.lines if isinstance(line, Line2D)]
     assert sorted(m for m in markers if m in ("v", "s", "o")) == ["o", "s", "v"]
     labels = [text.get_text() for text in axis.texts]

@@ -11,6 +11,7 @@ from lrstudy.pr_report import (
     MARKER,
     Change,
     FigureLink,
+    accuracy_chart,
     accuracy_section,
     changed_settings,
     delta_cells,
@@ -236,6 +237,30 @@ def test_accuracy_section() -> None:
     assert accuracy_section([], BASE_METRICS, HEAD_METRICS) == "No setting's results changed.\n"
 
 
+def test_accuracy_chart_draws_base_over_head_per_changed_setting() -> None:
+    chart = accuracy_chart(["lr_medium", "added"], BASE_METRICS, HEAD_METRICS)
+    assert chart.startswith("```text\nlr_medium\n")
+    body = chart.split("```")[1]
+    lines = body.splitlines()
+    base, head = (
+        next(line for line in lines if line.startswith(name)) for name in ("base", "head")
+    )
+    # the base's mean 0.90 lies left of the head's 0.95 on their shared scale
+    assert base.index("|") < head.index("|")
+    # intervals beyond accuracy 1 stop at the edge: 2 seeds give +-0.25 and +-0.13
+    assert base.endswith("0.90 [0.65, 1.15] (2 seeds)") and ">" in base
+    assert head.endswith("0.95 [0.82, 1.08] (2 seeds)")
+    # a setting neither revision has: the rows say so, no axis
+    assert "\nadded\nbase  — (the base has no added)\nhead  — (the head has no added)\n" in body
+    assert "`[---|---]` the 95 % interval of the mean" in chart.split("```")[2]
+    assert accuracy_chart([], BASE_METRICS, HEAD_METRICS) == ""
+
+
+def test_figures_section_names_the_changed_settings() -> None:
+    section = figures_section([FigureLink("A", None, "a.png")], ["lr_medium", "added"])
+    assert section.startswith("Settings this change touches: `lr_medium`, `added`;")
+
+
 def test_figures_section_shows_the_head_full_width_and_folds_the_base() -> None:
     figures = [
         FigureLink("Test accuracy", "base/test_accuracy.png", "../test_accuracy.png"),
@@ -286,6 +311,9 @@ def test_render_report_puts_the_sections_in_order() -> None:
     ]
     assert "| lr_medium | 0.90 [0.65, 1.15] (2 seeds)" in report
     assert "| lr_large |" not in report
+    chart = report.split("```text\n")[1].split("```")[0]
+    assert chart.startswith("lr_medium\n") and "lr_large" not in chart
+    assert "Settings this change touches: `lr_medium`;" in report.split("### Figures")[1]
     assert "| `settings.lr_medium.lr` | 0.005 | 0.01 |" in report
     assert "![Test accuracy (head)](h.png)" in report
     assert "[!WARNING]" not in report

@@ -10,8 +10,14 @@ or report never pay for it.
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,25 +47,102 @@ ARITHMETIC_ENVIRONMENT = {
 THREADS = 1
 
 
+# What TensorFlow prints on stderr while it is imported, whatever TF_CPP_MIN_LOG_LEVEL says:
+# its C++ code logs through Abseil before anything initialises Abseil's logging, and an
+# uninitialised Abseil writes every message to stderr (ignoring the level), preceded by a
+# warning saying so (abseil/abseil-cpp#1718, #1957; tensorflow/tensorflow#102212). Measured
+# on TensorFlow 2.21 (x86-64 Linux): both lines twice, at import, none after it. Benign:
+# the oneDNN line states what ARITHMETIC_ENVIRONMENT pins on purpose.
+BENIGN_IMPORT_LINES = (
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
+    r"I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\. .*",
+)
+"""Regular expressions of whole stderr lines that ``import_keras`` drops (nothing else)."""
+
+# The filter of ``quiet_stderr``: a separate process, not a thread, because the thread
+# importing TensorFlow holds Python's lock while TensorFlow's C++ initialisers run, so a
+# Python reader thread could not forward what a crash there printed before the process died;
+# a process forwards everything up to the end of the pipe, even after a crash.
+_FILTER = """\
+import re, sys
+benign = [re.compile(pattern.encode()) for pattern in sys.argv[1:]]
+out = sys.stdout.buffer
+for line in sys.stdin.buffer:
+    if not any(p.fullmatch(line.rstrip(b"\\r\\n")) for p in benign):
+        out.write(line)
+        out.flush()
+"""
+
+
+def is_benign(line: str | bytes, patterns: Sequence[str] = BENIGN_IMPORT_LINES) -> bool:
+    """Whether a stderr line (its newline aside) is one of the known-benign ``patterns``."""
+    text = line.decode(errors="replace") if isinstance(line, bytes) else line
+    text = text.rstrip("\r\n")
+    return any(re.fullmatch(pattern, text) for pattern in patterns)
+
+
+@contextmanager
+def quiet_stderr(patterns: Sequence[str] = BENIGN_IMPORT_LINES) -> Iterator[None]:
+    """Drop stderr lines matching ``patterns`` while the block runs; forward every other.
+
+    File descriptor 2 itself (what C++ code writes to, not just ``sys.stderr``) goes
+    through a pipe to a small filter process that writes every other line, as it comes,
+    to the real stderr; after the block fd 2 is restored and the filter drains the pipe.
+    Where fd 2 cannot be redirected (no stderr at all), the block runs unfiltered.
+    """
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    read_end, write_end = os.pipe()
+    try:
+        filter_process = subprocess.Popen(
+            [sys.executable, "-c", _FILTER, *patterns], stdin=read_end, stdout=saved
+        )
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        os.close(saved)
+        yield
+        return
+    os.close(read_end)
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last write end here: the filter reads to its end
+        os.close(saved)
+        # A process started inside the block may hold the pipe open: then the filter
+        # keeps forwarding its lines in the background.
+        with suppress(subprocess.TimeoutExpired):
+            filter_process.wait(timeout=10)
+
+
 def import_keras():
     """Import Keras (TensorFlow backend) with its arithmetic pinned; return the module.
 
     The one place lrstudy imports TensorFlow. Before the import it sets
-    ``ARITHMETIC_ENVIRONMENT`` (oneDNN capped at AVX2) and ``TF_CPP_MIN_LOG_LEVEL=2``
-    (TensorFlow 2.21 still prints its "oneDNN custom operations are on" line, which it logs
-    before that setting applies); after it, ``THREADS`` intra-/inter-op threads and op
-    determinism. Same params then give the same bits on any x86-64 CPU with AVX2.
+    ``ARITHMETIC_ENVIRONMENT`` (oneDNN capped at AVX2) and ``TF_CPP_MIN_LOG_LEVEL=2``;
+    during it, drops the ``BENIGN_IMPORT_LINES`` TensorFlow prints regardless of that
+    level (``quiet_stderr``; every other line, an error included, still shows, unless
+    ``TF_CPP_MIN_LOG_LEVEL=0`` asks for everything); after it, ``THREADS`` intra-/inter-op
+    threads and op determinism. Same params then give the same bits on any x86-64 CPU
+    with AVX2.
 
     Raises:
         RuntimeError: if TensorFlow already started its runtime with other thread counts
             (something imported and used it before lrstudy could pin it).
     """
-    import os
-
     os.environ.update(ARITHMETIC_ENVIRONMENT)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-    import tensorflow as tf
+    everything = os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0" or "tensorflow" in sys.modules
+    with nullcontext() if everything else quiet_stderr():
+        import keras
+        import tensorflow as tf
 
     threading = tf.config.threading
     try:

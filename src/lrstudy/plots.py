@@ -29,7 +29,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from lrstudy.contract import CHANCE_ACCURACY
 from lrstudy.io import atomic_path
-from lrstudy.statistics import mean_interval
+from lrstudy.statistics import finite, mean_interval
 
 DPI = 110
 LINE_STYLES = ("-", "--", ":", "-.")
@@ -48,26 +48,33 @@ CURVE_PANELS = (
 )
 
 
+MARKERS = ("o", "s", "^", "D")
+
+
 @dataclass(frozen=True)
 class Style:
-    """How one setting is drawn in every figure."""
+    """How one setting is drawn in every figure (lines: colour, line style; dots: marker)."""
 
     color: tuple[float, float, float, float]
     linestyle: str
+    marker: str = "o"
 
 
 def setting_styles(names: Sequence[str]) -> dict[str, Style]:
     """One style per setting, stable for a given order.
 
     The ten tab10 colours first; from the eleventh setting on the colours repeat with
-    another line style (dashed, dotted, dash-dot), which stays easier to tell apart than
-    the paired light/dark shades of tab20.
+    another line style (dashed, dotted, dash-dot) and dot marker (square, triangle,
+    diamond): a dot plot has no line style, so the marker tells the two settings of one
+    colour apart there (tab20's light shades would read as the same hue at a dot's size).
+    Distinct up to 40 settings.
     """
     palette = mpl.colormaps["tab10"]
     return {
         name: Style(
             color=palette(index % palette.N),
             linestyle=LINE_STYLES[(index // palette.N) % len(LINE_STYLES)],
+            marker=MARKERS[(index // palette.N) % len(MARKERS)],
         )
         for index, name in enumerate(names)
     }
@@ -438,14 +445,18 @@ def _describe_accuracy(finite: np.ndarray, missing: int) -> str:
 
 
 def test_accuracy(
-    per_seed: Mapping[str, Sequence[float | None]], chance: float = CHANCE_ACCURACY
+    per_seed: Mapping[str, Sequence[float | None]],
+    chance: float = CHANCE_ACCURACY,
+    best: str | None = None,
 ) -> Figure:
-    """Test accuracy per setting: seeds as dots, the mean's 95 % interval, best on top.
+    """Test accuracy per setting: seeds as dots, the mean's 95 % interval, highest on top.
 
     Args:
         per_seed: Per setting (in colour order), each seed's test accuracy; ``None`` or
             a non-finite value is a seed that diverged (no accuracy).
         chance: Accuracy of guessing (1 / number of classes), a dashed line.
+        best: The summary's best setting (chosen on validation accuracy, so it need not
+            be the top row): its name is bold and the title says so.
 
     Returns:
         A horizontal dot plot sorted by mean (settings without any result last): each
@@ -481,8 +492,14 @@ def test_accuracy(
     for axis, limits in zip(axes, [(left, 1.01), *([zoom] if zoom else [])], strict=True):
         _draw_accuracy_rows(axis, rows, styles, limits, chance)
     axes[0].set_yticks(range(len(order)), order)
-    axes[0].set_ylim(len(order) - 0.5, -0.5)  # best at the top
-    axes[0].set_title("Test accuracy per setting (highest mean first)")
+    for label in axes[0].get_yticklabels():
+        if label.get_text() == best:
+            label.set_fontweight("bold")
+    axes[0].set_ylim(len(order) - 0.5, -0.5)  # highest mean at the top
+    title = "Test accuracy per setting, sorted by mean test accuracy"
+    if best in per_seed:
+        title += "\nbold: the best on validation accuracy (the summary's reference)"
+    axes[0].set_title(title)
     if zoom:
         axes[1].set_title(f"zoom: settings within {ZOOM_WIDTH:g} of the highest mean")
     right = axes[-1].secondary_yaxis("right")
@@ -584,6 +601,7 @@ def _draw_accuracy_rows(
             row.values,
             position + offsets,
             color=styles[row.name].color,
+            marker=styles[row.name].marker,
             edgecolors="black",
             linewidths=0.5,
             s=26,
@@ -755,6 +773,10 @@ def lr_sweep(
     return figure
 
 
+SUGGESTION_COLORS = {"minimum": "tab:orange", "steep": "tab:red", "valley": "tab:blue"}
+SUGGESTION_LINES = {"minimum": ":", "steep": "-.", "valley": "--"}
+
+
 def lr_range_test(
     curves: pd.DataFrame,
     per_seed: Mapping[int, Mapping[str, float | None]],
@@ -769,20 +791,26 @@ def lr_range_test(
             as labelled vertical lines.
 
     Returns:
-        One panel, rate on a log axis; the loss axis is zoomed on the range below the
-        starting loss (its top is the highest start plus twice the largest fall), so the
-        blow-up at the end leaves through the top instead of flattening the rest.
+        One panel, rate on a log axis: each seed a thin grey line (one legend entry for
+        all, however many seeds), the median loss over the seeds at each step in black
+        (while at least half of them still run), each seed's suggestions as markers
+        coloured by suggestion and their medians as vertical lines of the same colour.
+        The loss axis is zoomed on the range below the starting loss (its top is the
+        highest start plus twice the largest fall), so the blow-up at the end leaves
+        through the top instead of flattening the rest.
     """
     figure = Figure(figsize=(9, 5.2), layout="constrained")
     axis = figure.subplots()
-    colors = mpl.colormaps["tab10"].colors
     starts = []
-    for index, (seed, line) in enumerate(curves.groupby("seed", sort=True)):
-        color = colors[index % len(colors)]
+    seeds = 0
+    for seed, line in curves.groupby("seed", sort=True):
+        seeds += 1
         rates = line["lr"].to_numpy(dtype=float)
         losses = line["smoothed_loss"].to_numpy(dtype=float)
         starts.append(float(losses[0]))
-        axis.plot(rates, losses, color=color, linewidth=1.2, alpha=0.8, label=f"seed {seed}")
+        axis.plot(
+            rates, losses, color="grey", linewidth=0.8, alpha=0.55, zorder=2, label=f"seed {seed}"
+        )
         for name, rate in per_seed.get(int(seed), {}).items():
             if rate is None or name not in SUGGESTION_MARKERS:
                 continue
@@ -791,17 +819,28 @@ def lr_range_test(
                 rate,
                 y,
                 marker=SUGGESTION_MARKERS[name],
-                color=color,
+                color=SUGGESTION_COLORS[name],
                 markeredgecolor="black",
-                markersize=7,
+                markeredgewidth=0.6,
+                markersize=6.5,
+                alpha=0.85,
                 linestyle="none",
                 zorder=4,
             )
-    styles = {"minimum": ":", "steep": "-.", "valley": "--"}
+    if seeds:
+        # Every seed steps through the same rates; a seed that stopped (diverged) drops out.
+        median = curves.groupby("step" if "step" in curves else "lr", sort=True).agg(
+            lr=("lr", "median"), loss=("smoothed_loss", "median"), n=("smoothed_loss", "size")
+        )
+        median = median[median["n"] * 2 >= seeds]  # while at least half the seeds run
+        axis.plot(
+            median["lr"], median["loss"], color="black", linewidth=2.2, zorder=3, label="median"
+        )
     for name, rate in medians.items():
         if rate is None:
             continue
-        axis.axvline(rate, color="black", linestyle=styles.get(name, "-"), linewidth=1.2)
+        color = SUGGESTION_COLORS.get(name, "black")
+        axis.axvline(rate, color=color, linestyle=SUGGESTION_LINES.get(name, "-"), linewidth=1.6)
         axis.annotate(
             f"{name}: {rate:.3g}",
             xy=(rate, 0.98),
@@ -811,6 +850,7 @@ def lr_range_test(
             rotation=90,
             va="top",
             fontsize=8.5,
+            color=color,
         )
     _log_rate_axis(axis, "learning rate of the step (log scale)")
     if starts:
@@ -821,15 +861,144 @@ def lr_range_test(
         axis.set_ylim(low - 0.1 * (top - low), top)
     axis.set_ylabel("training loss (EMA-smoothed, bias-corrected)")
     steps = int(curves.groupby("seed").size().max()) if len(curves) else 0
-    axis.set_title(f"LR range test: loss while the rate rises every step (up to {steps} steps)")
-    seed_legend = axis.legend(loc="lower left", fontsize=8, title="seed", title_fontsize=8)
-    axis.add_artist(seed_legend)
+    axis.set_title(
+        f"LR range test: loss while the rate rises every step ({seeds} seeds, up to {steps} steps)"
+    )
     handles = [
-        Line2D([], [], marker=marker, color="grey", markeredgecolor="black", linestyle="none")
-        for marker in SUGGESTION_MARKERS.values()
-    ] + [Line2D([], [], color="black", linestyle=styles[name]) for name in SUGGESTION_MARKERS]
-    labels = [f"{name} (one seed)" for name in SUGGESTION_MARKERS] + [
-        f"{name} (median over seeds)" for name in SUGGESTION_MARKERS
+        Line2D([], [], color="grey", linewidth=0.8, alpha=0.55),
+        Line2D([], [], color="black", linewidth=2.2),
     ]
-    figure.legend(handles, labels, loc="outside lower center", ncols=3, fontsize=8.5, frameon=False)
+    labels = [f"one seed ({seeds} in all)", "median loss over seeds"]
+    for name in SUGGESTION_MARKERS:
+        color = SUGGESTION_COLORS[name]
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=SUGGESTION_MARKERS[name],
+                color=color,
+                markeredgecolor="black",
+                linestyle=SUGGESTION_LINES[name],
+            )
+        )
+        labels.append(name)
+    figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncols=len(labels),
+        fontsize=8.5,
+        frameon=False,
+        title="suggestions: a marker per seed, a vertical line at their median over seeds",
+        title_fontsize=8.5,
+    )
     return figure
+
+
+# --- A text figure for markdown (the PR report, issue 10) -----------------------------
+
+
+@dataclass(frozen=True)
+class TextRow:
+    """One row of ``interval_text_chart``: a label, per-seed values and a note after it."""
+
+    label: str
+    values: Sequence[float | None]
+    note: str = ""
+
+
+TEXT_CHART_LEGEND = (
+    "`[---|---]` the 95 % interval of the mean over seeds and the mean; `.` one seed "
+    "outside the interval, `:` two or more in the same place; each group on its own scale."
+)
+"""What the marks of ``interval_text_chart`` mean, to print under it."""
+
+
+def _nice_ticks(low: float, high: float, count: int = 4) -> np.ndarray:
+    """Round tick values covering ``[low, high]`` (matplotlib's locator, no figure)."""
+    from matplotlib.ticker import MaxNLocator
+
+    if high <= low:
+        pad = max(abs(low) * 0.01, 0.005)
+        low, high = low - pad, high + pad
+    ticks = MaxNLocator(nbins=count, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    return ticks[(ticks >= ticks[ticks <= low].max()) & (ticks <= ticks[ticks >= high].min())]
+
+
+def _step_decimals(step: float) -> int:
+    """The fewest decimals that write every multiple of ``step`` exactly (0.025 → 3)."""
+    return next((d for d in range(7) if abs(step * 10**d - round(step * 10**d)) < 1e-6), 6)
+
+
+def interval_text_chart(
+    groups: Sequence[tuple[str, Sequence[TextRow]]],
+    width: int = 44,
+    limits: tuple[float, float] = (-math.inf, math.inf),
+) -> str:
+    """Per-seed values and the 95 % interval of their mean, as monospace ASCII.
+
+    For places that show text but no image made on the spot, such as a PR comment (its
+    images must be URLs of committed files). Each group (a setting: base and head) has
+    its own axis covering its seeds and intervals, so a setting whose seeds sit at 0.99
+    is not squashed by one whose seeds collapse to 0.5; rows of a group share the axis.
+    A row draws its seeds as ``.`` (``:`` where several fall in one character), then the
+    interval ``[---]`` over them, the mean as ``|``; the note follows the strip.
+
+    Args:
+        groups: ``(title, rows)``; the title is printed above the group's axis.
+        width: Characters of the strip.
+        limits: Values outside these are drawn at the edge (e.g. an interval of an
+            accuracy beyond 1 stops at 1 with ``>``).
+
+    Returns:
+        The chart, lines joined by newlines (no fence), or "" without groups.
+    """
+    if width < 12:
+        raise ValueError(f"a text chart needs at least 12 characters of width, got {width}")
+    label_width = max((len(row.label) for _, rows in groups for row in rows), default=0)
+    indent = " " * (label_width + 2)
+    lines: list[str] = []
+    for title, rows in groups:
+        samples = [mean_interval(row.values) for row in rows]
+        seeds = [np.clip(finite(row.values), *limits) for row in rows]
+        points = [value for values in seeds for value in values]
+        points += [min(max(end, limits[0]), limits[1]) for iv in samples if iv for end in iv]
+        if lines:
+            lines.append("")
+        lines.append(title)
+        if not points:
+            lines += [f"{row.label:<{label_width}}  {row.note}".rstrip() for row in rows]
+            continue
+        ticks = _nice_ticks(min(points), max(points))
+        low, high = float(ticks[0]), float(ticks[-1])
+
+        def column(value: float, low: float = low, high: float = high) -> int:
+            return round((min(max(value, low), high) - low) / (high - low) * (width - 1))
+
+        # Tick labels centred on their "+", reaching into the label column on the left.
+        shift = min(3, len(indent))
+        scale, rule = [" "] * (shift + width + 3), ["-"] * width
+        decimals = _step_decimals(float(ticks[1] - ticks[0]))
+        for tick in ticks:
+            place, text = column(float(tick)), f"{tick:.{decimals}f}"
+            start = max(0, shift + place - len(text) // 2)
+            scale[start : start + len(text)] = text
+            rule[place] = "+"
+        lines.append(indent[shift:] + "".join(scale).rstrip())
+        lines.append(indent + "".join(rule))
+        for row, values, interval in zip(rows, seeds, samples, strict=True):
+            strip = [" "] * width
+            for value in values:
+                place = column(float(value))
+                strip[place] = ":" if strip[place] in ".:" else "."
+            if values.size:
+                left, right = interval if interval else (values.mean(), values.mean())
+                if interval:
+                    first, last = column(left), column(right)
+                    for place in range(first + 1, last):
+                        strip[place] = "-"
+                    strip[first] = "<" if left < limits[0] else "["
+                    strip[last] = ">" if right > limits[1] else "]"
+                strip[column(float(values.mean()))] = "|"
+            lines.append(f"{row.label:<{label_width}}  {''.join(strip)}  {row.note}".rstrip())
+    return "\n".join(lines)

@@ -6,9 +6,12 @@ workflow posts as a PR comment:
 
 - the changed settings' test accuracy, base against head: each mean with its 95 %
   interval, the change with its interval (seeds paired) and whether it is within seed
-  noise, to the digits the seed spread supports;
+  noise, to the digits the seed spread supports; then the same as a text figure, each
+  seed and the interval of the mean of both revisions on one scale per setting (text,
+  because a comment shows only images committed somewhere; see ``accuracy_chart``);
 - ``dvc params diff`` and ``dvc metrics diff`` against the base, as markdown tables;
-- the comparison figures: the head's full width, the base's folded below each.
+- the comparison figures: the head's full width, the base's folded below each, with the
+  names of the settings the change touches said above them.
 
 Everything that builds the markdown is a pure function of parsed
 ``dvc params diff --json`` / ``dvc metrics diff --json`` output and the two revisions'
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from lrstudy.io import atomic_path, write_text
+from lrstudy.plots import TEXT_CHART_LEGEND, TextRow, interval_text_chart
 from lrstudy.statistics import decimals_for, difference_interval, mean_interval
 
 MARKER = "<!-- lrstudy-pr-report -->"
@@ -408,15 +412,51 @@ def accuracy_section(
     )
 
 
+def accuracy_chart(
+    names: Sequence[str], base_metrics: Mapping[str, Any], head_metrics: Mapping[str, Any]
+) -> str:
+    """The changed settings' per-seed test accuracy, base over head, as a text figure.
+
+    A fenced ``plots.interval_text_chart`` (each setting on its own scale, accuracy
+    clipped to [0, 1]) with its legend; "" without changed settings. Text, not a PNG: a
+    PR comment shows images only from URLs, and a figure drawn while the report is built
+    is committed nowhere, while a code block shows in the comment, the run summary and
+    the local file alike.
+    """
+    groups = []
+    for name in names:
+        rows = []
+        for label, metrics in (("base", base_metrics), ("head", head_metrics)):
+            accuracy = _accuracy(metrics, name)
+            values = list(_seed_values(accuracy).values()) if accuracy else []
+            note = spread_cell(accuracy) if accuracy else f"— (the {label} has no {name})"
+            rows.append(TextRow(label, values, note))
+        groups.append((name, rows))
+    if not groups:
+        return ""
+    chart = interval_text_chart(groups, limits=(0.0, 1.0))
+    return f"```text\n{chart}\n```\n\n{TEXT_CHART_LEGEND}\n"
+
+
 def _image(link: str | None, title: str) -> str:
     return "—" if link is None else f"![{title}]({link})"
 
 
-def figures_section(figures: Sequence[FigureLink]) -> str:
-    """The comparison figures: the head's full width, the base's folded below each."""
+def figures_section(figures: Sequence[FigureLink], changed: Sequence[str] = ()) -> str:
+    """The comparison figures: the head's full width, the base's folded below each.
+
+    ``changed`` names the settings the change touches, said once above the figures: the
+    committed figures are drawn by the pipeline, which does not know the base.
+    """
     if not figures:
         return "No figures.\n"
     parts = []
+    if changed:
+        listed = ", ".join(f"`{name}`" for name in changed)
+        parts.append(
+            f"Settings this change touches: {listed}; their test accuracy, base against "
+            "head, is charted under *Test accuracy of the changed settings* above.\n"
+        )
     for item in figures:
         parts.append(f"#### {item.title}\n")
         head = _image(item.head, f"{item.title} (head)")
@@ -483,12 +523,13 @@ def render_report(
             head_metrics,
             paired=not any(item.key.startswith("model.") for item in params),
         ),
+        accuracy_chart(names, base_metrics, head_metrics),
         "### Params diff (`dvc params diff`)\n",
         params_table(params),
         "### Metrics diff (`dvc metrics diff`)\n",
         metrics_section(metrics, decimals=metric_decimals(head_metrics, base_metrics)),
         "### Figures\n",
-        figures_section(figures),
+        figures_section(figures, names),
         "<sub>Built by `make pr-report` (src/lrstudy/pr_report.py); run it locally to read "
         "the same report before pushing.</sub>\n",
     ]

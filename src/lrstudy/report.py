@@ -498,8 +498,10 @@ FIGURES = (
         "Test accuracy per setting",
         "Each dot is one seed; the black bar is the mean over seeds and its whisker the "
         "95 % confidence interval of the mean (Student t); a red cross is a seed that "
-        "diverged (no accuracy); the dashed line is chance. Highest mean on top; where the "
-        "best settings crowd together, the right panel zooms in on them.",
+        "diverged (no accuracy); the dashed line is chance. Sorted by mean test accuracy, "
+        "highest on top; the name in bold is the best on validation accuracy, the "
+        "reference of the comparisons below. Where the best settings crowd together, the "
+        "right panel zooms in on them.",
     ),
     FigureEntry(
         "learning_curves.png",
@@ -533,9 +535,10 @@ FIGURES = (
     FigureEntry(
         "lr_find.png",
         "LR range test",
-        "Smoothed training loss while the rate rises exponentially every optimizer step, "
-        "one line per seed, up to divergence; markers are each seed's suggestions, "
-        "vertical lines their medians over seeds (what settings under `suggested` use).",
+        "Smoothed training loss while the rate rises exponentially every optimizer step: "
+        "one thin grey line per seed, up to divergence, and their median in black; "
+        "coloured markers are each seed's suggestions, vertical lines of the same colour "
+        "their medians over seeds (what settings under `suggested` use).",
     ),
 )
 

@@ -184,13 +184,23 @@ def test_queued_sweep_runs_in_temporary_workspaces(study: Study) -> None:
     assert max(map(len, lines)) <= 120, "\n".join(lines)
     header = next(line for line in lines if "Experiment" in line)
     assert "settings.lr_medium.lr" in header and "Executor" not in header
+    assert "State" not in header  # nothing queued or running: every state is Success
     assert "lr_large.test_accuracy.mean" not in header  # the sweep did not change it
     expected = changed_means(rows)
     assert expected <= {"lr_medium.test_accuracy.mean"}
     assert all(name in header for name in expected)
-    for lr in SWEEP:
-        (line,) = [line for line in lines if re.search(rf"\s{re.escape(str(lr))}\s*$", line)]
-        assert "Success" in line
+    for lr in SWEEP:  # one row per rate
+        assert len([line for line in lines if re.search(rf"\s{re.escape(str(lr))}\s*$", line)]) == 1
+
+    # With a run queued, the State column says which rows are still to come.
+    project.run("dvc", "exp", "run", "--queue", "-S", "settings.lr_medium.lr=0.123")
+    try:
+        csv = make(project, "exp-show", "EXP_SHOW_ARGS=--csv").stdout.splitlines()
+    finally:
+        project.run("dvc", "queue", "remove", "--queued")
+    header = next(line for line in csv if line.startswith("Experiment,")).split(",")
+    (queued,) = [line.split(",") for line in csv if line.endswith(",0.123")]
+    assert queued[header.index("State")] == "Queued"
 
 
 def test_pr_report_between_two_commits(study: Study) -> None:
@@ -217,6 +227,7 @@ def test_pr_report_between_two_commits(study: Study) -> None:
     assert "`lr_large.test_" not in report
     accuracy = report.split("### Test accuracy of the changed settings")[1].split("###")[0]
     assert "| lr_medium |" in accuracy and "| lr_large |" not in accuracy
+    assert "```text\nlr_medium\n" in accuracy  # the text chart, base over head
     assert "[!WARNING]" not in report  # the results are committed
 
     images = IMAGE.findall(report)

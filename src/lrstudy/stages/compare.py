@@ -45,6 +45,7 @@ from lrstudy.io import atomic_directory, read_json, remove_folders_except, write
 from lrstudy.report import (
     FIGURES,
     SettingSummary,
+    best_setting,
     curves_table,
     epoch_summary,
     learning_rate_curves,
@@ -224,7 +225,9 @@ def _write_reports(
     _write_csv(reports / "plots" / "learning_rate.csv", rates, RATE_FORMAT)
     builders: dict[str, Callable[[], Figure]] = {
         "test_accuracy.png": lambda: plots.test_accuracy(
-            {item.name: item.per_seed_accuracy for item in summaries}, chance
+            {item.name: item.per_seed_accuracy for item in summaries},
+            chance,
+            best=best_setting(summaries),
         ),
         "learning_curves.png": lambda: plots.learning_curves(curves, names, chance),
         "learning_rate.png": lambda: plots.learning_rates(rates, names),
