@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import importlib.util
+import sys
 from dataclasses import replace
 
 import pytest
@@ -25,6 +26,7 @@ def _cross_cpu():
         "cross_cpu", PROJECT_ROOT / "benchmarks" / "cross_cpu.py"
     )
     module = importlib.util.module_from_spec(spec)
+    sys.modules["cross_cpu"] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
