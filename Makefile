@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test test-fast lint format bench vega-page lock clean
+.PHONY: help venv repro test test-fast lint format bench cross-cpu vega-page lock clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -85,6 +85,12 @@ bench: $(STAMP) ## Training speed and the LR sweep vs Keras Tuner, side by side 
 	$(BIN)/python -c "import keras_tuner, tensorboard" 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check $(KERAS_TUNER)
 	$(BIN)/python benchmarks/bench_sweep.py
+
+# QEMU's user-mode emulator runs the stages seeing other CPUs (Intel Haswell, AMD EPYC-Rome);
+# .ci/install-qemu installs qemu-user 8.0+ when absent (root and apt-get; Debian 12: backports).
+cross-cpu: $(STAMP) ## Train and evaluate under emulated Intel/AMD CPUs; same bytes? (benchmarks/cross_cpu.md)
+	bash .ci/install-qemu
+	$(BIN)/python benchmarks/cross_cpu.py
 
 vega-page: $(STAMP) ## Rebuild .dvc/plots/page.html (dvc plots' offline page) from npm (needs npm)
 	PYTHONPATH=src $(BIN)/python -m lrstudy.vega_page --out .dvc/plots/page.html

@@ -42,6 +42,13 @@ ARITHMETIC_ENVIRONMENT = {
     "DNNL_MAX_CPU_ISA": "AVX2",
     "TF_ENABLE_ONEDNN_OPTS": "1",
 }
+# Gradients TensorFlow computes with its ``Reciprocal`` op, replaced by a division. That
+# kernel (Eigen, compiled into TensorFlow) starts from the CPU's approximate-reciprocal
+# instruction (RCPPS), whose last bits are the CPU maker's own, then refines it once: its
+# result is not correctly rounded and depends on the CPU, not on oneDNN or the cap above.
+# The binary cross-entropy's gradient goes through Log1p's, so every optimizer step did.
+# A division is correctly rounded on every x86-64 CPU (measured: ``make cross-cpu``).
+EXACT_GRADIENTS = ("Log1p",)
 # One thread for TensorFlow's intra-op and inter-op pools: the model is far too small to
 # gain from more, and a fixed count keeps any reduction order the same on any core count.
 THREADS = 1
@@ -130,8 +137,9 @@ def import_keras():
     during it, drops the ``BENIGN_IMPORT_LINES`` TensorFlow prints regardless of that
     level (``quiet_stderr``; every other line, an error included, still shows, unless
     ``TF_CPP_MIN_LOG_LEVEL=0`` asks for everything); after it, ``THREADS`` intra-/inter-op
-    threads and op determinism. Same params then give the same bits on any x86-64 CPU
-    with AVX2.
+    threads, op determinism and the gradients of ``EXACT_GRADIENTS`` as divisions. Same
+    params then give the same bits on any x86-64 CPU with AVX2 (checked under emulated
+    Intel and AMD CPUs by ``make cross-cpu``).
 
     Raises:
         RuntimeError: if TensorFlow already started its runtime with other thread counts
@@ -161,7 +169,45 @@ def import_keras():
             ) from error
     tf.get_logger().setLevel("ERROR")
     tf.config.experimental.enable_op_determinism()
+    _use_exact_gradients(EXACT_GRADIENTS)
     return keras
+
+
+def _log1p_gradient(op: object, grad: object) -> object:
+    """Log1p's gradient ``grad / (1 + x)``: a division, not ``grad * reciprocal(1 + x)``.
+
+    TensorFlow's own multiplies by ``Reciprocal``, which is not correctly rounded and
+    differs between CPU makers; a division is correctly rounded everywhere.
+    """
+    from tensorflow.python.framework import ops
+    from tensorflow.python.ops import math_ops
+
+    x = op.inputs[0]
+    with ops.control_dependencies([grad]):
+        return grad / (1 + math_ops.conj(x))
+
+
+_EXACT_GRADIENT_FUNCTIONS = {"Log1p": _log1p_gradient}
+
+
+def _use_exact_gradients(names: tuple[str, ...]) -> None:
+    """Register ``_EXACT_GRADIENT_FUNCTIONS[name]`` as the gradient of each op in ``names``.
+
+    TensorFlow has no public way to replace a registered gradient (``tf.RegisterGradient``
+    refuses a name twice), so this writes to its gradient registry, and fails loudly if a
+    TensorFlow version no longer has it.
+    """
+    from tensorflow.python.framework import ops
+
+    try:
+        registry = ops._gradient_registry._registry
+    except AttributeError as error:  # pragma: no cover - a TensorFlow without the registry
+        raise RuntimeError(
+            "lrstudy cannot pin TensorFlow's gradients: tensorflow.python.framework.ops has "
+            "no _gradient_registry (TensorFlow changed); see lrstudy.model.EXACT_GRADIENTS"
+        ) from error
+    for name in names:
+        registry[name]["type"] = _EXACT_GRADIENT_FUNCTIONS[name]
 
 
 METRICS = ("accuracy",)
