@@ -57,7 +57,7 @@ BAD = [
     ("sweep", "min_lr", 2.0, ["sweep", "max_lr (1.0) must be greater than min_lr (2.0)"]),
     ("sweep", "min_lr", 1.0, ["max_lr (1.0) must be greater than min_lr (1.0)"]),
     ("sweep", "per_decade", 0, ["sweep.per_decade = 0", "greater than or equal to 1"]),
-    ("sweep", "max_lr", -1, ["sweep.max_lr = -1", "greater than 0"]),
+    ("sweep", "max_lr", -1, ["sweep.max_lr = -1", ">= 1.17549e-38"]),
     ("lr_find", "end_lr", 1e-8, ["end_lr (1e-08) must be greater than start_lr (1e-07)"]),
     ("lr_find", "steps", 3, ["lr_find.steps = 3", "greater than or equal to 10"]),
     ("lr_find", "diverge_factor", 1, ["lr_find.diverge_factor = 1", "greater than 1"]),

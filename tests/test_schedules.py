@@ -423,7 +423,7 @@ BAD_SCHEDULES = [
         {"type": "step", "milestones": [20, 10]},
         ["settings.x.schedule.milestones = [20, 10]", "strictly increasing"],
     ),
-    ({"type": "step", "every": 0}, ["settings.x.schedule.every = 0", "greater than 0"]),
+    ({"type": "step", "every": 0}, ["settings.x.schedule.every = 0", ">= 1e-09"]),
     (
         {"type": "cyclic", "min_lr": 0.01, "max_lr": 0.001, "step_size": 24},
         ["settings.x.schedule.max_lr = 0.001", "greater than min_lr (0.01)"],

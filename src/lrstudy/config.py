@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -72,17 +73,28 @@ def _bounds_text(bounds: Mapping[str, float]) -> str:
     return " and ".join(f"{words[key]} {value:g}" for key, value in bounds.items())
 
 
-def _strict_number(kind: type[int] | type[float], **bounds: float) -> Any:
+_BOUND_CHECKS = {
+    "gt": operator.gt,
+    "ge": operator.ge,
+    "lt": operator.lt,
+    "le": operator.le,
+}
+
+
+def _strict_number(kind: type[int] | type[float], note: str = "", **bounds: float) -> Any:
     """An int or float type that refuses booleans, text and non-finite values.
 
     Pydantic's lax mode would read ``true`` as 1 and ``"5"`` as 5; YAML 1.2 makes both
     deliberate non-numbers, so they are errors here. A whole-number float (``2e2``, which
     YAML 1.2 reads as 200.0) is accepted where an int goes. The error says what is allowed:
-    ``a whole number >= 1``, ``a finite number > 0``.
+    ``a whole number >= 1``, ``a finite number > 0``; with a ``note``, bounds are checked
+    here too so that a value out of range gets the note in brackets as the reason.
     """
     allowed = "a whole number" if kind is int else "a finite number"
     if bounds:
         allowed += f" {_bounds_text(bounds)}"
+    if note:
+        allowed += f" ({note})"
 
     def check(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -102,6 +114,8 @@ def _strict_number(kind: type[int] | type[float], **bounds: float) -> Any:
                     "whole_number", "expected {allowed}", {"allowed": allowed}
                 )
             return int(value)
+        if note and not all(_BOUND_CHECKS[key](value, bound) for key, bound in bounds.items()):
+            raise PydanticCustomError("out_of_range", "expected {allowed}", {"allowed": allowed})
         return value
 
     return Annotated[kind, BeforeValidator(check), Field(**bounds)]
@@ -145,6 +159,14 @@ Fraction = _strict_number(float, gt=0, lt=1)
 PositiveInt = _strict_number(int, ge=1)
 Seed = _strict_number(int, ge=0, le=MAX_SEED)
 SeedCount = _strict_number(int, ge=1, le=100)
+# The optimizer holds its rate as a float32: a rate outside float32's normal range would
+# become inf, or round to zero or lose precision, without a word.
+# IEEE 754 binary32: largest finite value (2 - 2**-23) * 2**127, smallest normal 2**-126.
+FLOAT32_MAX = (2 - 2.0**-23) * 2.0**127
+FLOAT32_TINY = 2.0**-126
+_RATE_NOTE = "a learning rate the optimizer holds as a float32"
+LearningRate = _strict_number(float, _RATE_NOTE, ge=FLOAT32_TINY, le=FLOAT32_MAX)
+RateFloor = _strict_number(float, _RATE_NOTE, ge=0, le=FLOAT32_MAX)
 
 
 class DataConfig(StrictModel):
@@ -219,7 +241,9 @@ class TrainConfig(StrictModel):
 
 
 NonNegativeFloat = _strict_number(float, ge=0)
-Epochs = _strict_number(float, gt=0)
+# A duration is kept to 9 decimal places (``as_rational``): a shorter one would become 0.
+MIN_EPOCHS = 1e-9
+Epochs = _strict_number(float, "durations in epochs are kept to 9 decimal places", ge=MIN_EPOCHS)
 WarmupEpochs = _strict_number(float, ge=0)
 StartFactor = _strict_number(float, ge=0, lt=1)
 DecayFactor = _strict_number(float, gt=0, lt=1)
@@ -371,7 +395,7 @@ class PolynomialSchedule(_ScheduleBase):
 
     type: Literal["polynomial"]
     decay_epochs: Epochs | None = None
-    end_lr: NonNegativeFloat = 0.0
+    end_lr: RateFloor = 0.0
     power: PositiveFloat = 1.0
     cycle: StrictBool = False
     warmup_epochs: WarmupEpochs = 0.0
@@ -390,8 +414,8 @@ class CyclicSchedule(_ScheduleBase):
     STEPPED: ClassVar[bool] = True
 
     type: Literal["cyclic"]
-    min_lr: NonNegativeFloat
-    max_lr: PositiveFloat | None = None
+    min_lr: RateFloor
+    max_lr: LearningRate | None = None
     mode: Literal["triangular", "triangular2", "exp_range"] = "triangular"
     gamma: _strict_number(float, gt=0, le=1) = 1.0
     step_size: PositiveInt | None = None
@@ -427,7 +451,7 @@ class OneCycleSchedule(_ScheduleBase):
     STEPPED: ClassVar[bool] = True
 
     type: Literal["one_cycle"]
-    max_lr: PositiveFloat | None = None
+    max_lr: LearningRate | None = None
     pct_start: Fraction = 0.3
     div_factor: _strict_number(float, ge=1) = 25.0
     final_div_factor: _strict_number(float, ge=1) = 1e4
@@ -460,7 +484,7 @@ class PlateauSchedule(_ScheduleBase):
     patience: _strict_number(int, ge=0) = 10
     min_delta: NonNegativeFloat = 1e-4
     cooldown: _strict_number(int, ge=0) = 0
-    min_lr: NonNegativeFloat = 0.0
+    min_lr: RateFloor = 0.0
     per: Literal["epoch"] = "epoch"
 
 
@@ -515,7 +539,7 @@ SCHEDULE_TYPES = (
 class SettingConfig(StrictModel):
     """One learning-rate setting: a rate, a schedule and optional training overrides."""
 
-    lr: PositiveFloat
+    lr: LearningRate
     schedule: Schedule = ConstantSchedule(type="constant")
     batch_size: PositiveInt | None = None
     epochs: PositiveInt | None = None
@@ -597,8 +621,8 @@ def _increasing_bounds(model: BaseModel, low: str, high: str) -> None:
 class SweepConfig(StrictModel):
     """Stage ``sweep``: constant rates ``min_lr * 10 ** (k / per_decade)`` up to ``max_lr``."""
 
-    min_lr: PositiveFloat
-    max_lr: PositiveFloat
+    min_lr: LearningRate
+    max_lr: LearningRate
     per_decade: Annotated[int, Field(ge=1, le=20)]
 
     @model_validator(mode="after")
@@ -610,8 +634,8 @@ class SweepConfig(StrictModel):
 class LrFindConfig(StrictModel):
     """Stage ``lr_find``: the LR range test (Smith 2017; fastai ``lr_find``)."""
 
-    start_lr: PositiveFloat
-    end_lr: PositiveFloat
+    start_lr: LearningRate
+    end_lr: LearningRate
     steps: Annotated[int, Field(ge=10, le=10000)]
     diverge_factor: Annotated[float, Field(gt=1, allow_inf_nan=False)] = 4.0
     smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.98

@@ -1,0 +1,113 @@
+"""Whatever the schema accepts, the code handles: property-based tests over params.yaml.
+
+Settings are drawn from ``SettingConfig``'s own JSON schema (``hypothesis-jsonschema``),
+so every key, type and bound the schema declares is exercised, not a hand-picked list.
+A drawn setting that ``parse_config`` refuses is discarded (that path has its own tests,
+tests/bad_params.py); one it accepts must then train without surprises: its rate at every
+optimizer step is a finite, non-negative float32 no higher than the schedule's peak, the
+schedule describes itself, and Keras gets its callbacks. The two limits this found (a
+rate beyond float32's range, a duration below 1e-9 epochs) are cases in tests/bad_params.py.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from hypothesis_jsonschema import from_schema
+
+from lrstudy.config import ConfigError, SettingConfig, parse_config, split_sizes
+from lrstudy.schedules import describe, keras_callbacks, step_rates, steps_per_epoch
+
+from .conftest import committed_params
+
+# Pydantic writes the bounds of lrstudy's strict number types under their Field names
+# (gt, ge, lt, le); JSON Schema calls them exclusiveMinimum, minimum, ...
+JSON_SCHEMA_BOUNDS = {
+    "gt": "exclusiveMinimum",
+    "ge": "minimum",
+    "lt": "exclusiveMaximum",
+    "le": "maximum",
+}
+# A setting's own run length is drawn small, like the train defaults below: the property
+# is about the schedule's keys, and a 10,000-epoch run only takes longer to check.
+RUN_LENGTH = {"epochs": {"minimum": 1, "maximum": 60}, "batch_size": {"minimum": 8}}
+
+
+def json_schema(node: Any, definitions: dict[str, Any]) -> Any:
+    """``node`` with Field-style bound names turned into JSON Schema's, ``$ref`` inlined."""
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return json_schema(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {
+            JSON_SCHEMA_BOUNDS.get(key, key): json_schema(value, definitions)
+            for key, value in node.items()
+            if key != "$defs"
+        }
+    if isinstance(node, list):
+        return [json_schema(value, definitions) for value in node]
+    return node
+
+
+def setting_schema() -> dict[str, Any]:
+    """``SettingConfig``'s JSON schema, self-contained, with a short run (``RUN_LENGTH``)."""
+    raw = SettingConfig.model_json_schema(by_alias=True)
+    schema = json_schema(raw, raw.get("$defs", {}))
+    for key, bounds in RUN_LENGTH.items():
+        schema["properties"][key] = {"anyOf": [{"type": "integer", **bounds}, {"type": "null"}]}
+    return schema
+
+
+SETTING_SCHEMA = setting_schema()
+BASE = committed_params()
+
+
+def accepted(setting: dict[str, Any], epochs: int, batch_size: int, n_samples: int):
+    """The parsed config of the committed params with only this setting, or None."""
+    raw = copy.deepcopy(BASE)
+    raw["data"]["n_samples"] = n_samples
+    raw["train"].update({"epochs": epochs, "batch_size": batch_size, "seeds": 1})
+    raw["settings"] = {"s": setting}
+    raw["suggested"] = {}
+    try:
+        return parse_config(raw)
+    except ConfigError:
+        return None
+
+
+# Derandomized: the same 200 examples on every run and machine, so a red run is a change
+# in the code, never a lucky draw; no example database is written into the project.
+@settings(
+    max_examples=200,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
+)
+@given(
+    setting=from_schema(SETTING_SCHEMA),
+    epochs=st.integers(1, 60),
+    batch_size=st.integers(8, 512),
+    n_samples=st.integers(10, 1000),
+)
+def test_every_accepted_setting_has_a_finite_rate_at_every_step(
+    setting: dict[str, Any], epochs: int, batch_size: int, n_samples: int
+) -> None:
+    config = accepted(setting, epochs, batch_size, n_samples)
+    assume(config is not None)
+    spec = config.run("s")
+    n_train = split_sizes(n_samples, config.split.test_fraction, config.split.val_fraction)["train"]
+    per_epoch = steps_per_epoch(n_train, spec.batch_size)
+    rates = np.asarray(step_rates(spec.schedule, spec.lr, per_epoch, spec.epochs))
+    assert rates.shape == (spec.epochs * per_epoch,)
+    rates32 = rates.astype(np.float32)
+    assert np.isfinite(rates32).all(), describe(spec.schedule)
+    assert (rates32 >= 0).all(), describe(spec.schedule)
+    peak = max(spec.lr, getattr(spec.schedule, "max_lr", None) or 0.0)
+    assert rates.max() <= peak * (1 + 1e-12), describe(spec.schedule)
+    assert describe(spec.schedule).startswith(spec.schedule.type)
+    callbacks = keras_callbacks(spec.schedule, spec.lr, per_epoch, spec.epochs)
+    assert len(callbacks) == (spec.schedule.type != "constant")
