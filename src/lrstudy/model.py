@@ -47,8 +47,10 @@ ARITHMETIC_ENVIRONMENT = {
 # instruction (RCPPS), whose last bits are the CPU maker's own, then refines it once: its
 # result is not correctly rounded and depends on the CPU, not on oneDNN or the cap above.
 # The binary cross-entropy's gradient goes through Log1p's, so every optimizer step did.
+# Log's is pinned too: Keras takes the log of the probabilities (not Log1p or LogSoftmax of
+# the logits) when an output carries no logits; no model lrstudy builds does, today.
 # A division is correctly rounded on every x86-64 CPU (measured: ``make cross-cpu``).
-EXACT_GRADIENTS = ("Log1p",)
+EXACT_GRADIENTS = ("Log1p", "Log")
 # One thread for TensorFlow's intra-op and inter-op pools: the model is far too small to
 # gain from more, and a fixed count keeps any reduction order the same on any core count.
 THREADS = 1
@@ -187,7 +189,17 @@ def _log1p_gradient(op: object, grad: object) -> object:
         return grad / (1 + math_ops.conj(x))
 
 
-_EXACT_GRADIENT_FUNCTIONS = {"Log1p": _log1p_gradient}
+def _log_gradient(op: object, grad: object) -> object:
+    """Log's gradient ``grad / x``: a division, not ``grad * reciprocal(x)`` (as for Log1p)."""
+    from tensorflow.python.framework import ops
+    from tensorflow.python.ops import math_ops
+
+    x = op.inputs[0]
+    with ops.control_dependencies([grad]):
+        return grad / math_ops.conj(x)
+
+
+_EXACT_GRADIENT_FUNCTIONS = {"Log1p": _log1p_gradient, "Log": _log_gradient}
 
 
 def _use_exact_gradients(names: tuple[str, ...]) -> None:
