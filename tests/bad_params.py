@@ -112,6 +112,18 @@ BAD_PARAMS = [
         e2e=False,
     ),
     BadParams(
+        "per-decade-true",
+        _set("sweep", "per_decade", value=True),
+        ("sweep.per_decade = true", WHOLE, "boolean"),
+        e2e=False,
+    ),
+    BadParams(
+        "range-test-steps-quoted",
+        _set("lr_find", "steps", value="100"),
+        ("lr_find.steps = '100'", WHOLE, "string"),
+        e2e=False,
+    ),
+    BadParams(
         "epochs-true",
         _set("train", "epochs", value=True),
         ("train.epochs = true", WHOLE, "boolean"),

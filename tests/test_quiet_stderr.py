@@ -120,3 +120,14 @@ print("imported", file=sys.stderr)
     assert everything.returncode == 0, everything.stderr
     assert ABSL in everything.stderr.splitlines()
     assert any(is_benign(line) and "oneDNN" in line for line in everything.stderr.splitlines())
+
+
+def test_without_any_stderr_the_block_still_runs(monkeypatch) -> None:
+    """`2>&-` leaves sys.stderr None: quiet_stderr must not fail before the block runs."""
+    from lrstudy.model import quiet_stderr
+
+    monkeypatch.setattr(sys, "stderr", None)
+    ran = []
+    with quiet_stderr():
+        ran.append(True)
+    assert ran == [True]

@@ -223,6 +223,12 @@ CYCLIC_LITERALS = {
 }
 
 
+def test_triangular2_after_a_thousand_cycles_is_the_floor_not_an_overflow() -> None:
+    """200 epochs of step_size 1 is over 1,100 cycles: 1 / 2 ** 1100 is 0 as a float."""
+    step = 2 * 1100 + 1  # the 1101st cycle, one step in: scale 2 ** -1100 underflows to 0
+    assert cyclic(step, 0.001, 0.006, 1, "triangular2", 1.0) == 0.001
+
+
 @pytest.mark.parametrize("mode", list(CYCLIC_LITERALS))
 def test_cyclic_is_smiths_clr(mode) -> None:
     expected = CYCLIC_LITERALS[mode]

@@ -205,6 +205,7 @@ def test_the_fast_loop_refuses_callbacks_it_would_never_call(small) -> None:
     for callback, hook in [
         (keras.callbacks.TerminateOnNaN(), "on_batch_end"),
         (PerValidationPass(), "on_test_end"),
+        (keras.callbacks.LambdaCallback(on_train_batch_end=print), "on_train_batch_end"),
     ]:
         with pytest.raises(ValueError, match=rf"{type(callback).__name__} \({hook}\).*loop: fit"):
             train_seed(spec, config.model, 0, parts["train"], parts["val"], [callback])

@@ -623,7 +623,7 @@ class SweepConfig(StrictModel):
 
     min_lr: LearningRate
     max_lr: LearningRate
-    per_decade: Annotated[int, Field(ge=1, le=20)]
+    per_decade: _strict_number(int, ge=1, le=20)
 
     @model_validator(mode="after")
     def _ordered(self) -> SweepConfig:
@@ -636,9 +636,9 @@ class LrFindConfig(StrictModel):
 
     start_lr: LearningRate
     end_lr: LearningRate
-    steps: Annotated[int, Field(ge=10, le=10000)]
-    diverge_factor: Annotated[float, Field(gt=1, allow_inf_nan=False)] = 4.0
-    smoothing: Annotated[float, Field(ge=0, lt=1)] = 0.98
+    steps: _strict_number(int, ge=10, le=10000)
+    diverge_factor: _strict_number(float, gt=1) = 4.0
+    smoothing: _strict_number(float, ge=0, lt=1) = 0.98
 
     @model_validator(mode="after")
     def _ordered(self) -> LrFindConfig:

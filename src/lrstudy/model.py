@@ -73,7 +73,8 @@ BENIGN_IMPORT_LINES = (
 # Python reader thread could not forward what a crash there printed before the process died;
 # a process forwards everything up to the end of the pipe, even after a crash.
 _FILTER = """\
-import re, sys
+import re, signal, sys
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the import, not the forwarding
 benign = [re.compile(pattern.encode()) for pattern in sys.argv[1:]]
 out = sys.stdout.buffer
 for line in sys.stdin.buffer:
@@ -97,9 +98,11 @@ def quiet_stderr(patterns: Sequence[str] = BENIGN_IMPORT_LINES) -> Iterator[None
     File descriptor 2 itself (what C++ code writes to, not just ``sys.stderr``) goes
     through a pipe to a small filter process that writes every other line, as it comes,
     to the real stderr; after the block fd 2 is restored and the filter drains the pipe.
-    Where fd 2 cannot be redirected (no stderr at all), the block runs unfiltered.
+    Where fd 2 cannot be redirected (no stderr at all), the block runs unfiltered. Lines
+    keep their order among themselves, not relative to stdout.
     """
-    sys.stderr.flush()
+    if sys.stderr is not None:
+        sys.stderr.flush()
     try:
         saved = os.dup(2)
     except OSError:
@@ -108,7 +111,7 @@ def quiet_stderr(patterns: Sequence[str] = BENIGN_IMPORT_LINES) -> Iterator[None
     read_end, write_end = os.pipe()
     try:
         filter_process = subprocess.Popen(
-            [sys.executable, "-c", _FILTER, *patterns], stdin=read_end, stdout=saved
+            [sys.executable, "-I", "-c", _FILTER, *patterns], stdin=read_end, stdout=saved
         )
     except OSError:
         os.close(read_end)
@@ -122,7 +125,9 @@ def quiet_stderr(patterns: Sequence[str] = BENIGN_IMPORT_LINES) -> Iterator[None
     try:
         yield
     finally:
-        sys.stderr.flush()
+        if sys.stderr is not None:
+            with suppress(OSError):  # a filter gone (Ctrl-C): restore fd 2 all the same
+                sys.stderr.flush()
         os.dup2(saved, 2)  # the pipe's last write end here: the filter reads to its end
         os.close(saved)
         # A process started inside the block may hold the pipe open: then the filter

@@ -192,7 +192,7 @@ def cyclic(
     if mode == "triangular":
         scale = 1.0
     elif mode == "triangular2":
-        scale = 1.0 / 2 ** (cycle - 1)
+        scale = 0.5 ** (cycle - 1)  # a float power: past ~1,000 cycles it is 0, not an error
     elif mode == "exp_range":
         scale = gamma**t
     else:

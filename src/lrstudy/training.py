@@ -258,7 +258,8 @@ def reject_fit_only_callbacks(callbacks: Sequence[object], base: type) -> None:
     """Raise ``ValueError`` naming each callback that overrides a hook of ``FIT_ONLY_HOOKS``.
 
     ``base`` is ``keras.callbacks.Callback``: a hook a callback inherits from it unchanged
-    does nothing, so only overridden ones count.
+    does nothing, so only overridden ones count, in its class or set on the instance
+    (``keras.callbacks.LambdaCallback(on_batch_end=...)``).
     """
     problems = [
         f"{type(callback).__name__} ({', '.join(hooks)})"
@@ -267,7 +268,8 @@ def reject_fit_only_callbacks(callbacks: Sequence[object], base: type) -> None:
             hooks := [
                 hook
                 for hook in FIT_ONLY_HOOKS
-                if getattr(type(callback), hook, None) is not getattr(base, hook)
+                if getattr(getattr(callback, hook, None), "__func__", None)
+                is not getattr(base, hook)
             ]
         )
     ]

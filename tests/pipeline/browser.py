@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
-# The flags of the machine notes (/work/.library/env/machines/python.md): no sandbox as
+# Headless Chromium as this project runs it in CI: no sandbox as
 # root, no GPU, and none of Chromium's own background connections.
 FLAGS = (
     "--no-sandbox",
