@@ -169,6 +169,21 @@ LearningRate = _strict_number(float, _RATE_NOTE, ge=FLOAT32_TINY, le=FLOAT32_MAX
 RateFloor = _strict_number(float, _RATE_NOTE, ge=0, le=FLOAT32_MAX)
 
 
+def _one_of(what: str, allowed: Sequence[str]) -> AfterValidator:
+    """A validator refusing a name not in ``allowed``: "unknown <what>; allowed: ..."."""
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise PydanticCustomError(
+                f"unknown_{what}",
+                "unknown {what}; allowed: {allowed}",
+                {"what": what, "allowed": ", ".join(allowed)},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 class DataConfig(StrictModel):
     """Arguments of ``sklearn.datasets.make_gaussian_quantiles``."""
 
@@ -196,8 +211,8 @@ class ModelConfig(StrictModel):
     """
 
     hidden_units: Annotated[list[PositiveInt], Field(min_length=1)]
-    activation: str
-    optimizer: str = "adam"
+    activation: Annotated[str, _one_of("activation", ACTIVATIONS)]
+    optimizer: Annotated[str, _one_of("optimizer", OPTIMIZERS)] = "adam"
     # Not a key of the model section: ``Config`` fills it in from ``data.n_classes``, so
     # code handed only the model section builds the right output layer.
     _n_classes: int = PrivateAttr(2)
@@ -206,28 +221,6 @@ class ModelConfig(StrictModel):
     def n_classes(self) -> int:
         """The classes the output layer predicts (``data.n_classes``; 2 if built alone)."""
         return self._n_classes
-
-    @field_validator("activation")
-    @classmethod
-    def _known_activation(cls, value: str) -> str:
-        if value not in ACTIVATIONS:
-            raise PydanticCustomError(
-                "unknown_activation",
-                "unknown activation; allowed: {allowed}",
-                {"allowed": ", ".join(ACTIVATIONS)},
-            )
-        return value
-
-    @field_validator("optimizer")
-    @classmethod
-    def _known_optimizer(cls, value: str) -> str:
-        if value not in OPTIMIZERS:
-            raise PydanticCustomError(
-                "unknown_optimizer",
-                "unknown optimizer; allowed: {allowed}",
-                {"allowed": ", ".join(OPTIMIZERS)},
-            )
-        return value
 
 
 class TrainConfig(StrictModel):
@@ -650,18 +643,7 @@ class LrFromRangeTest(StrictModel):
     """``lr: {from: lr_find, suggestion: valley}``: the rate the range test suggests."""
 
     source: Literal["lr_find"] = Field(alias="from")
-    suggestion: str
-
-    @field_validator("suggestion")
-    @classmethod
-    def _known_suggestion(cls, value: str) -> str:
-        if value not in LR_SUGGESTIONS:
-            raise PydanticCustomError(
-                "unknown_suggestion",
-                "unknown suggestion; allowed: {allowed}",
-                {"allowed": ", ".join(LR_SUGGESTIONS)},
-            )
-        return value
+    suggestion: Annotated[str, _one_of("suggestion", LR_SUGGESTIONS)]
 
 
 class SuggestedSettingConfig(SettingConfig):

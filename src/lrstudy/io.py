@@ -119,9 +119,8 @@ def atomic_directory(target: str | Path) -> Iterator[Path]:
 def remove_folders_except(root: str | Path, keep: Iterable[str]) -> list[Path]:
     """Delete every subfolder of ``root`` whose name is not in ``keep``; return them, sorted.
 
-    Folders whose names start with ``.`` (another stage's half-built output, see
-    :func:`atomic_directory`) and plain files are left alone; a missing ``root`` holds
-    nothing to delete.
+    Hidden folders (names starting with ``.``, no setting's) and plain files are left
+    alone; a missing ``root`` holds nothing to delete.
     """
     root, kept = Path(root), set(keep)
     if not root.is_dir():

@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 
 from lrstudy.io import atomic_path, write_text
-from lrstudy.plots import TEXT_CHART_LEGEND, TextRow, interval_text_chart
 from lrstudy.statistics import decimals_for, difference_interval, mean_interval
+from lrstudy.text_chart import TEXT_CHART_LEGEND, TextRow, interval_text_chart
 
 MARKER = "<!-- lrstudy-pr-report -->"
 """Hidden first line of the report: the workflow finds its own comment by it."""
@@ -417,7 +417,7 @@ def accuracy_chart(
 ) -> str:
     """The changed settings' per-seed test accuracy, base over head, as a text figure.
 
-    A fenced ``plots.interval_text_chart`` (each setting on its own scale, accuracy
+    A fenced ``text_chart.interval_text_chart`` (each setting on its own scale, accuracy
     clipped to [0, 1]) with its legend; "" without changed settings. Text, not a PNG: a
     PR comment shows images only from URLs, and a figure drawn while the report is built
     is committed nowhere, while a code block shows in the comment, the run summary and

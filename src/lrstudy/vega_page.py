@@ -35,7 +35,6 @@ LICENSES = Path(".dvc/plots/licenses")
 """Licence texts, one ``<package>.txt`` each (vega's npm package ships none: its text is
 the LICENSE of the vega/vega repository at tag v5.33.1)."""
 
-PLACEHOLDER = "{plot_divs}"
 DVC_PLACEHOLDERS = ("{plot_divs}", "{scripts}", "{refresh_tag}")
 """Every string DVC replaces in a template (``dvc_render.html.HTML.embed``)."""
 

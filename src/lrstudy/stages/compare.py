@@ -45,7 +45,6 @@ from lrstudy.io import atomic_directory, read_json, remove_folders_except, write
 from lrstudy.report import (
     FIGURES,
     SettingSummary,
-    best_setting,
     curves_table,
     epoch_summary,
     learning_rate_curves,
@@ -227,7 +226,7 @@ def _write_reports(
         "test_accuracy.png": lambda: plots.test_accuracy(
             {item.name: item.per_seed_accuracy for item in summaries},
             chance,
-            best=best_setting(summaries),
+            best=next((item.name for item in summaries if item.is_best), None),
         ),
         "learning_curves.png": lambda: plots.learning_curves(curves, names, chance),
         "learning_rate.png": lambda: plots.learning_rates(rates, names),
