@@ -22,7 +22,8 @@ import numpy as np
 
 from lrstudy.config import load_config
 from lrstudy.data import generate, split
-from lrstudy.model import build_model, compile_model, import_keras
+from lrstudy.model import build_model, compile_model
+from lrstudy.runtime import import_keras
 from lrstudy.stages.sweep import train_grid
 from lrstudy.sweep import curve, log_grid, summary
 

@@ -68,7 +68,8 @@ def per_model(rounds: int, epochs: int) -> tuple[list[str], float]:
     """Median seconds per model of each method; returns report lines and the fast speed-up."""
     from lrstudy.config import load_config
     from lrstudy.data import generate, split
-    from lrstudy.model import build_model, compile_model, import_keras
+    from lrstudy.model import build_model, compile_model
+    from lrstudy.runtime import import_keras
     from lrstudy.training import Trainer, fit_seed
 
     keras = import_keras()
@@ -129,7 +130,8 @@ import sys, numpy as np
 from pathlib import Path
 from lrstudy.config import load_config
 from lrstudy.data import read_dataset
-from lrstudy.model import build_model, compile_model, import_keras
+from lrstudy.model import build_model, compile_model
+from lrstudy.runtime import import_keras
 keras = import_keras()
 config = load_config(sys.argv[1]); spec = config.run("lr_medium")
 train = read_dataset(Path(sys.argv[2]) / "train.csv")
@@ -184,7 +186,9 @@ def whole_stage(rounds: int) -> tuple[list[str], float]:
             )
             times["import"].append(
                 _run(
-                    [sys.executable, "-c", "import lrstudy.model as m; m.import_keras()"], work, env
+                    [sys.executable, "-c", "import lrstudy.runtime as m; m.import_keras()"],
+                    work,
+                    env,
                 )
             )
     notebook, stage, evaluate, imports = (
@@ -212,8 +216,8 @@ def whole_stage(rounds: int) -> tuple[list[str], float]:
 ISA_PROBE = """
 import hashlib, json, sys, time
 from dataclasses import replace
-import lrstudy.model
-lrstudy.model.ARITHMETIC_ENVIRONMENT = dict(lrstudy.model.ARITHMETIC_ENVIRONMENT,
+import lrstudy.runtime
+lrstudy.runtime.ARITHMETIC_ENVIRONMENT = dict(lrstudy.runtime.ARITHMETIC_ENVIRONMENT,
     ONEDNN_MAX_CPU_ISA=sys.argv[1], DNNL_MAX_CPU_ISA=sys.argv[1])
 from lrstudy.config import load_config
 from lrstudy.data import generate, split

@@ -13,7 +13,7 @@ what ``dvc.lock`` records. Every run must match the native one byte for byte.
 
 Two control runs are expected to differ, to show the check can fail: native with oneDNN
 uncapped (``ONEDNN_MAX_CPU_ISA=ALL``: AVX-512 kernels where the CPU has them) and Haswell
-without ``lrstudy.model.EXACT_GRADIENTS`` (TensorFlow's own Log1p gradient, whose
+without ``lrstudy.runtime.EXACT_GRADIENTS`` (TensorFlow's own Log1p gradient, whose
 ``Reciprocal`` kernel starts from the CPU's approximate-reciprocal instruction; QEMU
 computes that instruction exactly, real Intel and AMD CPUs each to their own 12 bits).
 
@@ -55,7 +55,7 @@ class Run:
     label: str
     cpu: str | None = None
     isa: str | None = None  # ONEDNN_MAX_CPU_ISA instead of lrstudy's pin
-    exact_gradients: bool = True  # lrstudy.model.EXACT_GRADIENTS kept (False: emptied)
+    exact_gradients: bool = True  # lrstudy.runtime.EXACT_GRADIENTS kept (False: emptied)
     expect_same: bool = True
 
 
@@ -134,16 +134,16 @@ def prepare(work: Path, env: dict[str, str]) -> None:
 
 def worker(work: Path, out: Path, isa: str | None, exact_gradients: bool) -> None:
     """Run in the (maybe emulated) process: import Keras, then the stages for ``SETTINGS``."""
-    import lrstudy.model
+    import lrstudy.runtime
 
     if isa is not None:
-        lrstudy.model.ARITHMETIC_ENVIRONMENT = dict(
-            lrstudy.model.ARITHMETIC_ENVIRONMENT, ONEDNN_MAX_CPU_ISA=isa, DNNL_MAX_CPU_ISA=isa
+        lrstudy.runtime.ARITHMETIC_ENVIRONMENT = dict(
+            lrstudy.runtime.ARITHMETIC_ENVIRONMENT, ONEDNN_MAX_CPU_ISA=isa, DNNL_MAX_CPU_ISA=isa
         )
     if not exact_gradients:
-        lrstudy.model.EXACT_GRADIENTS = ()
+        lrstudy.runtime.EXACT_GRADIENTS = ()
     started = time.perf_counter()
-    lrstudy.model.import_keras()
+    lrstudy.runtime.import_keras()
     imported = time.perf_counter()
     from lrstudy.stages import evaluate, train
 

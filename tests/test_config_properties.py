@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from lrstudy.config import ConfigError, SettingConfig, parse_config, split_sizes
-from lrstudy.schedules import describe, keras_callbacks, step_rates, steps_per_epoch
+from lrstudy.clock import steps_per_epoch
+from lrstudy.schedules import describe, keras_callbacks, step_rates
 
 from .conftest import committed_params
 

@@ -12,7 +12,9 @@ import pytest
     "module",
     [
         "lrstudy.config",
-        "lrstudy.contract",
+        "lrstudy.clock",
+        "lrstudy.runlog",
+        "lrstudy.runtime",
         "lrstudy.io",
         "lrstudy.pr_report",
         "lrstudy.stages.train",

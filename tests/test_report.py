@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from lrstudy import report, sweep
+from lrstudy import report, runlog, sweep
 from lrstudy.config import parse_config
 from lrstudy.evaluation import summarize
 from lrstudy.report import (
@@ -24,14 +24,13 @@ from lrstudy.report import (
     learning_rate_curves,
     long_history,
     rate_polyline,
-    read_live_history,
-    read_step_rates,
     simplify_curve,
     strict_mean_curve,
     summarize_setting,
     summary_markdown,
     summary_table,
 )
+from lrstudy.runlog import read_live_history, read_step_rates
 from lrstudy.stages import compare
 
 
@@ -54,7 +53,7 @@ def write_live(folder: Path, frame: pd.DataFrame) -> None:
     """Write a history the way DVCLive does: plots/metrics/<key>.tsv with step, key."""
     metrics = folder / "plots" / "metrics"
     metrics.mkdir(parents=True, exist_ok=True)
-    for key in report.HISTORY_KEYS:
+    for key in runlog.HISTORY_KEYS:
         pd.DataFrame({"step": frame["epoch"] - 1, key: frame[key]}).to_csv(
             metrics / f"{key}.tsv", sep="\t", index=False
         )
@@ -67,13 +66,13 @@ def test_read_live_history_round_trips_a_dvclive_folder(tmp_path: Path) -> None:
     frame = history([0.7, 0.5, 0.4])
     write_live(tmp_path, frame)
     read = read_live_history(tmp_path)
-    assert list(read.columns) == ["epoch", *report.HISTORY_KEYS]
+    assert list(read.columns) == ["epoch", *runlog.HISTORY_KEYS]
     pd.testing.assert_frame_equal(read, frame, check_dtype=False)
 
 
 def test_read_step_rates_only_when_written(tmp_path: Path) -> None:
     assert read_step_rates(tmp_path) is None
-    (tmp_path / report.STEP_RATES_FILE).write_text(
+    (tmp_path / runlog.STEP_RATES_FILE).write_text(
         "step\tepoch_fraction\tlearning_rate\n0\t0.0\t0.1\n1\t0.5\t0.05\n"
     )
     steps = read_step_rates(tmp_path)
@@ -482,7 +481,7 @@ def compare_inputs(tmp_path: Path, params: dict[str, Any]) -> Path:
                         "learning_rate": 0.005 * (1 + np.cos(np.pi * steps / 30)) + 1e-5,
                     }
                 ).to_csv(
-                    tmp_path / "logs" / name / f"seed_{seed}" / report.STEP_RATES_FILE,
+                    tmp_path / "logs" / name / f"seed_{seed}" / runlog.STEP_RATES_FILE,
                     sep="\t",
                     index=False,
                 )

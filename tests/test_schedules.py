@@ -16,6 +16,7 @@ import pytest
 from pydantic import TypeAdapter
 
 from lrstudy import schedules
+from lrstudy.clock import steps_per_epoch
 from lrstudy.config import SCHEDULE_TYPES, ConfigError, Schedule, load_config, parse_config
 from lrstudy.schedules import (
     cyclic,
@@ -24,7 +25,6 @@ from lrstudy.schedules import (
     one_cycle,
     rate_function,
     step_rates,
-    steps_per_epoch,
 )
 from tests.conftest import PROJECT_ROOT
 
@@ -43,7 +43,7 @@ def rates(schedule: Any, lr: float, per_epoch: int, epochs: int, ticks: int) -> 
 
 @pytest.fixture(scope="module")
 def keras_schedules():
-    from lrstudy.model import import_keras
+    from lrstudy.runtime import import_keras
 
     keras = import_keras()
     return keras.optimizers.schedules

@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 
 from lrstudy.config import parse_config
-from lrstudy.contract import HISTORY_KEYS
 from lrstudy.data import generate, split
-from lrstudy.report import read_live_history
+from lrstudy.runlog import HISTORY_KEYS, read_live_history
 from lrstudy.training import Trainer, epoch_orders, fit_seed, make_datasets, train_seed
 
 from .conftest import PROJECT_ROOT, tiny_params
@@ -168,7 +167,7 @@ def test_logged_learning_rate_is_the_optimizers(small) -> None:
 
 @pytest.mark.parametrize("loop", ["fast", "fit"])
 def test_dvclive_logs_hold_the_history(small, tmp_path, loop) -> None:
-    from lrstudy.training import live_logger
+    from lrstudy.runlog import live_logger
 
     config, parts = small
     spec = replace(config.run("lr_medium"), loop=loop)
@@ -218,7 +217,7 @@ def test_the_fast_loop_refuses_callbacks_it_would_never_call(small) -> None:
 PROBE = """
 import json, os
 import lrstudy.training  # what the train stage imports
-from lrstudy.model import import_keras
+from lrstudy.runtime import import_keras
 import_keras()
 import tensorflow as tf
 from tensorflow.python.framework import config as tf_config

@@ -18,8 +18,10 @@ import yaml
 
 from lrstudy.config import Config, PlateauSchedule, parse_config
 from lrstudy.data import generate, split, write_dataset
-from lrstudy.schedules import epoch_rates, keras_callbacks, rate_function, steps_per_epoch
-from lrstudy.training import current_learning_rate, learning_rate_steps_table, train_seed
+from lrstudy.clock import steps_per_epoch
+from lrstudy.runlog import step_rates_table
+from lrstudy.schedules import epoch_rates, keras_callbacks, rate_function
+from lrstudy.training import current_learning_rate, train_seed
 
 from .conftest import committed_params, tiny_params
 
@@ -45,7 +47,8 @@ def drive_plateau(
     config: Config, schedule: PlateauSchedule, lr: float, val_losses: list[float]
 ) -> list[float]:
     """Run the plateau callbacks over scripted epochs; return the logged rate per epoch."""
-    from lrstudy.model import build_model, compile_model, import_keras
+    from lrstudy.model import build_model, compile_model
+    from lrstudy.runtime import import_keras
 
     import_keras()
     model = build_model(config.model, n_features=2)
@@ -149,7 +152,7 @@ def test_per_step_schedule_changes_the_rate_within_epochs(tiny) -> None:
 
 
 def test_steps_table_format() -> None:
-    text = learning_rate_steps_table([0.5, 0.25, 0.125], 2)
+    text = step_rates_table([0.5, 0.25, 0.125], 2)
     assert text == (
         "step\tepoch_fraction\tlearning_rate\n0\t0.0\t0.5\n1\t0.5\t0.25\n2\t1.0\t0.125\n"
     )

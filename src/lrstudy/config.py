@@ -19,7 +19,6 @@ import operator
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from fractions import Fraction as Rational
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, get_args, get_origin
@@ -37,6 +36,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from lrstudy.clock import MIN_DURATION, Per, lasts_a_tick, steps_per_epoch, ticks_per_epoch
 
 SETTING_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
 # Names YAML 1.1 (PyYAML) reads as booleans or null though YAML 1.2 (DVC) reads strings:
@@ -234,14 +235,11 @@ class TrainConfig(StrictModel):
 
 
 NonNegativeFloat = _strict_number(float, ge=0)
-# A duration is kept to 9 decimal places (``as_rational``): a shorter one would become 0.
-MIN_EPOCHS = 1e-9
-Epochs = _strict_number(float, "durations in epochs are kept to 9 decimal places", ge=MIN_EPOCHS)
+Epochs = _strict_number(float, "durations in epochs are kept to 9 decimal places", ge=MIN_DURATION)
 WarmupEpochs = _strict_number(float, ge=0)
 StartFactor = _strict_number(float, ge=0, lt=1)
 DecayFactor = _strict_number(float, gt=0, lt=1)
 Alpha = _strict_number(float, ge=0, lt=1)
-Per = Literal["epoch", "step"]
 
 
 class _ScheduleBase(StrictModel):
@@ -827,18 +825,6 @@ def split_sizes(n_samples: int, test_fraction: float, val_fraction: float) -> di
     return {"train": rest - n_val, "val": n_val, "test": n_test}
 
 
-def as_rational(value: float) -> Rational:
-    """A duration as an exact fraction: the simplest one within rounding of the value read.
-
-    The nearest fraction with a denominator of at most 10**9: ``2.1`` gives 21/10 (not the
-    float's 2.100000000000000088...), ``0.08333333333333333`` gives 1/12, and any decimal
-    of up to 9 places is itself. It differs from the float by less than 1e-9, far below
-    one tick of any schedule here. Durations in epochs are turned into ticks by exact
-    products of these, so a boundary that falls on a tick lands on it.
-    """
-    return Rational(repr(float(value))).limit_denominator(10**9)
-
-
 def _cross_checks(config: Config) -> list[str]:
     """Checks that need several sections at once (run after every section validated)."""
     problems = []
@@ -865,25 +851,25 @@ def _cross_checks(config: Config) -> list[str]:
         )
     for name, setting in config.settings.items():
         batch_size = setting.batch_size or config.train.batch_size
-        steps = math.ceil(n_train / batch_size)
+        steps = steps_per_epoch(n_train, batch_size)
         schedule = setting.schedule
         where = f"settings.{name}.schedule"
-        if isinstance(schedule, CosineRestartsSchedule):
-            ticks = steps if schedule.per == "step" else 1
-            if as_rational(schedule.first_decay_epochs) * ticks < 1:
-                clock = (
-                    f"1 optimizer step = 1/{steps} epoch with per: step"
-                    if schedule.per == "step"
-                    else "1 epoch with per: epoch"
-                )
-                problems.append(
-                    f"{where}.first_decay_epochs = {schedule.first_decay_epochs!r}: the first "
-                    f"period must last at least one tick of the schedule's clock ({clock})"
-                )
+        if isinstance(schedule, CosineRestartsSchedule) and not lasts_a_tick(
+            schedule.first_decay_epochs, ticks_per_epoch(schedule.per, steps)
+        ):
+            clock = (
+                f"1 optimizer step = 1/{steps} epoch with per: step"
+                if schedule.per == "step"
+                else "1 epoch with per: epoch"
+            )
+            problems.append(
+                f"{where}.first_decay_epochs = {schedule.first_decay_epochs!r}: the first "
+                f"period must last at least one tick of the schedule's clock ({clock})"
+            )
         if (
             isinstance(schedule, CyclicSchedule)
             and schedule.step_size_epochs is not None
-            and as_rational(schedule.step_size_epochs) * steps < 1
+            and not lasts_a_tick(schedule.step_size_epochs, steps)
         ):
             problems.append(
                 f"{where}.step_size_epochs = {schedule.step_size_epochs!r}: the half-cycle "

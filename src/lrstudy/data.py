@@ -15,6 +15,9 @@ import pandas as pd
 from lrstudy.config import DataConfig, SplitConfig
 from lrstudy.io import atomic_path
 
+# Accuracy of guessing on the balanced binary data set (1 / data.n_classes in general).
+CHANCE_ACCURACY = 0.5
+
 
 @dataclass(frozen=True)
 class Dataset:

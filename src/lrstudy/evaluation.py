@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from lrstudy.config import GridConfig
+from lrstudy.runlog import seed_key
 from lrstudy.statistics import finite, mean_interval
 
 if TYPE_CHECKING:
@@ -181,7 +182,7 @@ def setting_metrics(
         result[f"test_{metric}"] = {
             **summarize(values),
             "seeds": {
-                f"seed_{seed}": None if value is None else _round(value)
+                seed_key(seed): None if value is None else _round(value)
                 for seed, value in zip(seeds, values, strict=True)
             },
         }

@@ -245,7 +245,8 @@ def range_test(
     Returns:
         The raw training loss of every step run, shape ``(k,)`` with ``k <= steps``.
     """
-    from lrstudy.model import build_model, compile_model, import_keras
+    from lrstudy.model import build_model, compile_model
+    from lrstudy.runtime import import_keras
 
     keras = import_keras()
     keras.utils.set_random_seed(seed)

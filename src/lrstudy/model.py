@@ -3,228 +3,27 @@
 Two classes: one sigmoid unit, binary cross-entropy (the notebook). k > 2 classes: k
 softmax units, sparse categorical cross-entropy on the integer labels (0 .. k - 1).
 
-TensorFlow/Keras is imported inside the functions, so modules that only validate, plot
-or report never pay for it.
+TensorFlow/Keras is imported inside the functions, through ``lrstudy.runtime.import_keras``
+(which pins its arithmetic), so modules that only validate, plot or report never pay for it.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lrstudy.config import ModelConfig
 from lrstudy.io import atomic_path
+from lrstudy.runtime import import_keras
 
 if TYPE_CHECKING:
     import keras
 
 BINARY_LOSS = "binary_crossentropy"
 MULTICLASS_LOSS = "sparse_categorical_crossentropy"
-
-
-# What TensorFlow's arithmetic depends on besides the inputs, pinned before it is imported.
-# oneDNN (TensorFlow's CPU matrix kernels) picks its kernels at run time from the CPU's
-# instruction set, so an AVX-512 and an AVX2 machine would compute different floats; capping
-# it at AVX2, which every current x86-64 server and desktop CPU has, makes them compute the
-# same ones (``DNNL_`` is the variable's older name). TensorFlow's own oneDNN graph rewrites
-# are on by default on x86-64 Linux only: pinned on, as the committed results were made.
-ARITHMETIC_ENVIRONMENT = {
-    "ONEDNN_MAX_CPU_ISA": "AVX2",
-    "DNNL_MAX_CPU_ISA": "AVX2",
-    "TF_ENABLE_ONEDNN_OPTS": "1",
-}
-# Gradients TensorFlow computes with its ``Reciprocal`` op, replaced by a division. That
-# kernel (Eigen, compiled into TensorFlow) starts from the CPU's approximate-reciprocal
-# instruction (RCPPS), whose last bits are the CPU maker's own, then refines it once: its
-# result is not correctly rounded and depends on the CPU, not on oneDNN or the cap above.
-# The binary cross-entropy's gradient goes through Log1p's, so every optimizer step did.
-# Log's is pinned too: Keras takes the log of the probabilities (not Log1p or LogSoftmax of
-# the logits) when an output carries no logits; no model lrstudy builds does, today.
-# A division is correctly rounded on every x86-64 CPU (measured: ``make cross-cpu``).
-EXACT_GRADIENTS = ("Log1p", "Log")
-# One thread for TensorFlow's intra-op and inter-op pools: the model is far too small to
-# gain from more, and a fixed count keeps any reduction order the same on any core count.
-THREADS = 1
-
-
-# What TensorFlow prints on stderr while it is imported, whatever TF_CPP_MIN_LOG_LEVEL says:
-# its C++ code logs through Abseil before anything initialises Abseil's logging, and an
-# uninitialised Abseil writes every message to stderr (ignoring the level), preceded by a
-# warning saying so (abseil/abseil-cpp#1718, #1957; tensorflow/tensorflow#102212). Measured
-# on TensorFlow 2.21 (x86-64 Linux): both lines twice, at import, none after it. Benign:
-# the oneDNN line states what ARITHMETIC_ENVIRONMENT pins on purpose.
-BENIGN_IMPORT_LINES = (
-    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR",
-    r"I\d{4} [\d:.]+ +\d+ port\.cc:\d+\] oneDNN custom operations are on\. .*",
-)
-"""Regular expressions of whole stderr lines that ``import_keras`` drops (nothing else)."""
-
-# The filter of ``quiet_stderr``: a separate process, not a thread, because the thread
-# importing TensorFlow holds Python's lock while TensorFlow's C++ initialisers run, so a
-# Python reader thread could not forward what a crash there printed before the process died;
-# a process forwards everything up to the end of the pipe, even after a crash.
-_FILTER = """\
-import re, signal, sys
-signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the import, not the forwarding
-benign = [re.compile(pattern.encode()) for pattern in sys.argv[1:]]
-out = sys.stdout.buffer
-for line in sys.stdin.buffer:
-    if not any(p.fullmatch(line.rstrip(b"\\r\\n")) for p in benign):
-        out.write(line)
-        out.flush()
-"""
-
-
-def is_benign(line: str | bytes, patterns: Sequence[str] = BENIGN_IMPORT_LINES) -> bool:
-    """Whether a stderr line (its newline aside) is one of the known-benign ``patterns``."""
-    text = line.decode(errors="replace") if isinstance(line, bytes) else line
-    text = text.rstrip("\r\n")
-    return any(re.fullmatch(pattern, text) for pattern in patterns)
-
-
-@contextmanager
-def quiet_stderr(patterns: Sequence[str] = BENIGN_IMPORT_LINES) -> Iterator[None]:
-    """Drop stderr lines matching ``patterns`` while the block runs; forward every other.
-
-    File descriptor 2 itself (what C++ code writes to, not just ``sys.stderr``) goes
-    through a pipe to a small filter process that writes every other line, as it comes,
-    to the real stderr; after the block fd 2 is restored and the filter drains the pipe.
-    Where fd 2 cannot be redirected (no stderr at all), the block runs unfiltered. Lines
-    keep their order among themselves, not relative to stdout.
-    """
-    if sys.stderr is not None:
-        sys.stderr.flush()
-    try:
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    read_end, write_end = os.pipe()
-    try:
-        filter_process = subprocess.Popen(
-            [sys.executable, "-I", "-c", _FILTER, *patterns], stdin=read_end, stdout=saved
-        )
-    except OSError:
-        os.close(read_end)
-        os.close(write_end)
-        os.close(saved)
-        yield
-        return
-    os.close(read_end)
-    os.dup2(write_end, 2)
-    os.close(write_end)
-    try:
-        yield
-    finally:
-        if sys.stderr is not None:
-            with suppress(OSError):  # a filter gone (Ctrl-C): restore fd 2 all the same
-                sys.stderr.flush()
-        os.dup2(saved, 2)  # the pipe's last write end here: the filter reads to its end
-        os.close(saved)
-        # A process started inside the block may hold the pipe open: then the filter
-        # keeps forwarding its lines in the background.
-        with suppress(subprocess.TimeoutExpired):
-            filter_process.wait(timeout=10)
-
-
-def import_keras():
-    """Import Keras (TensorFlow backend) with its arithmetic pinned; return the module.
-
-    The one place lrstudy imports TensorFlow. Before the import it sets
-    ``ARITHMETIC_ENVIRONMENT`` (oneDNN capped at AVX2) and ``TF_CPP_MIN_LOG_LEVEL=2``;
-    during it, drops the ``BENIGN_IMPORT_LINES`` TensorFlow prints regardless of that
-    level (``quiet_stderr``; every other line, an error included, still shows, unless
-    ``TF_CPP_MIN_LOG_LEVEL=0`` asks for everything); after it, ``THREADS`` intra-/inter-op
-    threads, op determinism and the gradients of ``EXACT_GRADIENTS`` as divisions. Same
-    params then give the same bits on any x86-64 CPU with AVX2 (checked under emulated
-    Intel and AMD CPUs by ``make cross-cpu``).
-
-    Raises:
-        RuntimeError: if TensorFlow already started its runtime with other thread counts
-            (something imported and used it before lrstudy could pin it).
-    """
-    os.environ.update(ARITHMETIC_ENVIRONMENT)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    everything = os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0" or "tensorflow" in sys.modules
-    with nullcontext() if everything else quiet_stderr():
-        import keras
-        import tensorflow as tf
-
-    threading = tf.config.threading
-    try:
-        threading.set_intra_op_parallelism_threads(THREADS)
-        threading.set_inter_op_parallelism_threads(THREADS)
-    except RuntimeError as error:  # the runtime is already running: only accept our counts
-        counts = (
-            threading.get_intra_op_parallelism_threads(),
-            threading.get_inter_op_parallelism_threads(),
-        )
-        if counts != (THREADS, THREADS):
-            raise RuntimeError(
-                f"TensorFlow was initialised before lrstudy pinned its threads to {THREADS} "
-                f"(intra-op, inter-op = {counts}); import Keras through "
-                "lrstudy.model.import_keras() first"
-            ) from error
-    tf.get_logger().setLevel("ERROR")
-    tf.config.experimental.enable_op_determinism()
-    _use_exact_gradients(EXACT_GRADIENTS)
-    return keras
-
-
-def _log1p_gradient(op: object, grad: object) -> object:
-    """Log1p's gradient ``grad / (1 + x)``: a division, not ``grad * reciprocal(1 + x)``.
-
-    TensorFlow's own multiplies by ``Reciprocal``, which is not correctly rounded and
-    differs between CPU makers; a division is correctly rounded everywhere.
-    """
-    from tensorflow.python.framework import ops
-    from tensorflow.python.ops import math_ops
-
-    x = op.inputs[0]
-    with ops.control_dependencies([grad]):
-        return grad / (1 + math_ops.conj(x))
-
-
-def _log_gradient(op: object, grad: object) -> object:
-    """Log's gradient ``grad / x``: a division, not ``grad * reciprocal(x)`` (as for Log1p)."""
-    from tensorflow.python.framework import ops
-    from tensorflow.python.ops import math_ops
-
-    x = op.inputs[0]
-    with ops.control_dependencies([grad]):
-        return grad / math_ops.conj(x)
-
-
-_EXACT_GRADIENT_FUNCTIONS = {"Log1p": _log1p_gradient, "Log": _log_gradient}
-
-
-def _use_exact_gradients(names: tuple[str, ...]) -> None:
-    """Register ``_EXACT_GRADIENT_FUNCTIONS[name]`` as the gradient of each op in ``names``.
-
-    TensorFlow has no public way to replace a registered gradient (``tf.RegisterGradient``
-    refuses a name twice), so this writes to its gradient registry, and fails loudly if a
-    TensorFlow version no longer has it.
-    """
-    from tensorflow.python.framework import ops
-
-    try:
-        registry = ops._gradient_registry._registry
-    except AttributeError as error:  # pragma: no cover - a TensorFlow without the registry
-        raise RuntimeError(
-            "lrstudy cannot pin TensorFlow's gradients: tensorflow.python.framework.ops has "
-            "no _gradient_registry (TensorFlow changed); see lrstudy.model.EXACT_GRADIENTS"
-        ) from error
-    for name in names:
-        registry[name]["type"] = _EXACT_GRADIENT_FUNCTIONS[name]
 
 
 METRICS = ("accuracy",)

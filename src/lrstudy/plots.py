@@ -27,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator
 from matplotlib.transforms import blended_transform_factory
 
-from lrstudy.contract import CHANCE_ACCURACY
+from lrstudy.data import CHANCE_ACCURACY
 from lrstudy.io import atomic_path
 from lrstudy.statistics import finite, mean_interval
 

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from lrstudy.config import Config
-from lrstudy.contract import CHANCE_ACCURACY, HISTORY_KEYS, STEP_RATES_FILE
+from lrstudy.data import CHANCE_ACCURACY
 from lrstudy.evaluation import DIVERGENCE_FACTOR, ROUND, divergence_epoch, summarize
+from lrstudy.runlog import HISTORY_KEYS, seed_key
 from lrstudy.schedules import describe
 from lrstudy.statistics import (
     ALPHA,
@@ -43,32 +44,6 @@ COLLAPSE_MARGIN = 0.05
 # plot file of a few hundred rows per setting even for a cyclic per-step schedule.
 RATE_TOLERANCE_DECADES = 0.01
 ALL_SEEDS = "all"
-
-
-def read_live_history(directory: str | Path) -> pd.DataFrame:
-    """One DVCLive folder's per-epoch metrics as a frame: epoch (1-based) + metrics."""
-    folder = Path(directory) / "plots" / "metrics"
-    frame: pd.DataFrame | None = None
-    for column in HISTORY_KEYS:
-        series = pd.read_csv(folder / f"{column}.tsv", sep="\t")[["step", column]]
-        frame = series if frame is None else frame.merge(series, on="step", how="outer")
-    assert frame is not None
-    frame = frame.sort_values("step").reset_index(drop=True)
-    frame.insert(0, "epoch", frame.pop("step") + 1)
-    return frame
-
-
-def read_step_rates(directory: str | Path) -> pd.DataFrame | None:
-    """A seed's per-step learning rates (``learning_rate_steps.tsv``), if it was written.
-
-    The train stage writes the file for schedules that change the rate within an epoch:
-    columns ``step`` (0-based global optimizer step), ``epoch_fraction`` (step divided
-    by steps per epoch) and ``learning_rate``.
-    """
-    path = Path(directory) / STEP_RATES_FILE
-    if not path.is_file():
-        return None
-    return pd.read_csv(path, sep="\t")[["step", "epoch_fraction", "learning_rate"]]
 
 
 def long_history(histories: Mapping[str, Mapping[int, pd.DataFrame]]) -> pd.DataFrame:
@@ -346,7 +321,7 @@ def summarize_setting(
     losses = loss.get("seeds", {}) if isinstance(loss, Mapping) else {}
     seeds = list(spec.seeds)
     epochs = {seed: divergence_epoch(history) for seed, history in by_seed.items()}
-    per_seed = {seed: accuracy["seeds"].get(f"seed_{seed}") for seed in seeds}
+    per_seed = {seed: accuracy["seeds"].get(seed_key(seed)) for seed in seeds}
     # No accuracy where the loss or the predictions went non-finite; a seed flagged only
     # for ending far above its start keeps its (finite, measured) accuracy.
     lost = [
@@ -356,7 +331,7 @@ def summarize_setting(
     ]
     flagged = [seed for seed in seeds if seed in lost or epochs.get(seed) is not None]
     kept_accuracy = [None if seed in lost else per_seed[seed] for seed in seeds]
-    kept_loss = [None if seed in lost else losses.get(f"seed_{seed}") for seed in seeds]
+    kept_loss = [None if seed in lost else losses.get(seed_key(seed)) for seed in seeds]
     diverged_at = [epoch for epoch in epochs.values() if epoch is not None]
     return SettingSummary(
         name=name,
@@ -449,7 +424,7 @@ def metrics_document(summaries: Sequence[SettingSummary]) -> dict[str, object]:
             entry[key] = {
                 **stats,
                 "seeds": {
-                    f"seed_{seed}": _rounded(value)
+                    seed_key(seed): _rounded(value)
                     for seed, value in zip(item.seed_ids, values, strict=True)
                 },
             }

@@ -12,7 +12,7 @@ The clock: a setting with ``per: epoch`` sets the rate when each epoch begins, a
 ``t = global step`` (0-based), ``steps_per_epoch`` ticks per epoch. Durations in a setting
 are in epochs (cyclic's ``step_size`` excepted: optimizer steps) and are converted to ticks
 exactly: each duration is taken as the decimal number written in params.yaml (``2.1`` is
-21/10, see ``lrstudy.config.as_rational``) and multiplied by the ticks per epoch in rational
+21/10, see ``lrstudy.clock``) and multiplied by the ticks per epoch in rational
 arithmetic, so a cut, restart or new cycle that falls on a tick happens at that tick, never
 one early or late through floating-point rounding. The pure functions accept floats or
 ``fractions.Fraction`` alike and compare, floor and ceil them exactly; only the smooth parts
@@ -28,6 +28,7 @@ from fractions import Fraction as Rational
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from lrstudy.clock import as_rational, in_ticks, lasts_a_tick, ticks_per_epoch
 from lrstudy.config import (
     ConstantSchedule,
     CosineRestartsSchedule,
@@ -38,27 +39,12 @@ from lrstudy.config import (
     PlateauSchedule,
     PolynomialSchedule,
     StepSchedule,
-    as_rational,
 )
 
 if TYPE_CHECKING:
     import keras
 
 RateFunction = Callable[[int], float]
-
-
-def steps_per_epoch(n_train: int, batch_size: int) -> int:
-    """Optimizer steps in one epoch: ``ceil(n_train / batch_size)`` (the last batch may be short).
-
-    Raises:
-        ValueError: if either count is not positive.
-    """
-    if n_train < 1 or batch_size < 1:
-        raise ValueError(f"need n_train >= 1 and batch_size >= 1, got {n_train}, {batch_size}")
-    return math.ceil(n_train / batch_size)
-
-
-# --- One pure function per schedule: t (and durations) in one unit, any unit. -----------
 
 
 def constant(t: float, lr: float) -> float:
@@ -259,11 +245,6 @@ def linear_warmup(t: float, lr: float, warmup: float, start_factor: float = 0.0)
 # --- A setting → one function of its clock. ----------------------------------------------
 
 
-def ticks_per_epoch(schedule: Any, steps_per_epoch: int) -> int:
-    """How many times per epoch ``schedule`` sets the rate: 1, or the steps per epoch."""
-    return steps_per_epoch if schedule.per == "step" else 1
-
-
 def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -> RateFunction:
     """The rate ``schedule`` sets at each tick of its clock, for a run of ``epochs`` epochs.
 
@@ -283,18 +264,17 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
         step for ``per: step`` (both 0-based). For plateau, which reacts to training, ``f``
         gives the starting rate.
     """
-    ticks = ticks_per_epoch(schedule, steps_per_epoch)
+    ticks = ticks_per_epoch(schedule.per, steps_per_epoch)
     run = epochs * ticks
 
-    def in_ticks(duration: float) -> Rational:
-        """A duration in epochs → ticks, exactly (see the module docstring)."""
-        return as_rational(duration) * ticks
+    def ticks_of(duration: float) -> Rational:
+        return in_ticks(duration, ticks)
 
-    warmup = in_ticks(getattr(schedule, "warmup_epochs", 0.0))
+    warmup = ticks_of(getattr(schedule, "warmup_epochs", 0.0))
 
     def rest_of_run(decay_epochs: float | None) -> Rational:
         if decay_epochs is not None:
-            return in_ticks(decay_epochs)
+            return ticks_of(decay_epochs)
         rest = run - warmup
         return rest if rest > 0 else Rational(1)  # no rest of the run: never reached
 
@@ -304,27 +284,27 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
     elif isinstance(schedule, StepSchedule):
         if schedule.every is not None:
             body = partial(
-                step_decay, lr=lr, factor=schedule.factor, every=in_ticks(schedule.every)
+                step_decay, lr=lr, factor=schedule.factor, every=ticks_of(schedule.every)
             )
         else:
-            milestones = [in_ticks(milestone) for milestone in schedule.milestones or ()]
+            milestones = [ticks_of(milestone) for milestone in schedule.milestones or ()]
             body = partial(multistep_decay, lr=lr, factor=schedule.factor, milestones=milestones)
     elif isinstance(schedule, ExponentialSchedule):
         body = partial(
             exponential_decay,
             lr=lr,
             rate=schedule.rate if schedule.rate is not None else math.exp(-(schedule.k or 0.0)),
-            decay=in_ticks(schedule.decay_epochs),
+            decay=ticks_of(schedule.decay_epochs),
             staircase=schedule.staircase,
-            hold=in_ticks(schedule.hold_epochs),
+            hold=ticks_of(schedule.hold_epochs),
         )
     elif isinstance(schedule, CosineSchedule):
         body = partial(
             cosine_decay, lr=lr, decay=rest_of_run(schedule.decay_epochs), alpha=schedule.alpha
         )
     elif isinstance(schedule, CosineRestartsSchedule):
-        first_period = in_ticks(schedule.first_decay_epochs)
-        if first_period < 1:
+        first_period = ticks_of(schedule.first_decay_epochs)
+        if not lasts_a_tick(schedule.first_decay_epochs, ticks):
             raise ValueError(
                 f"first_decay_epochs={schedule.first_decay_epochs} is {first_period} ticks; "
                 "a period must last at least one tick"
@@ -368,7 +348,7 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
         body = partial(
             one_cycle,
             max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
-            total=in_ticks(schedule.total_epochs or epochs),
+            total=ticks_of(schedule.total_epochs or epochs),
             pct_start=as_rational(schedule.pct_start),
             div_factor=schedule.div_factor,
             final_div_factor=schedule.final_div_factor,
@@ -393,7 +373,7 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
 def epoch_rates(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -> list[float]:
     """The rate in force at the first optimizer step of each epoch (what training logs)."""
     rate = rate_function(schedule, lr, steps_per_epoch, epochs)
-    ticks = ticks_per_epoch(schedule, steps_per_epoch)
+    ticks = ticks_per_epoch(schedule.per, steps_per_epoch)
     return [rate(epoch * ticks) for epoch in range(epochs)]
 
 

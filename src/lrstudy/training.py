@@ -26,16 +26,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from lrstudy.clock import steps_per_epoch
 from lrstudy.config import ModelConfig, PlateauSchedule, RunSpec
-from lrstudy.contract import HISTORY_KEYS
 from lrstudy.data import Dataset
-from lrstudy.model import build_model, compile_model, import_keras
-from lrstudy.schedules import keras_callbacks, step_rates, steps_per_epoch
+from lrstudy.model import build_model, compile_model
+from lrstudy.runlog import HISTORY_KEYS
+from lrstudy.runtime import import_keras
+from lrstudy.schedules import keras_callbacks, step_rates
 
 if TYPE_CHECKING:
     import keras
@@ -430,44 +431,3 @@ def seed_trainer(
         return fit_seed(run, model_config, seed, callbacks, train=train, val=val)
 
     return fit
-
-
-def learning_rate_steps_table(rates: Sequence[float] | np.ndarray, steps_per_epoch: int) -> str:
-    """The per-step rates as a tab-separated table: ``step``, ``epoch_fraction``, ``learning_rate``.
-
-    ``step`` is the 0-based global optimizer step and ``epoch_fraction`` is
-    ``step / steps_per_epoch`` (0 at the first step of epoch 1); floats are written with
-    ``repr`` so they read back exactly. The text depends only on its inputs.
-    """
-    lines = ["step\tepoch_fraction\tlearning_rate"]
-    lines += [
-        f"{step}\t{step / steps_per_epoch!r}\t{float(rate)!r}" for step, rate in enumerate(rates)
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def live_logger(directory: str | Path) -> keras.callbacks.Callback:
-    """A callback logging every history key per epoch with DVCLive under ``directory``.
-
-    DVCLive's own Keras callback renames metrics (``val_loss`` → ``eval/loss``); this one
-    keeps Keras' names so logs, history and reports agree. Each epoch's values are logged
-    at DVCLive step ``epoch`` (0-based) as the epoch ends; the summary is written once, when
-    training ends (DVCLive's ``next_step`` would rewrite it every epoch, which costs more
-    than a fast-loop epoch).
-    """
-    import keras
-    from dvclive import Live
-
-    class LiveLogger(keras.callbacks.Callback):
-        def on_train_begin(self, logs: dict | None = None) -> None:
-            self.live = Live(dir=str(directory), dvcyaml=False, save_dvc_exp=False, report=None)
-
-        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            self.live.step = epoch
-            for key in HISTORY_KEYS:
-                self.live.log_metric(key, float((logs or {}).get(key, np.nan)))
-
-        def on_train_end(self, logs: dict | None = None) -> None:
-            self.live.end()
-
-    return LiveLogger()

@@ -37,7 +37,7 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
     ran, result = project.repro()
     # No TensorFlow error-level noise (evaluate once printed a tf.data NodeDef error).
     assert "E0000" not in result.stdout + result.stderr
-    # Nor TensorFlow's benign import lines (lrstudy.model.quiet_stderr drops them).
+    # Nor TensorFlow's benign import lines (lrstudy.runtime.quiet_stderr drops them).
     assert "absl::InitializeLog" not in result.stderr
     assert "oneDNN custom operations" not in result.stderr
     expected = {"validate", "generate", "split", "compare", *STUDY_STAGES}

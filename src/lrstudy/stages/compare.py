@@ -50,12 +50,11 @@ from lrstudy.report import (
     learning_rate_curves,
     long_history,
     metrics_document,
-    read_live_history,
-    read_step_rates,
     summarize_setting,
     summary_markdown,
     with_comparisons,
 )
+from lrstudy.runlog import read_live_history, read_step_rates, seed_key, seed_log_dir, seed_of
 from lrstudy.stages import MissingInputsError, stage_main
 from lrstudy.sweep import edge_warning
 
@@ -97,7 +96,7 @@ def _check_inputs(config: Config, evaluation: Path, logs: Path, sweep: Path, lr_
         missing = []
         for folder, needed in (
             (evaluation / name, ["metrics.json", "boundary.npy"]),
-            (logs / name, [f"seed_{seed}/plots" for seed in config.run(name).seeds]),
+            (logs / name, [f"{seed_key(seed)}/plots" for seed in config.run(name).seeds]),
         ):
             if not folder.is_dir():
                 missing.append(f"{folder}/")
@@ -121,7 +120,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
     _check_inputs(config, evaluation, logs, sweep, lr_find)
     metrics = {name: read_json(evaluation / name / "metrics.json") for name in names}
     folders = {
-        name: {seed: logs / name / f"seed_{seed}" for seed in config.run(name).seeds}
+        name: {seed: seed_log_dir(logs / name, seed) for seed in config.run(name).seeds}
         for name in names
     }
     histories = {
@@ -184,10 +183,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
         ),
         "lr_find.png": lambda: plots.lr_range_test(
             pd.read_csv(lr_find / "curves.csv"),
-            {
-                int(key.removeprefix("seed_")): values
-                for key, values in suggestions["seeds"].items()
-            },
+            {seed_of(key): values for key, values in suggestions["seeds"].items()},
             suggestions["suggestions"],
         ),
     }

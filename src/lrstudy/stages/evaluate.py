@@ -20,6 +20,7 @@ from lrstudy.data import read_dataset
 from lrstudy.evaluation import evaluate_model, predict_grid, setting_metrics
 from lrstudy.io import atomic_directory, write_json
 from lrstudy.model import load_model
+from lrstudy.runlog import model_path
 from lrstudy.stages import stage_main
 
 
@@ -38,7 +39,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
     per_seed: dict[int, dict[str, float]] = {}
     boundaries = []
     for seed in spec.seeds:
-        model = load_model(Path(args.models) / f"seed_{seed}.keras")
+        model = load_model(model_path(args.models, seed))
         per_seed[seed] = evaluate_model(model, test)
         boundaries.append(predict_grid(model, config.evaluate.grid))
     metrics = setting_metrics(per_seed)

@@ -30,6 +30,7 @@ from lrstudy.lr_finder import (
     smooth,
     suggest,
 )
+from lrstudy.runlog import seed_key
 from lrstudy.stages import stage_main
 
 
@@ -80,7 +81,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
         print(f"lr_find seed {seed}: {len(losses)} steps, {found.as_dict()}")
     document = {
         "suggestions": median_suggestions(per_seed),
-        "seeds": {f"seed_{seed}": values for seed, values in per_seed.items()},
+        "seeds": {seed_key(seed): values for seed, values in per_seed.items()},
     }
     with atomic_directory(args.out) as out:
         pd.concat(frames, ignore_index=True).to_csv(

@@ -15,14 +15,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from lrstudy.clock import steps_per_epoch
 from lrstudy.config import Config
-from lrstudy.contract import STEP_RATES_FILE
 from lrstudy.data import read_dataset
-from lrstudy.io import atomic_directory, write_text
+from lrstudy.io import atomic_directory
 from lrstudy.model import save_model
-from lrstudy.schedules import steps_per_epoch
+from lrstudy.runlog import live_logger, model_path, seed_log_dir, write_step_rates
 from lrstudy.stages import stage_main
-from lrstudy.training import learning_rate_steps_table, live_logger, seed_trainer
+from lrstudy.training import seed_trainer
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,13 +42,11 @@ def main(config: Config, args: argparse.Namespace) -> None:
     with atomic_directory(args.models) as models, atomic_directory(args.logs) as logs:
         train_seed = seed_trainer(spec, config.model, train, val)
         for seed in spec.seeds:
-            result = train_seed(seed, [live_logger(logs / f"seed_{seed}")])
-            save_model(result.model, models / f"seed_{seed}.keras")
+            log_dir = seed_log_dir(logs, seed)
+            result = train_seed(seed, [live_logger(log_dir)])
+            save_model(result.model, model_path(models, seed))
             if spec.schedule.per == "step":
-                write_text(
-                    logs / f"seed_{seed}" / STEP_RATES_FILE,
-                    learning_rate_steps_table(result.step_rates, per_epoch),
-                )
+                write_step_rates(log_dir, result.step_rates, per_epoch)
             history = result.history
             print(
                 f"{spec.name} seed {seed}: {spec.epochs} epochs, "

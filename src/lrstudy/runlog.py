@@ -1,0 +1,144 @@
+"""The run-log format: what a trained setting leaves on disk, written and read side by side.
+
+A setting's training writes, per seed ``s``:
+
+* ``<models>/seed_<s>.keras``: the trained model (``model_path``);
+* ``<logs>/seed_<s>/``: a DVCLive folder with one per-epoch TSV per key of ``HISTORY_KEYS``
+  under ``plots/metrics/`` (``live_logger`` writes it, ``read_live_history`` reads it);
+* ``<logs>/seed_<s>/learning_rate_steps.tsv`` for a schedule set per optimizer step: the
+  rate of every step (``write_step_rates``, ``read_step_rates``).
+
+Per-seed values in metrics files sit under the same name, ``seed_<s>`` (``seed_key``).
+Kept in one module so the writer and the readers cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from lrstudy.io import write_text
+
+if TYPE_CHECKING:
+    import keras
+
+# Per-epoch keys of every training history and DVCLive log, in this order.
+HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+# Per-step learning rates, in each seed's log folder: columns step, epoch_fraction,
+# learning_rate.
+STEP_RATES_FILE = "learning_rate_steps.tsv"
+STEP_RATES_COLUMNS = ("step", "epoch_fraction", "learning_rate")
+
+SEED_PREFIX = "seed_"
+MODEL_SUFFIX = ".keras"
+
+
+def seed_key(seed: int) -> str:
+    """The name of seed ``seed``'s log folder, and its key in per-seed metrics: ``seed_<s>``."""
+    return f"{SEED_PREFIX}{seed}"
+
+
+def seed_of(key: str) -> int:
+    """The seed a ``seed_key`` names (``"seed_7"`` → 7).
+
+    Raises:
+        ValueError: if ``key`` is not of the form ``seed_<integer>``.
+    """
+    if not key.startswith(SEED_PREFIX):
+        raise ValueError(f"not a per-seed key: {key!r}")
+    return int(key.removeprefix(SEED_PREFIX))
+
+
+def model_path(models: str | Path, seed: int) -> Path:
+    """Where seed ``seed``'s trained model is saved: ``<models>/seed_<s>.keras``."""
+    return Path(models) / f"{seed_key(seed)}{MODEL_SUFFIX}"
+
+
+def seed_log_dir(logs: str | Path, seed: int) -> Path:
+    """Seed ``seed``'s DVCLive folder: ``<logs>/seed_<s>``."""
+    return Path(logs) / seed_key(seed)
+
+
+# --- Writers. ---------------------------------------------------------------------------------
+
+
+def step_rates_table(rates: Sequence[float] | np.ndarray, steps_per_epoch: int) -> str:
+    """The per-step rates as a tab-separated table: ``step``, ``epoch_fraction``, ``learning_rate``.
+
+    ``step`` is the 0-based global optimizer step and ``epoch_fraction`` is
+    ``step / steps_per_epoch`` (0 at the first step of epoch 1); floats are written with
+    ``repr`` so they read back exactly. The text depends only on its inputs.
+    """
+    lines = ["\t".join(STEP_RATES_COLUMNS)]
+    lines += [
+        f"{step}\t{step / steps_per_epoch!r}\t{float(rate)!r}" for step, rate in enumerate(rates)
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_step_rates(
+    log_dir: str | Path, rates: Sequence[float] | np.ndarray, steps_per_epoch: int
+) -> None:
+    """Write ``step_rates_table`` to ``<log_dir>/learning_rate_steps.tsv``, atomically."""
+    write_text(Path(log_dir) / STEP_RATES_FILE, step_rates_table(rates, steps_per_epoch))
+
+
+def live_logger(directory: str | Path) -> keras.callbacks.Callback:
+    """A callback logging every history key per epoch with DVCLive under ``directory``.
+
+    DVCLive's own Keras callback renames metrics (``val_loss`` → ``eval/loss``); this one
+    keeps Keras' names so logs, history and reports agree. Each epoch's values are logged
+    at DVCLive step ``epoch`` (0-based) as the epoch ends; the summary is written once, when
+    training ends (DVCLive's ``next_step`` would rewrite it every epoch, which costs more
+    than a fast-loop epoch).
+    """
+    import keras
+    from dvclive import Live
+
+    class LiveLogger(keras.callbacks.Callback):
+        def on_train_begin(self, logs: dict | None = None) -> None:
+            self.live = Live(dir=str(directory), dvcyaml=False, save_dvc_exp=False, report=None)
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            self.live.step = epoch
+            for key in HISTORY_KEYS:
+                self.live.log_metric(key, float((logs or {}).get(key, np.nan)))
+
+        def on_train_end(self, logs: dict | None = None) -> None:
+            self.live.end()
+
+    return LiveLogger()
+
+
+# --- Readers. ---------------------------------------------------------------------------------
+
+
+def read_live_history(directory: str | Path) -> pd.DataFrame:
+    """One DVCLive folder's per-epoch metrics as a frame: epoch (1-based) + ``HISTORY_KEYS``."""
+    folder = Path(directory) / "plots" / "metrics"
+    frame: pd.DataFrame | None = None
+    for column in HISTORY_KEYS:
+        series = pd.read_csv(folder / f"{column}.tsv", sep="\t")[["step", column]]
+        frame = series if frame is None else frame.merge(series, on="step", how="outer")
+    assert frame is not None
+    frame = frame.sort_values("step").reset_index(drop=True)
+    frame.insert(0, "epoch", frame.pop("step") + 1)
+    return frame
+
+
+def read_step_rates(directory: str | Path) -> pd.DataFrame | None:
+    """A seed's per-step learning rates (``learning_rate_steps.tsv``), if it was written.
+
+    The train stage writes the file for schedules that change the rate within an epoch:
+    columns ``step`` (0-based global optimizer step), ``epoch_fraction`` (step divided
+    by steps per epoch) and ``learning_rate``.
+    """
+    path = Path(directory) / STEP_RATES_FILE
+    if not path.is_file():
+        return None
+    return pd.read_csv(path, sep="\t")[list(STEP_RATES_COLUMNS)]
