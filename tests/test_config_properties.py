@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from lrstudy.config import ConfigError, SettingConfig, parse_config, split_sizes
 from lrstudy.clock import steps_per_epoch
+from lrstudy.config import ConfigError, SettingConfig, parse_config, split_sizes
 from lrstudy.schedules import describe, keras_callbacks, step_rates
 
 from .conftest import committed_params

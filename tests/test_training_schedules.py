@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from lrstudy.clock import steps_per_epoch
 from lrstudy.config import Config, PlateauSchedule, parse_config
 from lrstudy.data import generate, split, write_dataset
-from lrstudy.clock import steps_per_epoch
 from lrstudy.runlog import step_rates_table
 from lrstudy.schedules import epoch_rates, keras_callbacks, rate_function
 from lrstudy.training import current_learning_rate, train_seed
