@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lrstudy.config import DataConfig, SplitConfig
-from lrstudy.io import atomic_path
+from lrstudy.io import write_csv
 
 # Accuracy of guessing on the balanced binary data set (1 / data.n_classes in general).
 CHANCE_ACCURACY = 0.5
@@ -73,8 +73,7 @@ def write_dataset(path: str | Path, data: Dataset) -> None:
     """Write a data set as CSV: columns x0..x{n-1}, y (floats round-trip exactly)."""
     frame = pd.DataFrame(data.x, columns=[f"x{index}" for index in range(data.x.shape[1])])
     frame["y"] = data.y
-    with atomic_path(path) as temporary:
-        frame.to_csv(temporary, index=False)
+    write_csv(path, frame)
 
 
 def read_dataset(path: str | Path) -> Dataset:

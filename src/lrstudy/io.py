@@ -19,7 +19,10 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCRATCH = ".lrstudy-tmp"
 
@@ -145,6 +148,16 @@ def write_text(path: str | Path, text: str) -> None:
 def write_json(path: str | Path, payload: Any) -> None:
     """Write JSON atomically, indented and with a trailing newline."""
     write_text(path, json.dumps(payload, indent=2) + "\n")
+
+
+def write_csv(path: str | Path, frame: pd.DataFrame, float_format: str | None = None) -> None:
+    """Write a frame as CSV atomically: no index column, LF line ends on every platform.
+
+    ``float_format`` (a printf format such as ``"%.6g"``) rounds floats; ``None`` writes
+    them as pandas does by default (the shortest text that reads back exactly).
+    """
+    with atomic_path(path) as temporary:
+        frame.to_csv(temporary, index=False, float_format=float_format, lineterminator="\n")
 
 
 def read_json(path: str | Path) -> Any:

@@ -41,7 +41,14 @@ from lrstudy import plots
 from lrstudy.config import Config
 from lrstudy.data import Dataset, read_dataset
 from lrstudy.evaluation import grid_axes
-from lrstudy.io import atomic_directory, read_json, remove_folders_except, write_json, write_text
+from lrstudy.io import (
+    atomic_directory,
+    read_json,
+    remove_folders_except,
+    write_csv,
+    write_json,
+    write_text,
+)
 from lrstudy.report import (
     FIGURES,
     SettingSummary,
@@ -75,10 +82,6 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reports", required=True, help="folder to write the reports to")
     parser.add_argument("--sweep", required=True, help="folder of the sweep stage's outputs")
     parser.add_argument("--lr-find", required=True, help="folder of the lr_find stage's outputs")
-
-
-def _write_csv(path: Path, frame: pd.DataFrame, float_format: str) -> None:
-    frame.to_csv(path, index=False, float_format=float_format, lineterminator="\n")
 
 
 def _check_inputs(config: Config, evaluation: Path, logs: Path, sweep: Path, lr_find: Path) -> None:
@@ -216,8 +219,8 @@ def _write_reports(
     chance = 1.0 / config.data.n_classes  # accuracy of guessing on the balanced classes
     write_json(reports / "metrics.json", metrics_document(summaries))
     (reports / "plots").mkdir()
-    _write_csv(reports / "plots" / "learning_curves.csv", curves_table(curves), CURVES_FORMAT)
-    _write_csv(reports / "plots" / "learning_rate.csv", rates, RATE_FORMAT)
+    write_csv(reports / "plots" / "learning_curves.csv", curves_table(curves), CURVES_FORMAT)
+    write_csv(reports / "plots" / "learning_rate.csv", rates, RATE_FORMAT)
     builders: dict[str, Callable[[], Figure]] = {
         "test_accuracy.png": lambda: plots.test_accuracy(
             {item.name: item.per_seed_accuracy for item in summaries},

@@ -21,7 +21,7 @@ import pandas as pd
 
 from lrstudy.config import Config, ConfigError
 from lrstudy.data import read_dataset
-from lrstudy.io import atomic_directory, write_json
+from lrstudy.io import atomic_directory, write_csv, write_json
 from lrstudy.lr_finder import (
     divergence_step,
     exponential_rates,
@@ -84,9 +84,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
         "seeds": {seed_key(seed): values for seed, values in per_seed.items()},
     }
     with atomic_directory(args.out) as out:
-        pd.concat(frames, ignore_index=True).to_csv(
-            out / "curves.csv", index=False, float_format="%.6g", lineterminator="\n"
-        )
+        write_csv(out / "curves.csv", pd.concat(frames, ignore_index=True), "%.6g")
         write_json(out / "suggestions.json", document)
     print(f"lr_find suggestions (median over seeds): {document['suggestions']}")
 

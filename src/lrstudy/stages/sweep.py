@@ -26,7 +26,7 @@ import pandas as pd
 from lrstudy.config import Config, ConfigError, ConstantSchedule, RunSpec
 from lrstudy.data import Dataset, read_dataset
 from lrstudy.evaluation import divergence_epoch, evaluate_model
-from lrstudy.io import atomic_directory, write_json
+from lrstudy.io import atomic_directory, write_csv, write_json
 from lrstudy.stages import stage_main
 from lrstudy.sweep import RESULT_COLUMNS, curve, edge_warning, log_grid, summary
 from lrstudy.training import seed_trainer
@@ -103,12 +103,8 @@ def main(config: Config, args: argparse.Namespace) -> None:
     per_rate = curve(results)
     headline = summary(per_rate)
     with atomic_directory(args.out) as out:
-        results.to_csv(
-            out / "results.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n"
-        )
-        per_rate.to_csv(
-            out / "curve.csv", index=False, float_format=FLOAT_FORMAT, lineterminator="\n"
-        )
+        write_csv(out / "results.csv", results, FLOAT_FORMAT)
+        write_csv(out / "curve.csv", per_rate, FLOAT_FORMAT)
         write_json(out / "metrics.json", headline)
     print(f"best rate {headline['best_lr']:.3g}: val_accuracy {headline['best_val_accuracy']:.4f}")
     if (warning := edge_warning(headline)) is not None:
