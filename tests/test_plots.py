@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from lrstudy import plots
-from lrstudy.report import epoch_summary, learning_rate_curves, long_history
+from lrstudy.report.curves import epoch_summary, learning_rate_curves, long_history
 
 
 def history(epochs: int, start: float, rate: float, lr: float | list[float]) -> pd.DataFrame:

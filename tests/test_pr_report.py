@@ -6,28 +6,31 @@ import subprocess
 
 import pytest
 
-from lrstudy import pr_report
-from lrstudy.pr_report import (
-    MARKER,
-    Change,
-    FigureLink,
+from lrstudy.pr_report import command, freshness
+from lrstudy.pr_report.accuracy import (
     accuracy_chart,
     accuracy_section,
-    changed_settings,
     delta_cells,
+    per_seed_cell,
+    spread_cell,
+)
+from lrstudy.pr_report.diffs import (
+    Change,
+    changed_settings,
     diff_changes,
-    figures_section,
     flatten,
-    format_change,
-    format_value,
-    github_figure_url,
     metric_decimals,
     metrics_section,
     params_table,
-    per_seed_cell,
-    render_report,
-    spread_cell,
 )
+from lrstudy.pr_report.rendering import (
+    MARKER,
+    FigureLink,
+    figures_section,
+    github_figure_url,
+    render_report,
+)
+from lrstudy.report.formatting import format_change, format_value
 
 
 def accuracy(mean, std, low, high, **seeds):
@@ -335,7 +338,7 @@ def test_render_report_with_nothing_changed() -> None:
 def test_unknown_base_fails_with_a_clear_message(tmp_path, monkeypatch, capsys) -> None:
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     monkeypatch.chdir(tmp_path)
-    assert pr_report.main(["--base", "origin/no-such-branch"]) == 2
+    assert command.main(["--base", "origin/no-such-branch"]) == 2
     error = capsys.readouterr().err
     assert "unknown base revision 'origin/no-such-branch'" in error
     assert "git fetch origin no-such-branch" in error
@@ -354,14 +357,14 @@ def test_stale_stages_ignore_absent_outputs_but_not_changed_code_or_params() -> 
         "generate_again": ["always changed"],
         "evaluate@plateau": [{"changed command": True}],
     }
-    assert pr_report.stale_stages(status) == [
+    assert freshness.stale_stages(status) == [
         "train@lr_medium",
         "compare",
         "split",
         "generate_again",
         "evaluate@plateau",
     ]
-    assert pr_report.stale_stages({}) == []
+    assert freshness.stale_stages({}) == []
 
 
 def test_stale_stages_count_empty_folders_as_absent() -> None:
@@ -378,16 +381,16 @@ def test_stale_stages_count_empty_folders_as_absent() -> None:
             }
         ]
     }
-    assert pr_report.stale_stages(status, holds_files=lambda path: False) == []
-    assert pr_report.stale_stages(status, holds_files=lambda path: path == "logs") == ["compare"]
-    assert pr_report.stale_stages(status) == ["compare"]  # by default, "modified" is stale
+    assert freshness.stale_stages(status, holds_files=lambda path: False) == []
+    assert freshness.stale_stages(status, holds_files=lambda path: path == "logs") == ["compare"]
+    assert freshness.stale_stages(status) == ["compare"]  # by default, "modified" is stale
 
 
 def test_holds_files_looks_below_every_folder(tmp_path) -> None:
     (tmp_path / "empty" / "nested" / "deeper").mkdir(parents=True)
     (tmp_path / "full" / "nested").mkdir(parents=True)
     (tmp_path / "full" / "nested" / "file").write_text("x")
-    assert not pr_report.holds_files(tmp_path / "empty")
-    assert not pr_report.holds_files(tmp_path / "missing")
-    assert pr_report.holds_files(tmp_path / "full")
-    assert pr_report.holds_files(tmp_path / "full" / "nested" / "file")
+    assert not freshness.holds_files(tmp_path / "empty")
+    assert not freshness.holds_files(tmp_path / "missing")
+    assert freshness.holds_files(tmp_path / "full")
+    assert freshness.holds_files(tmp_path / "full" / "nested" / "file")

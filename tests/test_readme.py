@@ -14,7 +14,7 @@ import re
 
 import pandas as pd
 
-from lrstudy.report import metrics_table
+from lrstudy.report.markdown import metrics_table
 
 from .conftest import PROJECT_ROOT, committed_text
 

@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from lrstudy import report, runlog, sweep
+from lrstudy import runlog, sweep
 from lrstudy.config import parse_config
 from lrstudy.evaluation import summarize
-from lrstudy.report import (
+from lrstudy.report import formatting
+from lrstudy.report.command import main as metrics_command
+from lrstudy.report.curves import (
     ALL_SEEDS,
-    FIGURES,
-    SettingSummary,
     curves_table,
     epoch_summary,
     learning_rate_curves,
@@ -26,9 +26,15 @@ from lrstudy.report import (
     rate_polyline,
     simplify_curve,
     strict_mean_curve,
+)
+from lrstudy.report.figures import FIGURES
+from lrstudy.report.markdown import metrics_table, summary_markdown, summary_table
+from lrstudy.report.reading import reading
+from lrstudy.report.summary import (
+    SettingSummary,
+    metrics_document,
     summarize_setting,
-    summary_markdown,
-    summary_table,
+    with_comparisons,
 )
 from lrstudy.runlog import read_live_history, read_step_rates
 from lrstudy.stages import compare
@@ -283,13 +289,13 @@ def test_a_seed_ending_far_above_its_start_is_flagged_but_keeps_its_accuracy(
     item = summarize_setting(study_config, "steady", metrics_for([0.5, 0.98]), runs)
     assert item.per_seed_accuracy == [0.5, 0.98] and item.diverged_seeds == [0]
     assert item.first_diverged_epoch == 3  # the first epoch above 2 x 0.7
-    summaries = report.with_comparisons([item, summary("other", [0.9, 0.91], seed_ids=[0, 1])])
+    summaries = with_comparisons([item, summary("other", [0.9, 0.91], seed_ids=[0, 1])])
     assert [entry.name for entry in summaries if entry.is_best] == ["other"]
 
 
 def test_summary_table_has_one_row_per_setting_with_every_column() -> None:
     table = summary_table(
-        report.with_comparisons(
+        with_comparisons(
             [
                 summary("good", [0.97, 0.99]),
                 summary("slow", [0.5, 0.52], epochs_to_target=None),
@@ -327,20 +333,20 @@ def test_summary_table_has_one_row_per_setting_with_every_column() -> None:
 
 
 def test_one_seed_gives_n_a_for_every_interval_and_test_never_nan() -> None:
-    summaries = report.with_comparisons([summary("a", [0.9]), summary("b", [0.85])])
+    summaries = with_comparisons([summary("a", [0.9]), summary("b", [0.85])])
     table = summary_table(summaries)
-    text = report.reading(summaries)
+    text = reading(summaries)
     row = table.strip().splitlines()[-1]
     assert row.count("n/a (1 seed)") == 4  # accuracy CI, difference CI, p, seeds needed
     assert "nan" not in (table + text).lower()
-    metrics = report.metrics_document(summaries)
+    metrics = metrics_document(summaries)
     assert metrics["b"]["test_accuracy"]["ci_low"] is None
     assert metrics["b"]["vs_best"]["p_holm"] is None and metrics["a"]["vs_best"]["is_best"]
 
 
 def test_huge_finite_losses_print_in_scientific_notation() -> None:
-    assert report._number(1.2345678e30) == "1.235e+30"
-    assert report._number(0.04213) == "0.0421"
+    assert formatting.number(1.2345678e30) == "1.235e+30"
+    assert formatting.number(0.04213) == "0.0421"
     table = summary_table([summary("blown", [0.5, 0.5], best_val_loss=3.3e31)])
     assert "3.300e+31 (40)" in table
 
@@ -349,7 +355,7 @@ def paired_study() -> list[SettingSummary]:
     """Ten paired seeds: one setting clearly worse, one the same as the best."""
     rng = np.random.default_rng(1)
     best = 0.98 + rng.normal(0, 0.003, 10)
-    return report.with_comparisons(
+    return with_comparisons(
         [
             summary("best", list(best), val_accuracy=list(best + 0.01)),
             summary("same", list(best + rng.normal(0, 0.003, 10))),
@@ -361,7 +367,7 @@ def paired_study() -> list[SettingSummary]:
 
 def test_reading_names_worse_and_indistinguishable_settings_with_numbers() -> None:
     summaries = paired_study()
-    text = report.reading(summaries)
+    text = reading(summaries)
     assert text.startswith("Best on validation accuracy: **best**")
     worse = next(item for item in summaries if item.name == "worse").comparison
     assert worse.p_holm < 0.05 and worse.paired and worse.n == 10
@@ -382,7 +388,7 @@ def test_reading_names_worse_and_indistinguishable_settings_with_numbers() -> No
 
 
 def test_best_is_chosen_on_validation_accuracy_and_never_a_setting_that_diverged() -> None:
-    summaries = report.with_comparisons(
+    summaries = with_comparisons(
         [
             summary("test_winner", [0.99, 0.99], val_accuracy=[0.90, 0.91]),
             summary("val_winner", [0.95, 0.96], val_accuracy=[0.97, 0.97]),
@@ -390,19 +396,19 @@ def test_best_is_chosen_on_validation_accuracy_and_never_a_setting_that_diverged
         ]
     )
     assert [item.name for item in summaries if item.is_best] == ["val_winner"]
-    text = report.reading(summaries)
+    text = reading(summaries)
     assert "**val_winner**" in text and "lost_one (1 of 2 seeds)" in text
 
 
 def test_reading_when_everything_learned_and_nothing_diverged() -> None:
-    text = report.reading([summary("a", [0.9]), summary("b", [0.95])])
+    text = reading([summary("a", [0.9]), summary("b", [0.95])])
     assert "Every setting learned" in text and "No run diverged." in text
     assert "disagree" not in text  # one seed each: no spread to speak of
 
 
 def test_reading_does_not_call_missing_results_failures() -> None:
-    text = report.reading(
-        report.with_comparisons(
+    text = reading(
+        with_comparisons(
             [
                 summary("partial", [None, 0.99]),
                 summary("whole", [0.9, 0.91]),
@@ -418,7 +424,7 @@ def test_reading_does_not_call_missing_results_failures() -> None:
 def test_bimodal_setting_reports_the_collapsed_fraction() -> None:
     item = summary("split", [0.5, 0.52, 0.95, 0.96, 0.97])
     assert item.collapsed_seeds == 2
-    text = report.reading([item])
+    text = reading([item])
     assert "split 2 of 5 seeds" in text and "no mean describes it" in text
 
 
@@ -636,13 +642,13 @@ def test_compare_names_missing_results_and_writes_nothing(
 
 def test_reading_says_when_five_seeds_cannot_confirm_what_the_interval_shows() -> None:
     best = [0.99, 0.98, 0.99, 0.985, 0.99]
-    summaries = report.with_comparisons(
+    summaries = with_comparisons(
         [
             summary("best", best, val_accuracy=[value + 0.01 for value in best]),
             summary("lower", [value - 0.1 for value in best]),
         ]
     )
-    text = report.reading(summaries)
+    text = reading(summaries)
     # every paired difference is -0.1: interval -0.1 to -0.1, but the exact sign-flip
     # test of 5 seeds bottoms out at 2 / 2^5 = 0.0625
     assert (
@@ -705,7 +711,7 @@ def test_metrics_table_one_row_per_setting() -> None:
             "test_loss": {"mean": None, "std": None, "min": None, "max": None, "seeds": {}},
         },
     }
-    lines = report.metrics_table(metrics).splitlines()
+    lines = metrics_table(metrics).splitlines()
     assert lines[0].startswith("| setting | seeds | test accuracy, mean ± std | min – max |")
     assert lines[2:] == [
         "| lr_medium | 2 | 0.9000 ± 0.0141 | 0.8900 – 0.9100 | 0.2500 ± 0.0500 | 0.2000 – 0.3000 |",
@@ -714,10 +720,10 @@ def test_metrics_table_one_row_per_setting() -> None:
 
 
 def test_metrics_command_fails_clearly_without_a_metrics_file(tmp_path, capsys) -> None:
-    assert report.main([str(tmp_path / "metrics.json")]) == 2
+    assert metrics_command([str(tmp_path / "metrics.json")]) == 2
     assert "run `make repro` first" in capsys.readouterr().err
     (tmp_path / "metrics.json").write_text('{"lr_medium": {"accuracy": 1}}')
-    assert report.main([str(tmp_path / "metrics.json")]) == 2
+    assert metrics_command([str(tmp_path / "metrics.json")]) == 2
 
 
 def test_compare_names_a_missing_sweep_and_writes_nothing(
@@ -752,8 +758,8 @@ def test_compare_includes_a_suggested_setting_at_its_suggested_rate(
 
 def test_differences_and_p_values_print_as_prose_reads_them() -> None:
     # Float noise of accuracies stored to 6 decimals is a zero difference, not -5.000e-08.
-    assert report._signed(-5e-8) == "0.0000"
-    assert report._signed(0.00126) == "+0.0013"
-    assert report._signed(-0.0094) == "-0.0094"
-    assert report._p_phrase(0.0004, 20) == "< 0.001"
-    assert report._p_phrase(0.118, 20) == "= 0.118"
+    assert formatting.signed_number(-5e-8) == "0.0000"
+    assert formatting.signed_number(0.00126) == "+0.0013"
+    assert formatting.signed_number(-0.0094) == "-0.0094"
+    assert formatting.p_phrase(0.0004, 20) == "< 0.001"
+    assert formatting.p_phrase(0.118, 20) == "= 0.118"

@@ -1,10 +1,10 @@
-"""The text chart of text_chart.py (the PR report's chart): where each mark lands."""
+"""The text chart of pr_report/text_chart.py (the PR report's chart): where each mark lands."""
 
 from __future__ import annotations
 
 import pytest
 
-from lrstudy.text_chart import TextRow, interval_text_chart
+from lrstudy.pr_report.text_chart import TextRow, interval_text_chart
 
 
 def strip_of(line: str, label_width: int, width: int) -> str:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from lrstudy import pr_report
+from lrstudy.pr_report.command import DEFAULT_OUT
+from lrstudy.pr_report.rendering import MARKER
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "pr-report.yml"
@@ -89,15 +90,15 @@ def test_reproduces_then_builds_the_report_with_the_project_command(
 
 def test_the_makefile_writes_the_report_the_workflow_posts() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert f"-m lrstudy.pr_report --base '$(BASE)' --out {pr_report.DEFAULT_OUT}" in makefile
+    assert f"-m lrstudy.pr_report --base '$(BASE)' --out {DEFAULT_OUT}" in makefile
     assert re.search(r"^BASE \?= main$", makefile, flags=re.MULTILINE)
 
 
 def test_posts_or_updates_one_comment(steps: list[dict[str, Any]]) -> None:
     (post,) = [step for step in steps if step.get("uses", "").startswith("actions/github-script@")]
     script = post["with"]["script"]
-    assert pr_report.MARKER in script
-    assert f"readFileSync('{pr_report.DEFAULT_OUT}'" in script
+    assert MARKER in script
+    assert f"readFileSync('{DEFAULT_OUT}'" in script
     assert "updateComment" in script and "createComment" in script
     assert "github.event_name == 'pull_request'" in post["if"]
 

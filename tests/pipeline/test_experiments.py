@@ -20,7 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lrstudy.pr_report import MARKER, flatten, format_value
+from lrstudy.pr_report.diffs import flatten
+from lrstudy.pr_report.rendering import MARKER
+from lrstudy.report.formatting import format_value
 
 from .conftest import (
     PROJECT_ROOT,

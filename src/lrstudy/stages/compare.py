@@ -49,16 +49,18 @@ from lrstudy.io import (
     write_json,
     write_text,
 )
-from lrstudy.report import (
-    FIGURES,
-    SettingSummary,
+from lrstudy.report.curves import (
     curves_table,
     epoch_summary,
     learning_rate_curves,
     long_history,
+)
+from lrstudy.report.figures import FIGURES
+from lrstudy.report.markdown import summary_markdown
+from lrstudy.report.summary import (
+    SettingSummary,
     metrics_document,
     summarize_setting,
-    summary_markdown,
     with_comparisons,
 )
 from lrstudy.runlog import read_live_history, read_step_rates, seed_key, seed_log_dir, seed_of

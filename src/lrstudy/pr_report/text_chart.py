@@ -1,9 +1,9 @@
 """A chart in plain text, for places that show text but no image made on the spot.
 
-The PR report prints ``interval_text_chart`` in a code block: a GitHub comment shows
-images only from URLs of committed files, and this chart is drawn when the report is built.
-Kept apart from ``lrstudy.plots`` so the report does not import matplotlib's figure
-machinery (only its tick locator, when a chart is drawn).
+The PR report prints ``interval_text_chart`` in a code block (``accuracy.accuracy_chart``):
+a GitHub comment shows images only from URLs of committed files, and this chart is drawn
+when the report is built. Kept apart from ``lrstudy.plots`` so the report does not import
+matplotlib's figure machinery (only its tick locator, when a chart is drawn).
 """
 
 from __future__ import annotations
