@@ -28,8 +28,8 @@ from lrstudy.pr_report.revisions import (
 from lrstudy.report.figures import FIGURES
 
 DEFAULT_OUT = Path("build/pr-report/report.md")
-# The program name argparse printed when this command was the module pr_report.py.
-PROG = "pr_report.py"
+# The program name in usage and error lines: the command as users run it.
+PROG = "python -m lrstudy.pr_report"
 
 
 def _default_repo_url() -> str:

@@ -127,7 +127,7 @@ def render_report(
         metrics_section(metrics, decimals=metric_decimals(head_metrics, base_metrics)),
         "### Figures\n",
         figures_section(figures, names),
-        "<sub>Built by `make pr-report` (src/lrstudy/pr_report.py); run it locally to read "
+        "<sub>Built by `make pr-report` (src/lrstudy/pr_report/); run it locally to read "
         "the same report before pushing.</sub>\n",
     ]
     return "\n".join(parts)

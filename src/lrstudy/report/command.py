@@ -10,8 +10,8 @@ from pathlib import Path
 
 from lrstudy.report.markdown import metrics_table
 
-# The program name argparse printed when this command was the module report.py.
-PROG = "report.py"
+# The program name in usage and error lines: the command as users run it.
+PROG = "python -m lrstudy.report"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
