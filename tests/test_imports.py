@@ -12,6 +12,11 @@ import pytest
     "module",
     [
         "lrstudy.config",
+        "lrstudy.config.types",
+        "lrstudy.config.schedules",
+        "lrstudy.config.errors",
+        "lrstudy.config.sections",
+        "lrstudy.config.loading",
         "lrstudy.clock",
         "lrstudy.runlog",
         "lrstudy.runtime",

@@ -1,0 +1,200 @@
+"""params.yaml read as DVC reads it, validated, and checked across sections.
+
+The file is read as DVC reads it (ruamel.yaml, YAML 1.2), so lrstudy and DVC always see the
+same values. ``parse_config`` validates every section (one line per problem, see
+``lrstudy.config.errors``), then runs ``CROSS_CHECKS``, the checks that need several
+sections at once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from lrstudy.clock import lasts_a_tick, steps_per_epoch, ticks_per_epoch
+from lrstudy.config.errors import format_error
+from lrstudy.config.schedules import CosineRestartsSchedule, CyclicSchedule
+from lrstudy.config.sections import Config
+from lrstudy.config.types import MAX_SEED, ConfigError, yaml_kind
+
+Check = Callable[[Config], list[str]]
+
+
+def split_sizes(n_samples: int, test_fraction: float, val_fraction: float) -> dict[str, int]:
+    """Sizes ``train_test_split`` produces: test = ceil(n * test), val = ceil(rest * val)."""
+    n_test = math.ceil(n_samples * test_fraction)
+    rest = n_samples - n_test
+    n_val = math.ceil(rest * val_fraction)
+    return {"train": rest - n_val, "val": n_val, "test": n_test}
+
+
+def _suggested_settings(config: Config) -> list[str]:
+    """Settings under ``suggested`` need an ``lr_find`` section and their own names."""
+    problems = []
+    for name in config.suggested:
+        if config.lr_find is None:
+            problems.append(
+                f"suggested.{name}.lr.from = 'lr_find': params.yaml has no lr_find section "
+                "to run the range test with"
+            )
+        if name in config.settings:
+            problems.append(f"suggested.{name}: the name is taken by settings.{name}")
+    return problems
+
+
+def _split_leaves_data(config: Config) -> list[str]:
+    """Each part of the split holds at least one sample of every class."""
+    sizes = split_sizes(
+        config.data.n_samples, config.split.test_fraction, config.split.val_fraction
+    )
+    if min(sizes.values()) >= config.data.n_classes:
+        return []
+    return [
+        f"(top level): split.test_fraction={config.split.test_fraction} and "
+        f"split.val_fraction={config.split.val_fraction} split "
+        f"data.n_samples={config.data.n_samples} into "
+        f"{', '.join(f'{key}={count}' for key, count in sizes.items())}; every part needs at "
+        f"least data.n_classes={config.data.n_classes} samples"
+    ]
+
+
+def _seeds_in_range(config: Config) -> list[str]:
+    """Every run's last seed is a valid NumPy seed (one line: the run reaching highest)."""
+    # Every run starts at train.seed: the settings, the suggested settings, and the sweep
+    # and range test (train.seeds).
+    runs = [("train.seeds (the sweep and the range test)", config.train.seeds)]
+    for section, entries in (("settings", config.settings), ("suggested", config.suggested)):
+        runs += [
+            (
+                f"{section}.{name}",
+                setting.seeds if setting.seeds is not None else config.train.seeds,
+            )
+            for name, setting in (entries or {}).items()
+        ]
+    where, n_seeds = max(runs, key=lambda run: run[1])
+    last = config.train.seed + n_seeds - 1
+    if last <= MAX_SEED:
+        return []
+    return [
+        f"train.seed = {config.train.seed}: {where} runs {n_seeds} seeds, up to seed "
+        f"{last}; seed + seeds - 1 must be at most {MAX_SEED} (2**32 - 1)"
+    ]
+
+
+def _periods_last_a_tick(config: Config) -> list[str]:
+    """A restart's first period and a cyclic half-cycle span at least one tick."""
+    problems = []
+    n_train = split_sizes(
+        config.data.n_samples, config.split.test_fraction, config.split.val_fraction
+    )["train"]
+    for name, setting in config.settings.items():
+        batch_size = setting.batch_size or config.train.batch_size
+        steps = steps_per_epoch(n_train, batch_size)
+        schedule = setting.schedule
+        where = f"settings.{name}.schedule"
+        if isinstance(schedule, CosineRestartsSchedule) and not lasts_a_tick(
+            schedule.first_decay_epochs, ticks_per_epoch(schedule.per, steps)
+        ):
+            clock = (
+                f"1 optimizer step = 1/{steps} epoch with per: step"
+                if schedule.per == "step"
+                else "1 epoch with per: epoch"
+            )
+            problems.append(
+                f"{where}.first_decay_epochs = {schedule.first_decay_epochs!r}: the first "
+                f"period must last at least one tick of the schedule's clock ({clock})"
+            )
+        if (
+            isinstance(schedule, CyclicSchedule)
+            and schedule.step_size_epochs is not None
+            and not lasts_a_tick(schedule.step_size_epochs, steps)
+        ):
+            problems.append(
+                f"{where}.step_size_epochs = {schedule.step_size_epochs!r}: the half-cycle "
+                f"must last at least one optimizer step (1/{steps} epoch here: {n_train} "
+                f"train rows, batch {batch_size})"
+            )
+    return problems
+
+
+# Every check that needs several sections at once, in the order of its lines in the
+# message, each with whether its problems end the list (a gate). The checks after
+# _split_leaves_data count train rows, so they need it to pass; _suggested_settings' lines
+# have always come alone.
+CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
+    (_suggested_settings, True),
+    (_split_leaves_data, True),
+    (_seeds_in_range, False),
+    (_periods_last_a_tick, False),
+)
+
+
+def cross_check(config: Config) -> list[str]:
+    """The problems ``CROSS_CHECKS`` find in a config whose every section is valid.
+
+    Checks run in order; once a gate has found problems, the rest do not run.
+    """
+    problems: list[str] = []
+    for check, gate in CROSS_CHECKS:
+        problems += check(config)
+        if gate and problems:
+            break
+    return problems
+
+
+def parse_config(raw: Any, source: str = "params.yaml") -> Config:
+    """Validate a parsed params mapping; raise ConfigError listing every problem."""
+    if not isinstance(raw, Mapping):
+        raise ConfigError([f"expected a mapping at the top level, got {yaml_kind(raw)}"], source)
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        # One line per problem (a key with a line break in it spans two).
+        problems = [
+            line for error in exc.errors() for line in format_error(error, Config).split("\n")
+        ]
+        raise ConfigError(problems, source) from None
+    problems = cross_check(config)
+    if problems:
+        raise ConfigError(problems, source)
+    return config
+
+
+def read_params(path: str | Path = "params.yaml") -> Any:
+    """Parse a params file exactly as DVC does: ruamel.yaml's safe loader (YAML 1.2).
+
+    An empty file reads as an empty mapping (as in DVC).
+
+    Raises:
+        ConfigError: the file is missing or is not valid YAML (a repeated key included).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"file not found: {path}"], str(path)) from None
+    return parse_params_text(text, str(path))
+
+
+def parse_params_text(text: str, source: str = "params.yaml") -> Any:
+    """Parse params YAML text as DVC does (see ``read_params``); ``source`` names it in errors.
+
+    Raises:
+        ConfigError: the text is not valid YAML (a repeated key included).
+    """
+    from ruamel.yaml import YAML, YAMLError
+
+    try:
+        return YAML(typ="safe").load(text) or {}
+    except YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise ConfigError([f"not valid YAML: {detail}"], source) from None
+
+
+def load_config(path: str | Path = "params.yaml") -> Config:
+    """Read and validate a params file (see ``read_params`` and ``parse_config``)."""
+    return parse_config(read_params(path), str(Path(path)))
