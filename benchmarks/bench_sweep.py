@@ -24,8 +24,8 @@ from lrstudy.config import load_config
 from lrstudy.data import generate, split
 from lrstudy.model import build_model, compile_model
 from lrstudy.runtime import import_keras
-from lrstudy.stages.sweep import train_grid
 from lrstudy.sweep import curve, log_grid, summary
+from lrstudy.sweep_training import train_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -54,6 +54,13 @@ import pytest
         "lrstudy.stages.lr_find",
         "lrstudy.lr_finder",
         "lrstudy.sweep",
+        "lrstudy.sweep_training",
+        "lrstudy.comparison",
+        "lrstudy.plots.style",
+        "lrstudy.plots.boundaries",
+        "lrstudy.plots.curves",
+        "lrstudy.plots.accuracy",
+        "lrstudy.plots.rates",
     ],
 )
 def test_module_does_not_import_tensorflow(module: str) -> None:

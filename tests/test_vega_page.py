@@ -11,12 +11,19 @@ import pytest
 from dvc.config import Config
 
 from lrstudy import vega_page
-from lrstudy.vega_page import LIBRARIES, inlined_scripts, npm_integrity, script_block
+from lrstudy.vega_page import LIBRARIES, npm_integrity, script_block
 
 from .conftest import PROJECT_ROOT
 
 PAGE = (PROJECT_ROOT / vega_page.DEFAULT_OUT).read_text()
 LICENSES = PROJECT_ROOT / vega_page.LICENSES
+
+
+def inlined_scripts(page: str) -> list[str]:
+    """The contents of every inline ``<script type="text/javascript">`` element, in order."""
+    opening = '<script type="text/javascript">'
+    parts = page.split(opening)[1:]
+    return [part.split("</script>", 1)[0] for part in parts]
 
 
 def test_dvc_uses_the_committed_template() -> None:

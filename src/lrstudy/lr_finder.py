@@ -9,20 +9,24 @@ off the smoothed curve with fastai's rules (``fastai/callback/schedule.py``: ``m
 ``steep``, ``valley``), reimplemented here.
 
 Everything here is NumPy on arrays except ``range_test``, which trains (Keras is imported
-inside it, so this module stays light for plotting and validation).
+inside it, so this module stays light for plotting and validation), and ``range_tests``,
+which runs it once per seed and collects what the lr_find stage writes.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+
+from lrstudy.runlog import seed_key
 
 if TYPE_CHECKING:
-    from lrstudy.config import ModelConfig
+    from lrstudy.config import LrFindConfig, ModelConfig
     from lrstudy.data import Dataset
 
 SUGGESTIONS = ("minimum", "steep", "valley")
@@ -268,3 +272,72 @@ def range_test(
         if divergence_step(smooth(losses, beta), diverge_factor) is not None:
             break
     return np.asarray(losses, dtype=np.float64)
+
+
+def range_tests(
+    settings: LrFindConfig,
+    model_config: ModelConfig,
+    train: Dataset,
+    batch_size: int,
+    seeds: Sequence[int],
+    progress: Callable[[str], None] = print,
+) -> tuple[pd.DataFrame, dict[str, object]]:
+    """Run the range test once per seed and suggest rates from each seed's curve.
+
+    Args:
+        settings: Params ``lr_find``: the rates (``start_lr``, ``end_lr``, ``steps``),
+            ``diverge_factor`` and ``smoothing``.
+        model_config: The network and optimizer to test.
+        train: The training split.
+        batch_size: Rows per step.
+        seeds: The study's seeds, one range test each.
+        progress: Called with one line per seed (steps run and its suggestions).
+
+    Returns:
+        The curves, one row per seed and step run: ``seed``, ``step``, ``lr``, ``loss``
+        (raw) and ``smoothed_loss``; and the suggestions document: under
+        ``suggestions`` the median over seeds of each suggestion (``median_suggestions``),
+        under ``seeds`` (keys ``seed_<s>``) each seed's suggestions, ``steps_run``,
+        ``diverged`` and ``reason``.
+
+    Raises:
+        ValueError: if ``seeds`` is empty or the rate settings are out of range.
+    """
+    rates = exponential_rates(settings.start_lr, settings.end_lr, settings.steps)
+    frames, per_seed = [], {}
+    for seed in seeds:
+        losses = range_test(
+            model_config,
+            train,
+            batch_size,
+            seed,
+            rates,
+            settings.diverge_factor,
+            settings.smoothing,
+        )
+        smoothed = smooth(losses, settings.smoothing)
+        kept = rates[: len(losses)]
+        found = suggest(kept, smoothed, settings.steps)
+        per_seed[seed] = {
+            **found.as_dict(),
+            "steps_run": len(losses),
+            "diverged": divergence_step(smoothed, settings.diverge_factor) is not None,
+            "reason": found.reason,
+        }
+        frames.append(
+            pd.DataFrame(
+                {
+                    "seed": seed,
+                    "step": range(len(losses)),
+                    "lr": kept,
+                    "loss": losses,
+                    "smoothed_loss": smoothed,
+                }
+            )
+        )
+        progress(f"lr_find seed {seed}: {len(losses)} steps, {found.as_dict()}")
+    document = {
+        "suggestions": median_suggestions(per_seed),
+        "seeds": {seed_key(seed): values for seed, values in per_seed.items()},
+    }
+    return pd.concat(frames, ignore_index=True), document

@@ -147,13 +147,6 @@ def page_template(blocks: Sequence[str]) -> str:
     return HEAD + "".join(blocks) + TAIL
 
 
-def inlined_scripts(page: str) -> list[str]:
-    """The contents of every inline ``<script type="text/javascript">`` element, in order."""
-    opening = '<script type="text/javascript">'
-    parts = page.split(opening)[1:]
-    return [part.split("</script>", 1)[0] for part in parts]
-
-
 def _npm_pack(library: Library, directory: Path) -> Path:
     """Download a package with ``npm pack``; its tarball, checked against the pin.
 

@@ -178,7 +178,7 @@ def test_changing_lr_find_reruns_only_it_the_suggested_setting_and_compare(
 
 
 def test_plot_code_change_reruns_only_compare(project: Project) -> None:
-    plots = project.root / "src" / "lrstudy" / "plots.py"
+    plots = project.root / "src" / "lrstudy" / "plots" / "style.py"
     plots.write_text(plots.read_text() + "\n# a comment-only change\n")
     ran, _ = project.repro()
     assert ran == ["compare"]

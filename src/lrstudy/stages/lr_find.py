@@ -17,20 +17,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from lrstudy.config import Config, ConfigError
 from lrstudy.data import read_dataset
 from lrstudy.io import atomic_directory, write_csv, write_json
-from lrstudy.lr_finder import (
-    divergence_step,
-    exponential_rates,
-    median_suggestions,
-    range_test,
-    smooth,
-    suggest,
-)
-from lrstudy.runlog import seed_key
+from lrstudy.lr_finder import range_tests
 from lrstudy.stages import stage_main
 
 
@@ -46,45 +36,11 @@ def main(config: Config, args: argparse.Namespace) -> None:
     if settings is None:
         raise ConfigError(["lr_find: missing section (start_lr, end_lr, steps)"])
     train = read_dataset(Path(args.data) / "train.csv")
-    rates = exponential_rates(settings.start_lr, settings.end_lr, settings.steps)
-    frames, per_seed = [], {}
-    for seed in config.train_seeds:
-        losses = range_test(
-            config.model,
-            train,
-            config.train.batch_size,
-            seed,
-            rates,
-            settings.diverge_factor,
-            settings.smoothing,
-        )
-        smoothed = smooth(losses, settings.smoothing)
-        kept = rates[: len(losses)]
-        found = suggest(kept, smoothed, settings.steps)
-        per_seed[seed] = {
-            **found.as_dict(),
-            "steps_run": len(losses),
-            "diverged": divergence_step(smoothed, settings.diverge_factor) is not None,
-            "reason": found.reason,
-        }
-        frames.append(
-            pd.DataFrame(
-                {
-                    "seed": seed,
-                    "step": range(len(losses)),
-                    "lr": kept,
-                    "loss": losses,
-                    "smoothed_loss": smoothed,
-                }
-            )
-        )
-        print(f"lr_find seed {seed}: {len(losses)} steps, {found.as_dict()}")
-    document = {
-        "suggestions": median_suggestions(per_seed),
-        "seeds": {seed_key(seed): values for seed, values in per_seed.items()},
-    }
+    curves, document = range_tests(
+        settings, config.model, train, config.train.batch_size, config.train_seeds
+    )
     with atomic_directory(args.out) as out:
-        write_csv(out / "curves.csv", pd.concat(frames, ignore_index=True), "%.6g")
+        write_csv(out / "curves.csv", curves, "%.6g")
         write_json(out / "suggestions.json", document)
     print(f"lr_find suggestions (median over seeds): {document['suggestions']}")
 

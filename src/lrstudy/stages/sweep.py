@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-import pandas as pd
-
-from lrstudy.config import Config, ConfigError, ConstantSchedule, RunSpec
-from lrstudy.data import Dataset, read_dataset
-from lrstudy.evaluation import divergence_epoch, evaluate_model
+from lrstudy.config import Config, ConfigError
+from lrstudy.data import read_dataset
 from lrstudy.io import atomic_directory, write_csv, write_json
 from lrstudy.stages import stage_main
-from lrstudy.sweep import RESULT_COLUMNS, curve, edge_warning, log_grid, summary
-from lrstudy.training import seed_trainer
+from lrstudy.sweep import curve, edge_warning, log_grid, summary
+from lrstudy.sweep_training import train_grid
 
 FLOAT_FORMAT = "%.6g"
 
@@ -37,57 +33,6 @@ FLOAT_FORMAT = "%.6g"
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="folder with train/val/test.csv")
     parser.add_argument("--out", required=True, help="folder to write the sweep's results to")
-
-
-def train_grid(
-    rates: Sequence[float],
-    config: Config,
-    data: Mapping[str, Dataset],
-    progress: Callable[[str], None] = print,
-) -> pd.DataFrame:
-    """Train every rate over the study's seeds with the ``train`` defaults; evaluate on test.
-
-    Args:
-        rates: Constant learning rates.
-        config: The validated params (``model``, ``train``).
-        data: The ``train``, ``val`` and ``test`` splits.
-        progress: Called with one line per rate.
-
-    Returns:
-        One row per rate and seed, columns ``RESULT_COLUMNS``: the last epoch's training
-        and validation loss and accuracy, the test loss and accuracy, and ``diverged``
-        (training loss non-finite or ending above where it began).
-    """
-    spec = RunSpec(
-        name="sweep",
-        lr=float(rates[0]),
-        schedule=ConstantSchedule(type="constant"),
-        batch_size=config.train.batch_size,
-        epochs=config.train.epochs,
-        seeds=config.train_seeds,
-        loop=config.train.loop,
-    )
-    train = seed_trainer(spec, config.model, data["train"], data["val"])  # one for all rates
-    rows = []
-    for rate in rates:
-        for seed in spec.seeds:
-            result = train(seed, lr=float(rate))
-            test = evaluate_model(result.model, data["test"])
-            history = result.history
-            last = {key: values[-1] for key, values in history.items()}
-            rows.append(
-                {
-                    **{key: last[key] for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
-                    "lr": float(rate),
-                    "seed": seed,
-                    "test_loss": test["loss"],
-                    "test_accuracy": test["accuracy"],
-                    "diverged": divergence_epoch(pd.DataFrame(history)) is not None,
-                }
-            )
-        accuracies = [round(row["val_accuracy"], 3) for row in rows[-len(spec.seeds) :]]
-        progress(f"sweep lr {rate:.3g}: val_accuracy per seed {accuracies}")
-    return pd.DataFrame(rows)[list(RESULT_COLUMNS)]
 
 
 @stage_main(__doc__, _arguments)

@@ -1,0 +1,299 @@
+"""What the compare stage computes: every setting's results side by side, and the figures.
+
+The compare stage checks its inputs (``missing_inputs``), reads them (``read_inputs``),
+calls ``compare`` (pure: summaries with the comparison with the best, the plot tables,
+the metrics document, the summary text and one builder per figure) and writes the result.
+Which seed's decision boundary a panel shows, and its title, is ``shown_boundary``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from lrstudy import plots
+from lrstudy.config import Config
+from lrstudy.data import Dataset, read_dataset
+from lrstudy.evaluation import grid_axes
+from lrstudy.io import read_json
+from lrstudy.report.curves import (
+    curves_table,
+    epoch_summary,
+    learning_rate_curves,
+    long_history,
+)
+from lrstudy.report.figures import FIGURES
+from lrstudy.report.markdown import summary_markdown
+from lrstudy.report.summary import (
+    SettingSummary,
+    metrics_document,
+    summarize_setting,
+    with_comparisons,
+)
+from lrstudy.runlog import read_live_history, read_step_rates, seed_key, seed_log_dir, seed_of
+from lrstudy.sweep import edge_warning
+
+SWEEP_FILES = ("results.csv", "curve.csv", "metrics.json")
+LR_FIND_FILES = ("curves.csv", "suggestions.json")
+
+# Plot files are committed (cache: false): a few significant digits keep them small and
+# their diffs readable, far finer than any difference a chart can show.
+CURVES_FORMAT = "%.4g"
+RATE_FORMAT = "%.6g"
+
+
+@dataclass(frozen=True)
+class CompareInputs:
+    """Everything the compare stage reads, per setting in params order where per setting.
+
+    Attributes:
+        metrics: Per setting, the evaluate stage's ``metrics.json``.
+        histories: Per setting and seed, the per-epoch history (``read_live_history``).
+        steps: Per setting and seed, the per-step rates where the seed logged them.
+        boundaries: Per setting, ``boundary.npy`` (memory-mapped, read-only): one grid of
+            probabilities per seed.
+        test: The test split (the points on the decision-boundary panels).
+        sweep_curve: The sweep stage's ``curve.csv``.
+        sweep_results: The sweep stage's ``results.csv``.
+        sweep_metrics: The sweep stage's ``metrics.json``.
+        lr_find_curves: The lr_find stage's ``curves.csv``.
+        suggestions: The lr_find stage's ``suggestions.json``.
+    """
+
+    metrics: dict[str, dict]
+    histories: dict[str, dict[int, pd.DataFrame]]
+    steps: dict[str, dict[int, pd.DataFrame]]
+    boundaries: dict[str, np.ndarray]
+    test: Dataset
+    sweep_curve: pd.DataFrame
+    sweep_results: pd.DataFrame
+    sweep_metrics: dict
+    lr_find_curves: pd.DataFrame
+    suggestions: dict
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What the compare stage writes under ``<reports>``.
+
+    Attributes:
+        metrics: ``metrics.json`` (``report.metrics_document``).
+        curves: ``plots/learning_curves.csv`` (``report.curves_table``).
+        rates: ``plots/learning_rate.csv`` (``report.learning_rate_curves``).
+        figures: ``figures/<file>`` → a function building that figure, in
+            ``report.FIGURES`` order (built one at a time, each closed before the next).
+        summary: ``summary.md``.
+    """
+
+    metrics: dict[str, object]
+    curves: pd.DataFrame
+    rates: pd.DataFrame
+    figures: dict[str, Callable[[], Figure]]
+    summary: str
+
+
+def missing_inputs(
+    config: Config, evaluation: Path, logs: Path, sweep: Path, lr_find: Path
+) -> list[str]:
+    """One line per setting or stage whose results are missing (empty when all are there).
+
+    Args:
+        config: The validated params: which settings exist and their seeds.
+        evaluation: Folder of the evaluate stages' outputs, one subfolder per setting.
+        logs: Folder of the train stages' DVCLive logs, one subfolder per setting.
+        sweep: Folder of the sweep stage's outputs.
+        lr_find: Folder of the lr_find stage's outputs.
+
+    Returns:
+        Each problem as a line naming the missing paths and the ``dvc repro`` to run.
+    """
+    problems = [
+        f"{folder / file}: not found; run `dvc repro {stage}` first"
+        for stage, folder, files in (
+            ("sweep", sweep, SWEEP_FILES),
+            ("lr_find", lr_find, LR_FIND_FILES),
+        )
+        for file in files
+        if not (folder / file).is_file()
+    ]
+    for name in config.setting_names:
+        missing = []
+        for folder, needed in (
+            (evaluation / name, ["metrics.json", "boundary.npy"]),
+            (logs / name, [f"{seed_key(seed)}/plots" for seed in config.run(name).seeds]),
+        ):
+            if not folder.is_dir():
+                missing.append(f"{folder}/")
+            else:
+                missing += [str(folder / part) for part in needed if not (folder / part).exists()]
+        if missing:
+            problems.append(
+                f"settings.{name}: no results at {', '.join(missing)}; "
+                f"run `dvc repro` (train@{name}, evaluate@{name}) first"
+            )
+    return problems
+
+
+def read_inputs(
+    config: Config, data: Path, evaluation: Path, logs: Path, sweep: Path, lr_find: Path
+) -> CompareInputs:
+    """Read every input of the compare stage (``missing_inputs`` lists none missing).
+
+    Args:
+        config: The validated params: which settings exist and their seeds.
+        data: Folder with ``test.csv``.
+        evaluation: Folder of the evaluate stages' outputs.
+        logs: Folder of the train stages' DVCLive logs.
+        sweep: Folder of the sweep stage's outputs.
+        lr_find: Folder of the lr_find stage's outputs.
+
+    Returns:
+        The inputs, per setting in ``config.setting_names`` order.
+    """
+    names = config.setting_names
+    folders = {
+        name: {seed: seed_log_dir(logs / name, seed) for seed in config.run(name).seeds}
+        for name in names
+    }
+    return CompareInputs(
+        metrics={name: read_json(evaluation / name / "metrics.json") for name in names},
+        histories={
+            name: {seed: read_live_history(folder) for seed, folder in by_seed.items()}
+            for name, by_seed in folders.items()
+        },
+        steps={
+            name: {
+                seed: rates
+                for seed, folder in by_seed.items()
+                if (rates := read_step_rates(folder)) is not None
+            }
+            for name, by_seed in folders.items()
+        },
+        # Memory-mapped: only the seed a panel shows is ever read (every seed of every
+        # setting would take gigabytes with many classes on a fine grid).
+        boundaries={
+            name: np.load(evaluation / name / "boundary.npy", mmap_mode="r") for name in names
+        },
+        test=read_dataset(data / "test.csv"),
+        sweep_curve=pd.read_csv(sweep / "curve.csv"),
+        sweep_results=pd.read_csv(sweep / "results.csv"),
+        sweep_metrics=read_json(sweep / "metrics.json"),
+        lr_find_curves=pd.read_csv(lr_find / "curves.csv"),
+        suggestions=read_json(lr_find / "suggestions.json"),
+    )
+
+
+def compare(config: Config, inputs: CompareInputs) -> Comparison:
+    """Summarise every setting, compare each with the best, and prepare every output.
+
+    Args:
+        config: The validated params (settings, their runs, ``evaluate.grid``,
+            ``data.n_classes``: chance is ``1 / n_classes``).
+        inputs: ``read_inputs``'s result.
+
+    Returns:
+        The metrics document, the two plot tables, the figure builders and the summary.
+    """
+    names = config.setting_names
+    chance = 1.0 / config.data.n_classes  # accuracy of guessing on the balanced classes
+    summaries = with_comparisons(
+        [
+            summarize_setting(config, name, inputs.metrics[name], inputs.histories[name])
+            for name in names
+        ]
+    )
+    curves = epoch_summary(long_history(inputs.histories))
+    rates = learning_rate_curves(inputs.histories, inputs.steps)
+    boundaries, titles = {}, {}
+    for summary in summaries:
+        seeds = config.run(summary.name).seeds
+        boundaries[summary.name], titles[summary.name] = shown_boundary(
+            summary, inputs.boundaries[summary.name], seeds
+        )
+    builders: dict[str, Callable[[], Figure]] = {
+        "test_accuracy.png": lambda: plots.test_accuracy(
+            {item.name: item.per_seed_accuracy for item in summaries},
+            chance,
+            best=next((item.name for item in summaries if item.is_best), None),
+        ),
+        "learning_curves.png": lambda: plots.learning_curves(curves, names, chance),
+        "learning_rate.png": lambda: plots.learning_rates(rates, names),
+        "decision_boundaries.png": lambda: plots.decision_boundaries(
+            grid_axes(config.evaluate.grid), boundaries, titles, inputs.test.x, inputs.test.y
+        ),
+        **_rate_figures(config, summaries, inputs),
+    }
+    return Comparison(
+        metrics=metrics_document(summaries),
+        curves=curves_table(curves),
+        rates=rates,
+        figures={entry.file: builders[entry.file] for entry in FIGURES},
+        summary=summary_markdown(summaries, chance=chance),
+    )
+
+
+def shown_boundary(
+    summary: SettingSummary, layers: np.ndarray, seeds: Sequence[int]
+) -> tuple[np.ndarray, str]:
+    """The decision boundary a setting's panel shows, and the panel's title.
+
+    The median seed among those with a test accuracy is shown (a typical model, not the
+    best); the first seed when every seed diverged.
+
+    Args:
+        summary: The setting's summary (name, rate, accuracy and its interval, seeds).
+        layers: The setting's ``boundary.npy``: one grid per seed, in seed order.
+        seeds: The setting's seeds, in the same order.
+
+    Returns:
+        The shown seed's grid (``layers[i]``) and a three-line title: setting and rate,
+        test accuracy (with its 95 % interval when there is one), the seed shown and how
+        many seeds diverged.
+    """
+    accuracies = summary.accuracy_array
+    usable = np.flatnonzero(np.isfinite(accuracies))
+    if usable.size:
+        shown = int(usable[np.argsort(accuracies[usable])[(usable.size - 1) // 2]])
+    else:
+        shown = 0
+    mean = summary.accuracy["mean"]
+    accuracy = "n/a" if mean is None else f"{mean:.3f}"
+    if summary.accuracy["ci_low"] is not None:
+        low, high = summary.accuracy["ci_low"], summary.accuracy["ci_high"]
+        accuracy += f" (95 % CI {low:.3f}–{high:.3f})"
+    lost = len(summary.diverged_seeds)
+    shown_text = f"seed {seeds[shown]} shown" + (" (diverged)" if not usable.size else "")
+    diverged = f"; {lost} of {summary.seeds} diverged" if lost else ""
+    title = f"{summary.name} (lr {summary.lr:g})\ntest acc {accuracy}\n{shown_text}{diverged}"
+    return layers[shown], title
+
+
+def _rate_figures(
+    config: Config, summaries: list[SettingSummary], inputs: CompareInputs
+) -> dict[str, Callable[[], Figure]]:
+    """Builders of the LR sweep figure (constant-rate settings marked) and the range test."""
+    constant_rates = {
+        summary.name: summary.lr
+        for summary in summaries
+        if config.run(summary.name).schedule.type == "constant"
+    }
+    suggestions = inputs.suggestions
+    return {
+        "lr_sweep.png": lambda: plots.lr_sweep(
+            inputs.sweep_curve,
+            inputs.sweep_results,
+            inputs.sweep_metrics,
+            constant_rates,
+            edge_warning(inputs.sweep_metrics),
+        ),
+        "lr_find.png": lambda: plots.lr_range_test(
+            inputs.lr_find_curves,
+            {seed_of(key): values for key, values in suggestions["seeds"].items()},
+            suggestions["suggestions"],
+        ),
+    }

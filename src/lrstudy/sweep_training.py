@@ -1,0 +1,69 @@
+"""Training the learning-rate sweep's grid: one model per constant rate and seed.
+
+Kept apart from ``lrstudy.sweep`` (pure NumPy/pandas, read by the compare stage) so that
+reading a sweep's results does not depend on the training code. TensorFlow is imported
+only once a model trains (inside ``lrstudy.training``), never on import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+
+from lrstudy.config import Config, ConstantSchedule, RunSpec
+from lrstudy.data import Dataset
+from lrstudy.evaluation import divergence_epoch, evaluate_model
+from lrstudy.sweep import RESULT_COLUMNS
+from lrstudy.training import seed_trainer
+
+
+def train_grid(
+    rates: Sequence[float],
+    config: Config,
+    data: Mapping[str, Dataset],
+    progress: Callable[[str], None] = print,
+) -> pd.DataFrame:
+    """Train every rate over the study's seeds with the ``train`` defaults; evaluate on test.
+
+    Args:
+        rates: Constant learning rates.
+        config: The validated params (``model``, ``train``).
+        data: The ``train``, ``val`` and ``test`` splits.
+        progress: Called with one line per rate.
+
+    Returns:
+        One row per rate and seed, columns ``RESULT_COLUMNS``: the last epoch's training
+        and validation loss and accuracy, the test loss and accuracy, and ``diverged``
+        (training loss non-finite or ending above where it began).
+    """
+    spec = RunSpec(
+        name="sweep",
+        lr=float(rates[0]),
+        schedule=ConstantSchedule(type="constant"),
+        batch_size=config.train.batch_size,
+        epochs=config.train.epochs,
+        seeds=config.train_seeds,
+        loop=config.train.loop,
+    )
+    train = seed_trainer(spec, config.model, data["train"], data["val"])  # one for all rates
+    rows = []
+    for rate in rates:
+        for seed in spec.seeds:
+            result = train(seed, lr=float(rate))
+            test = evaluate_model(result.model, data["test"])
+            history = result.history
+            last = {key: values[-1] for key, values in history.items()}
+            rows.append(
+                {
+                    **{key: last[key] for key in ("loss", "accuracy", "val_loss", "val_accuracy")},
+                    "lr": float(rate),
+                    "seed": seed,
+                    "test_loss": test["loss"],
+                    "test_accuracy": test["accuracy"],
+                    "diverged": divergence_epoch(pd.DataFrame(history)) is not None,
+                }
+            )
+        accuracies = [round(row["val_accuracy"], 3) for row in rows[-len(spec.seeds) :]]
+        progress(f"sweep lr {rate:.3g}: val_accuracy per seed {accuracies}")
+    return pd.DataFrame(rows)[list(RESULT_COLUMNS)]
