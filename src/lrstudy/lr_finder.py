@@ -225,6 +225,8 @@ def range_test(
     rates: np.ndarray,
     diverge_factor: float,
     beta: float,
+    *,
+    n_classes: int,
 ) -> np.ndarray:
     """Run the range test once: one optimizer step per rate on a fresh seeded model.
 
@@ -241,6 +243,7 @@ def range_test(
         rates: The rate of each step, shape ``(steps,)``.
         diverge_factor: Stop once the smoothed loss exceeds this times its best.
         beta: Smoothing weight of ``smooth``.
+        n_classes: Classes the model predicts (``data.n_classes``).
 
     Returns:
         The raw training loss of every step run, shape ``(k,)`` with ``k <= steps``.
@@ -250,7 +253,7 @@ def range_test(
 
     keras = import_keras()
     keras.utils.set_random_seed(seed)
-    model = build_model(model_config, n_features=train.x.shape[1])
+    model = build_model(model_config, n_features=train.x.shape[1], n_classes=n_classes)
     compile_model(model, model_config, float(rates[0]))
     order = np.random.default_rng(seed)
     labels = train.y.astype(np.float32)

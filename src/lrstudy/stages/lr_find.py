@@ -57,6 +57,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
             rates,
             settings.diverge_factor,
             settings.smoothing,
+            n_classes=config.data.n_classes,
         )
         smoothed = smooth(losses, settings.smoothing)
         kept = rates[: len(losses)]
