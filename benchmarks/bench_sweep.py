@@ -62,7 +62,7 @@ def main() -> None:
     train, val = data["train"], data["val"]
 
     def build(hp: keras_tuner.HyperParameters) -> keras.Model:
-        model = build_model(config.model, n_features=train.x.shape[1])
+        model = build_model(config.model, train.x.shape[1], config.data.n_classes)
         compile_model(model, config.model, hp.Choice("learning_rate", rates))
         return model
 

@@ -68,9 +68,10 @@ def per_model(rounds: int, epochs: int) -> tuple[list[str], float]:
     """Median seconds per model of each method; returns report lines and the fast speed-up."""
     from lrstudy.config import load_config
     from lrstudy.data import generate, split
+    from lrstudy.fit_loop import fit_seed
     from lrstudy.model import build_model, compile_model
     from lrstudy.runtime import import_keras
-    from lrstudy.training import Trainer, fit_seed
+    from lrstudy.training import Trainer
 
     keras = import_keras()
     config = load_config(ROOT / "params.yaml")
@@ -80,7 +81,7 @@ def per_model(rounds: int, epochs: int) -> tuple[list[str], float]:
 
     def notebook(seed: int) -> None:
         keras.utils.set_random_seed(seed)
-        model = build_model(config.model, n_features=train.x.shape[1])
+        model = build_model(config.model, train.x.shape[1], config.data.n_classes)
         compile_model(model, config.model, spec.lr)
         model.fit(
             train.x,
@@ -91,11 +92,12 @@ def per_model(rounds: int, epochs: int) -> tuple[list[str], float]:
             verbose=0,
         )
 
-    trainer = Trainer(spec, config.model, train, val)
+    n_classes = config.data.n_classes
+    trainer = Trainer(spec, config.model, train, val, n_classes=n_classes)
     methods: dict[str, Callable[[int], object]] = {
         "notebook: `model.fit` on NumPy arrays": notebook,
         "lrstudy `fit` loop (`train.loop: fit`)": lambda seed: fit_seed(
-            spec, config.model, seed, train=train, val=val
+            spec, config.model, seed, train=train, val=val, n_classes=n_classes
         ),
         "lrstudy `fast` loop (default)": trainer.train,
     }
@@ -138,7 +140,7 @@ train = read_dataset(Path(sys.argv[2]) / "train.csv")
 val = read_dataset(Path(sys.argv[2]) / "val.csv")
 for seed in spec.seeds:
     keras.utils.set_random_seed(seed)
-    model = build_model(config.model, n_features=train.x.shape[1])
+    model = build_model(config.model, train.x.shape[1], config.data.n_classes)
     compile_model(model, config.model, spec.lr)
     model.fit(train.x, train.y.astype(np.float32), batch_size=spec.batch_size,
               epochs=spec.epochs, validation_data=(val.x, val.y.astype(np.float32)), verbose=0)
@@ -224,7 +226,8 @@ from lrstudy.data import generate, split
 from lrstudy.training import Trainer
 config = load_config(sys.argv[2]); parts = split(generate(config.data), config.split)
 spec = config.run("lr_large")
-trainer = Trainer(spec, config.model, parts["train"], parts["val"])
+trainer = Trainer(spec, config.model, parts["train"], parts["val"],
+                  n_classes=config.data.n_classes)
 trainer.train(100)
 digest, accuracies, started = hashlib.sha256(), [], time.perf_counter()
 for seed in (0, 1, 2):
@@ -286,7 +289,9 @@ def scaling() -> list[str]:
     for seeds, epochs in sorted(rows, key=lambda row: (row[1], row[0])):
         spec = replace(base, epochs=epochs, seeds=tuple(range(seeds)))
         started = time.perf_counter()
-        trainer = Trainer(spec, config.model, parts["train"], parts["val"])
+        trainer = Trainer(
+            spec, config.model, parts["train"], parts["val"], n_classes=config.data.n_classes
+        )
         for seed in spec.seeds:
             trainer.train(seed)
         seconds = time.perf_counter() - started

@@ -21,7 +21,8 @@ from hypothesis_jsonschema import from_schema
 
 from lrstudy.clock import steps_per_epoch
 from lrstudy.config import ConfigError, SettingConfig, parse_config, split_sizes
-from lrstudy.schedules import describe, keras_callbacks, step_rates
+from lrstudy.rate_plan import keras_callbacks, step_rates
+from lrstudy.schedules import describe
 
 from .conftest import committed_params
 

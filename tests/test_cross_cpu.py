@@ -55,7 +55,9 @@ def epoch_ops(params: dict) -> set[str]:
     config = parse_config(tiny_params(params))
     parts = split(generate(config.data), config.split)
     spec = replace(config.run(next(iter(config.settings))), epochs=1)
-    trainer = Trainer(spec, config.model, parts["train"], parts["val"])
+    trainer = Trainer(
+        spec, config.model, parts["train"], parts["val"], n_classes=config.data.n_classes
+    )
     order = np.arange(trainer.n_train, dtype=np.int32)
     context.enable_run_metadata()
     try:

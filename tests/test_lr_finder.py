@@ -167,10 +167,10 @@ def test_range_test_trains_and_stops_once_the_loss_diverges() -> None:
     train = Dataset(x, (np.sum(x**2, axis=1) > 1.4).astype(np.int64))
     model = ModelConfig(hidden_units=[10, 10], activation="tanh", optimizer="sgd")
     rates = exponential_rates(1e-4, 1e4, 60)
-    losses = range_test(model, train, 50, 0, rates, diverge_factor=4.0, beta=0.9)
+    losses = range_test(model, train, 50, 0, rates, diverge_factor=4.0, beta=0.9, n_classes=2)
     stopped = divergence_step(smooth(losses, 0.9), 4.0)
     assert stopped is not None and len(losses) == stopped + 1 < 60
     assert np.isfinite(losses[:10]).all()
     # Same seed, same losses.
-    again = range_test(model, train, 50, 0, rates, diverge_factor=4.0, beta=0.9)
+    again = range_test(model, train, 50, 0, rates, diverge_factor=4.0, beta=0.9, n_classes=2)
     np.testing.assert_array_equal(losses, again)

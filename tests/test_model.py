@@ -14,7 +14,7 @@ keras = pytest.importorskip("keras")
 
 
 def test_notebook_architecture_and_parameter_count(config) -> None:
-    model = build_model(config.model, n_features=2)
+    model = build_model(config.model, n_features=2, n_classes=config.data.n_classes)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [layer.units for layer in dense] == [10, 10, 1]
     assert [layer.activation.__name__ for layer in dense] == ["tanh", "tanh", "sigmoid"]
@@ -24,7 +24,7 @@ def test_notebook_architecture_and_parameter_count(config) -> None:
 
 
 def test_units_and_activation_come_from_params() -> None:
-    model = build_model(ModelConfig(hidden_units=[4], activation="relu"), n_features=3)
+    model = build_model(ModelConfig(hidden_units=[4], activation="relu"), n_features=3, n_classes=2)
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     assert [layer.units for layer in dense] == [4, 1]
     assert dense[0].activation.__name__ == "relu"
@@ -36,7 +36,8 @@ def test_units_and_activation_come_from_params() -> None:
     [("adam", "Adam"), ("sgd", "SGD"), ("rmsprop", "RMSprop")],
 )
 def test_compile_uses_configured_optimizer_and_rate(config, name, cls) -> None:
-    model = build_model(config.model.model_copy(update={"optimizer": name}), n_features=2)
+    adjusted = config.model.model_copy(update={"optimizer": name})
+    model = build_model(adjusted, n_features=2, n_classes=config.data.n_classes)
     compile_model(model, config.model.model_copy(update={"optimizer": name}), 0.0123)
     assert type(model.optimizer).__name__ == cls
     assert float(model.optimizer.learning_rate) == pytest.approx(0.0123)
@@ -50,7 +51,7 @@ def test_save_is_byte_reproducible_and_round_trips(tmp_path, config) -> None:
     for path in paths:
         # Two separately built models: other objects at other memory addresses.
         keras.utils.set_random_seed(0)
-        model = build_model(config.model, n_features=2)
+        model = build_model(config.model, n_features=2, n_classes=config.data.n_classes)
         compile_model(model, config.model, 0.01)
         save_model(model, path)
         models.append(model)
@@ -88,9 +89,9 @@ def test_three_classes_get_softmax_and_sparse_categorical_cross_entropy(params) 
 
     params["data"]["n_classes"] = 3
     config = parse_config(params)
-    assert config.model.n_classes == 3  # filled in from data.n_classes
+    assert config.data.n_classes == 3
     keras.utils.set_random_seed(0)
-    model = build_model(config.model, n_features=2)
+    model = build_model(config.model, n_features=2, n_classes=config.data.n_classes)
     assert model.output_shape == (None, 3)
     assert model.layers[-1].activation.__name__ == "softmax"
     # (2*10 + 10) + (10*10 + 10) + (10*3 + 3) = 173
@@ -117,8 +118,8 @@ def test_three_classes_get_softmax_and_sparse_categorical_cross_entropy(params) 
 
 
 def test_two_classes_keep_the_notebooks_single_sigmoid(config) -> None:
-    assert config.model.n_classes == 2
-    model = build_model(config.model, n_features=2)
+    assert config.data.n_classes == 2
+    model = build_model(config.model, n_features=2, n_classes=config.data.n_classes)
     assert model.output_shape == (None, 1)
 
 
@@ -126,9 +127,11 @@ def test_grid_predictions_for_three_and_one_features(config) -> None:
     from lrstudy.evaluation import grid_points, predict_grid
 
     grid = config.evaluate.grid.model_copy(update={"points": 4})
-    model = build_model(config.model, n_features=3)
+    model = build_model(config.model, n_features=3, n_classes=config.data.n_classes)
     layers = predict_grid(model, grid)
     assert layers.shape == (4, 4)
     expected = model.predict(grid_points(grid, 3), verbose=0).reshape(4, 4)
     np.testing.assert_array_equal(layers, expected)
-    assert predict_grid(build_model(config.model, n_features=1), grid).shape == (0, 0)
+    assert predict_grid(
+        build_model(config.model, n_features=1, n_classes=config.data.n_classes), grid
+    ).shape == (0, 0)

@@ -17,7 +17,7 @@ def initial_weights(config, setting: str, seed: int) -> list[np.ndarray]:
     """The weights a setting's model starts from, seeded as training seeds it."""
     spec = config.run(setting)
     keras.utils.set_random_seed(seed)
-    model = build_model(config.model, n_features=2)
+    model = build_model(config.model, n_features=2, n_classes=config.data.n_classes)
     compile_model(model, config.model, spec.lr)
     return [np.array(weight) for weight in model.get_weights()]
 

@@ -18,13 +18,12 @@ from pydantic import TypeAdapter
 from lrstudy import schedules
 from lrstudy.clock import steps_per_epoch
 from lrstudy.config import SCHEDULE_TYPES, ConfigError, Schedule, load_config, parse_config
+from lrstudy.rate_plan import step_rates
 from lrstudy.schedules import (
     cyclic,
     describe,
-    epoch_rates,
     one_cycle,
     rate_function,
-    step_rates,
 )
 from tests.conftest import PROJECT_ROOT
 
@@ -39,6 +38,11 @@ def make(**fields: Any) -> Any:
 def rates(schedule: Any, lr: float, per_epoch: int, epochs: int, ticks: int) -> list[float]:
     rate = rate_function(schedule, lr, per_epoch, epochs)
     return [rate(t) for t in range(ticks)]
+
+
+def epoch_rates(schedule: Any, lr: float, per_epoch: int, epochs: int) -> list[float]:
+    """The rate in force at the first optimizer step of each epoch (what training logs)."""
+    return step_rates(schedule, lr, per_epoch, epochs)[::per_epoch]
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,10 @@ import pytest
 
 from lrstudy.config import parse_config
 from lrstudy.data import generate, split
+from lrstudy.fit_loop import fit_seed, make_datasets
 from lrstudy.runlog import HISTORY_KEYS, read_live_history
-from lrstudy.training import Trainer, epoch_orders, fit_seed, make_datasets, train_seed
+from lrstudy.training import Trainer, seed_trainer
+from lrstudy.training_run import epoch_orders
 
 from .conftest import PROJECT_ROOT, tiny_params
 
@@ -25,6 +27,13 @@ def small(default_params):
     params["data"]["n_samples"] = 400
     config = parse_config(params)
     return config, split(generate(config.data), config.split)
+
+
+def train_seed(spec, config, seed, parts, callbacks=()):
+    """One seed of ``spec`` through ``seed_trainer`` (a new trainer each call)."""
+    n_classes = config.data.n_classes
+    run = seed_trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)
+    return run(seed, callbacks)
 
 
 def weights_of(model) -> list[np.ndarray]:
@@ -92,8 +101,11 @@ def equivalence_specs(config):
 def test_fast_loop_matches_keras_fit(small, kind) -> None:
     config, parts = small
     spec = equivalence_specs(config)[kind]
-    fitted = fit_seed(spec, config.model, 5, train=parts["train"], val=parts["val"])
-    fast = Trainer(spec, config.model, parts["train"], parts["val"]).train(5)
+    n_classes = config.data.n_classes
+    fitted = fit_seed(
+        spec, config.model, 5, train=parts["train"], val=parts["val"], n_classes=n_classes
+    )
+    fast = Trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes).train(5)
     for key in HISTORY_KEYS:
         assert len(fast.history[key]) == spec.epochs
         np.testing.assert_allclose(fast.history[key], fitted.history[key], rtol=1e-6, atol=0)
@@ -111,14 +123,15 @@ def test_fast_loop_matches_keras_fit(small, kind) -> None:
 def test_reusing_a_trainer_equals_a_fresh_one(small) -> None:
     config, parts = small
     spec = replace(config.run("one_cycle"), epochs=6)
-    trainer = Trainer(spec, config.model, parts["train"], parts["val"])
+    n_classes = config.data.n_classes
+    trainer = Trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)
     first = trainer.train(3)
     first_weights, first_history = weights_of(first.model), first.history
     other = trainer.train(4)
     assert other.history["loss"] != first_history["loss"]
     again = trainer.train(3)  # weights and optimizer state fully reset
     assert again.history == first_history
-    fresh = Trainer(spec, config.model, parts["train"], parts["val"]).train(3)
+    fresh = Trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes).train(3)
     assert fresh.history == first_history
     for weights in (weights_of(again.model), weights_of(fresh.model)):
         for weight, expected in zip(weights, first_weights, strict=True):
@@ -138,7 +151,7 @@ def test_a_seed_pairs_settings_with_the_same_initial_weights(small) -> None:
     for name in ("lr_large", "cosine_warmup"):
         spec = replace(config.run(name), epochs=1)
         recorder = InitialWeights()
-        train_seed(spec, config.model, 11, parts["train"], parts["val"], [recorder])
+        train_seed(spec, config, 11, parts, [recorder])
         starts[name] = recorder.weights
     for a, b in zip(starts["lr_large"], starts["cosine_warmup"], strict=True):
         np.testing.assert_array_equal(a, b)
@@ -148,7 +161,7 @@ def test_a_seed_pairs_settings_with_the_same_initial_weights(small) -> None:
 def test_short_training_run_lowers_the_loss(small) -> None:
     config, parts = small
     spec = replace(config.run("lr_medium"), epochs=40, lr=0.05, batch_size=32)
-    history = train_seed(spec, config.model, 0, parts["train"], parts["val"]).history
+    history = train_seed(spec, config, 0, parts).history
     assert set(history) == set(HISTORY_KEYS)
     assert all(len(values) == 40 for values in history.values())
     assert history["loss"][-1] < 0.5 * history["loss"][0]
@@ -159,7 +172,7 @@ def test_short_training_run_lowers_the_loss(small) -> None:
 def test_logged_learning_rate_is_the_optimizers(small) -> None:
     config, parts = small
     spec = config.run("lr_medium")
-    result = train_seed(spec, config.model, 0, parts["train"], parts["val"])
+    result = train_seed(spec, config, 0, parts)
     assert result.history["learning_rate"] == [pytest.approx(0.005, rel=1e-7)] * spec.epochs
     optimizer_rate = float(np.array(result.model.optimizer.learning_rate))
     assert optimizer_rate == pytest.approx(result.history["learning_rate"][-1])
@@ -171,9 +184,7 @@ def test_dvclive_logs_hold_the_history(small, tmp_path, loop) -> None:
 
     config, parts = small
     spec = replace(config.run("lr_medium"), loop=loop)
-    result = train_seed(
-        spec, config.model, 0, parts["train"], parts["val"], [live_logger(tmp_path / "seed_0")]
-    )
+    result = train_seed(spec, config, 0, parts, [live_logger(tmp_path / "seed_0")])
     logged = read_live_history(tmp_path / "seed_0")
     assert list(logged["epoch"]) == list(range(1, spec.epochs + 1))
     for key in HISTORY_KEYS:
@@ -187,7 +198,7 @@ def test_early_stopping_callback_stops_the_fast_loop(small) -> None:
     config, parts = small
     spec = replace(config.run("lr_small"), epochs=30)
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=1.0)
-    result = train_seed(spec, config.model, 0, parts["train"], parts["val"], [stop])
+    result = train_seed(spec, config, 0, parts, [stop])
     assert len(result.history["loss"]) == 2  # epoch 2 does not improve by 1.0: stop
 
 
@@ -207,9 +218,9 @@ def test_the_fast_loop_refuses_callbacks_it_would_never_call(small) -> None:
         (keras.callbacks.LambdaCallback(on_train_batch_end=print), "on_train_batch_end"),
     ]:
         with pytest.raises(ValueError, match=rf"{type(callback).__name__} \({hook}\).*loop: fit"):
-            train_seed(spec, config.model, 0, parts["train"], parts["val"], [callback])
+            train_seed(spec, config, 0, parts, [callback])
     fit = replace(spec, loop="fit")  # Model.fit calls every hook
-    assert train_seed(fit, config.model, 0, parts["train"], parts["val"], [PerValidationPass()])
+    assert train_seed(fit, config, 0, parts, [PerValidationPass()])
 
 
 # --- Arithmetic pinned before TensorFlow loads ------------------------------------------

@@ -19,9 +19,11 @@ import yaml
 from lrstudy.clock import steps_per_epoch
 from lrstudy.config import Config, PlateauSchedule, parse_config
 from lrstudy.data import generate, split, write_dataset
+from lrstudy.fit_loop import current_learning_rate
+from lrstudy.rate_plan import plan_callbacks, schedule_plan, step_rates
 from lrstudy.runlog import step_rates_table
-from lrstudy.schedules import epoch_rates, keras_callbacks, rate_function
-from lrstudy.training import current_learning_rate, train_seed
+from lrstudy.schedules import rate_function
+from lrstudy.training import seed_trainer
 
 from .conftest import committed_params, tiny_params
 
@@ -51,9 +53,9 @@ def drive_plateau(
     from lrstudy.runtime import import_keras
 
     import_keras()
-    model = build_model(config.model, n_features=2)
+    model = build_model(config.model, n_features=2, n_classes=config.data.n_classes)
     compile_model(model, config.model, lr)
-    callbacks = keras_callbacks(schedule, lr, 1, len(val_losses))
+    callbacks = plan_callbacks(schedule_plan(schedule, lr, 1, len(val_losses)))
     for callback in callbacks:
         callback.set_model(model)
         callback.on_train_begin()
@@ -123,9 +125,10 @@ def test_default_setting_logs_its_formula(tiny, name, loop) -> None:
     _, config, parts = tiny
     spec = replace(config.run(name), loop=loop)
     per_epoch = steps_per_epoch(len(parts["train"]), spec.batch_size)
-    result = train_seed(spec, config.model, 0, parts["train"], parts["val"])
+    n_classes = config.data.n_classes
+    result = seed_trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)(0)
     history = result.history
-    expected = epoch_rates(spec.schedule, spec.lr, per_epoch, spec.epochs)
+    expected = step_rates(spec.schedule, spec.lr, per_epoch, spec.epochs)[::per_epoch]
     assert len(history["learning_rate"]) == spec.epochs
     # The optimizer holds float32: equal to the formula rounded to float32, every epoch.
     np.testing.assert_array_equal(float32(history["learning_rate"]), float32(expected))
@@ -142,7 +145,8 @@ def test_default_setting_logs_its_formula(tiny, name, loop) -> None:
 def test_per_step_schedule_changes_the_rate_within_epochs(tiny) -> None:
     _, config, parts = tiny
     spec = config.run("one_cycle")
-    result = train_seed(spec, config.model, 0, parts["train"], parts["val"])
+    n_classes = config.data.n_classes
+    result = seed_trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)(0)
     history = result.history
     per_epoch = steps_per_epoch(len(parts["train"]), spec.batch_size)
     used = [float(rate) for rate in result.step_rates]

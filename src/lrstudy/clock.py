@@ -6,7 +6,8 @@ per epoch). Durations in params.yaml are in epochs and become ticks exactly: eac
 taken as the decimal number written (``2.1`` is 21/10, ``as_rational``) and multiplied by
 the ticks per epoch in rational arithmetic, so a boundary that falls on a tick lands on
 it, never one early or late through floating-point rounding. A period (a restart's first
-period, a cyclic half-cycle) must last at least one tick (``lasts_a_tick``).
+period, a cyclic half-cycle) must last at least one tick (``lasts_a_tick``). A
+``RunClock`` holds one run's clock: what a schedule needs to place its durations on it.
 
 Pure arithmetic on ints and ``fractions.Fraction``: no NumPy, no TensorFlow.
 """
@@ -14,6 +15,7 @@ Pure arithmetic on ints and ``fractions.Fraction``: no NumPy, no TensorFlow.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from fractions import Fraction as Rational
 from typing import Literal
 
@@ -58,3 +60,29 @@ def in_ticks(duration: float, ticks: int) -> Rational:
 def lasts_a_tick(duration: float, ticks: int) -> bool:
     """The one-tick rule: a period of ``duration`` epochs spans at least one tick."""
     return in_ticks(duration, ticks) >= 1
+
+
+@dataclass(frozen=True)
+class RunClock:
+    """One run's schedule clock: ticks per epoch, the run's length, and its warmup.
+
+    Attributes:
+        ticks_per_epoch: rate changes per epoch (``ticks_per_epoch(per, steps_per_epoch)``).
+        steps_per_epoch: optimizer steps per epoch.
+        epochs: the run's length in epochs.
+        warmup: ticks of the schedule's warmup, before its own ``t = 0`` (0 without one).
+    """
+
+    ticks_per_epoch: int
+    steps_per_epoch: int
+    epochs: int
+    warmup: Rational = Rational(0)
+
+    @property
+    def run(self) -> int:
+        """The run's length in ticks: ``epochs * ticks_per_epoch``."""
+        return self.epochs * self.ticks_per_epoch
+
+    def ticks_of(self, duration: float) -> Rational:
+        """A duration in epochs as an exact number of this clock's ticks (``in_ticks``)."""
+        return in_ticks(duration, self.ticks_per_epoch)

@@ -229,6 +229,8 @@ def range_test(
     rates: np.ndarray,
     diverge_factor: float,
     beta: float,
+    *,
+    n_classes: int,
 ) -> np.ndarray:
     """Run the range test once: one optimizer step per rate on a fresh seeded model.
 
@@ -245,6 +247,7 @@ def range_test(
         rates: The rate of each step, shape ``(steps,)``.
         diverge_factor: Stop once the smoothed loss exceeds this times its best.
         beta: Smoothing weight of ``smooth``.
+        n_classes: Classes the model predicts (``data.n_classes``).
 
     Returns:
         The raw training loss of every step run, shape ``(k,)`` with ``k <= steps``.
@@ -254,7 +257,7 @@ def range_test(
 
     keras = import_keras()
     keras.utils.set_random_seed(seed)
-    model = build_model(model_config, n_features=train.x.shape[1])
+    model = build_model(model_config, n_features=train.x.shape[1], n_classes=n_classes)
     compile_model(model, model_config, float(rates[0]))
     order = np.random.default_rng(seed)
     labels = train.y.astype(np.float32)
@@ -281,6 +284,8 @@ def range_tests(
     batch_size: int,
     seeds: Sequence[int],
     progress: Callable[[str], None] = print,
+    *,
+    n_classes: int,
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Run the range test once per seed and suggest rates from each seed's curve.
 
@@ -292,6 +297,7 @@ def range_tests(
         batch_size: Rows per step.
         seeds: The study's seeds, one range test each.
         progress: Called with one line per seed (steps run and its suggestions).
+        n_classes: Classes the network predicts (``data.n_classes``).
 
     Returns:
         The curves, one row per seed and step run: ``seed``, ``step``, ``lr``, ``loss``
@@ -314,6 +320,7 @@ def range_tests(
             rates,
             settings.diverge_factor,
             settings.smoothing,
+            n_classes=n_classes,
         )
         smoothed = smooth(losses, settings.smoothing)
         kept = rates[: len(losses)]

@@ -29,30 +29,31 @@ MULTICLASS_LOSS = "sparse_categorical_crossentropy"
 METRICS = ("accuracy",)
 
 
-def build_model(config: ModelConfig, n_features: int, n_classes: int | None = None) -> keras.Model:
+def build_model(config: ModelConfig, n_features: int, n_classes: int) -> keras.Model:
     """Dense(units, activation) per hidden layer, then the output layer.
+
+    The weights are drawn from Keras' global seed (``keras.utils.set_random_seed``).
 
     Args:
         config: the model section.
         n_features: input width.
-        n_classes: classes to predict; defaults to ``config.n_classes`` (``data.n_classes``).
+        n_classes: classes to predict (``data.n_classes``, at least 2).
 
     Returns:
         An uncompiled model: output Dense(1, sigmoid), P(y = 1), for 2 classes; Dense(k,
         softmax), the k class probabilities, for k > 2.
     """
     keras = import_keras()
-    classes = config.n_classes if n_classes is None else n_classes
 
     layers: list[keras.layers.Layer] = [keras.Input(shape=(n_features,), name="features")]
     for index, units in enumerate(config.hidden_units):
         layers.append(
             keras.layers.Dense(units, activation=config.activation, name=f"hidden_{index}")
         )
-    if classes == 2:
+    if n_classes == 2:
         layers.append(keras.layers.Dense(1, activation="sigmoid", name="probability"))
     else:
-        layers.append(keras.layers.Dense(classes, activation="softmax", name="probabilities"))
+        layers.append(keras.layers.Dense(n_classes, activation="softmax", name="probabilities"))
     return keras.Sequential(layers, name="classifier")
 
 

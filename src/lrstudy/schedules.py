@@ -1,11 +1,12 @@
-"""Learning-rate schedules as pure arithmetic, plus thin Keras wrappers.
+"""Learning-rate schedules as pure arithmetic.
 
 Each schedule is a plain function ``f(t, ...) -> rate`` of a time ``t`` and durations in
 the same unit; it needs no model and no TensorFlow, so it is tested against independent
 references on its own (Keras' schedule classes, the papers' formulas, PyTorch's
 documented semantics). ``rate_function`` turns a validated schedule setting into the one
-function of the schedule's clock the training applies, and is the single source of truth:
-``keras_callbacks`` only sets the optimizer's rate to its values.
+function of the schedule's clock the training applies, through one small builder per
+schedule family (``BUILDERS``), and is the single source of truth: ``lrstudy.rate_plan``
+tabulates its values once per run and the training loops only apply them.
 
 The clock: a setting with ``per: epoch`` sets the rate when each epoch begins, at
 ``t = epoch`` (0-based); ``per: step`` sets it before every optimizer step, at
@@ -26,9 +27,9 @@ import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction as Rational
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from lrstudy.clock import as_rational, in_ticks, lasts_a_tick, ticks_per_epoch
+from lrstudy.clock import RunClock, as_rational, in_ticks, lasts_a_tick, ticks_per_epoch
 from lrstudy.config import (
     ConstantSchedule,
     CosineRestartsSchedule,
@@ -40,9 +41,6 @@ from lrstudy.config import (
     PolynomialSchedule,
     StepSchedule,
 )
-
-if TYPE_CHECKING:
-    import keras
 
 RateFunction = Callable[[int], float]
 
@@ -242,13 +240,145 @@ def linear_warmup(t: float, lr: float, warmup: float, start_factor: float = 0.0)
     return start + (lr - start) * t / warmup
 
 
-# --- A setting → one function of its clock. ----------------------------------------------
+# --- A setting → one function of its clock: one builder per schedule family. ------------------
+
+Body = Callable[[float], float]
+Builder = Callable[[Any, float, RunClock], Body]
+
+
+def _constant_body(
+    schedule: ConstantSchedule | PlateauSchedule, lr: float, clock: RunClock
+) -> Body:
+    """``constant``; plateau starts from it (its cuts come from Keras' callback)."""
+    return partial(constant, lr=lr)
+
+
+def _step_body(schedule: StepSchedule, lr: float, clock: RunClock) -> Body:
+    """``step_decay`` every ``every`` epochs, or ``multistep_decay`` at ``milestones``."""
+    if schedule.every is not None:
+        return partial(
+            step_decay, lr=lr, factor=schedule.factor, every=clock.ticks_of(schedule.every)
+        )
+    milestones = [clock.ticks_of(milestone) for milestone in schedule.milestones or ()]
+    return partial(multistep_decay, lr=lr, factor=schedule.factor, milestones=milestones)
+
+
+def _exponential_body(schedule: ExponentialSchedule, lr: float, clock: RunClock) -> Body:
+    """``exponential_decay``; ``k`` stands for ``rate = exp(-k)``."""
+    return partial(
+        exponential_decay,
+        lr=lr,
+        rate=schedule.rate if schedule.rate is not None else math.exp(-(schedule.k or 0.0)),
+        decay=clock.ticks_of(schedule.decay_epochs),
+        staircase=schedule.staircase,
+        hold=clock.ticks_of(schedule.hold_epochs),
+    )
+
+
+def _decay_ticks(clock: RunClock, decay_epochs: float | None) -> Rational:
+    """``decay_epochs`` in ticks, or by default the rest of the run after the warmup.
+
+    A warmup as long as the run leaves no rest of the run to decay over: 1 tick then,
+    never reached (the rate just climbs for the whole run).
+    """
+    if decay_epochs is not None:
+        return clock.ticks_of(decay_epochs)
+    rest = clock.run - clock.warmup
+    return rest if rest > 0 else Rational(1)
+
+
+def _cosine_body(schedule: CosineSchedule, lr: float, clock: RunClock) -> Body:
+    """``cosine_decay`` over ``decay_epochs`` (default: the rest of the run)."""
+    decay = _decay_ticks(clock, schedule.decay_epochs)
+    return partial(cosine_decay, lr=lr, decay=decay, alpha=schedule.alpha)
+
+
+def _cosine_restarts_body(schedule: CosineRestartsSchedule, lr: float, clock: RunClock) -> Body:
+    """``cosine_restarts``.
+
+    Raises:
+        ValueError: if the first period is shorter than one tick (``lasts_a_tick``).
+    """
+    first_period = clock.ticks_of(schedule.first_decay_epochs)
+    if not lasts_a_tick(schedule.first_decay_epochs, clock.ticks_per_epoch):
+        raise ValueError(
+            f"first_decay_epochs={schedule.first_decay_epochs} is {first_period} ticks; "
+            "a period must last at least one tick"
+        )
+    return partial(
+        cosine_restarts,
+        lr=lr,
+        first_period=first_period,
+        t_mul=as_rational(schedule.t_mul),
+        m_mul=schedule.m_mul,
+        alpha=schedule.alpha,
+    )
+
+
+def _polynomial_body(schedule: PolynomialSchedule, lr: float, clock: RunClock) -> Body:
+    """``polynomial_decay`` over ``decay_epochs`` (default: the rest of the run)."""
+    return partial(
+        polynomial_decay,
+        lr=lr,
+        decay=_decay_ticks(clock, schedule.decay_epochs),
+        end_lr=schedule.end_lr,
+        power=schedule.power,
+        cycle=schedule.cycle,
+    )
+
+
+def _cyclic_body(schedule: CyclicSchedule, lr: float, clock: RunClock) -> Body:
+    """``cyclic`` in optimizer steps (Smith's formula counts them), whatever the clock."""
+    in_steps = partial(
+        cyclic,
+        min_lr=schedule.min_lr,
+        max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
+        step_size=(
+            Rational(schedule.step_size)
+            if schedule.step_size is not None
+            else as_rational(schedule.step_size_epochs or 0.0) * clock.steps_per_epoch
+        ),
+        mode=schedule.mode,
+        gamma=schedule.gamma,
+    )
+    steps_per_tick = clock.steps_per_epoch // clock.ticks_per_epoch
+    return lambda t: in_steps(t * steps_per_tick)
+
+
+def _one_cycle_body(schedule: OneCycleSchedule, lr: float, clock: RunClock) -> Body:
+    """``one_cycle`` over ``total_epochs`` (default: the run)."""
+    return partial(
+        one_cycle,
+        max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
+        total=clock.ticks_of(schedule.total_epochs or clock.epochs),
+        pct_start=as_rational(schedule.pct_start),
+        div_factor=schedule.div_factor,
+        final_div_factor=schedule.final_div_factor,
+        anneal_strategy=schedule.anneal_strategy,
+        three_phase=schedule.three_phase,
+    )
+
+
+# One builder per schedule setting class: a new family is a config model and a builder here.
+BUILDERS: dict[type, Builder] = {
+    ConstantSchedule: _constant_body,
+    PlateauSchedule: _constant_body,
+    StepSchedule: _step_body,
+    ExponentialSchedule: _exponential_body,
+    CosineSchedule: _cosine_body,
+    CosineRestartsSchedule: _cosine_restarts_body,
+    PolynomialSchedule: _polynomial_body,
+    CyclicSchedule: _cyclic_body,
+    OneCycleSchedule: _one_cycle_body,
+}
 
 
 def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -> RateFunction:
     """The rate ``schedule`` sets at each tick of its clock, for a run of ``epochs`` epochs.
 
-    A warmup as long as the run leaves no rest of the run to decay over: the rate then just
+    The family's builder (``BUILDERS``) gives the schedule's body; a warmup, for any family
+    that has one, runs ``linear_warmup`` first and starts the body at ``t = 0`` after it. A
+    warmup as long as the run leaves no rest of the run to decay over: the rate then just
     climbs for the whole run.
 
     Args:
@@ -263,101 +393,17 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
         ``f(t) -> float``: ``t`` is the epoch index for ``per: epoch``, the global optimizer
         step for ``per: step`` (both 0-based). For plateau, which reacts to training, ``f``
         gives the starting rate.
+
+    Raises:
+        TypeError: if ``schedule`` is no schedule setting.
+        ValueError: if a cosine_restarts period is shorter than one tick.
     """
-    ticks = ticks_per_epoch(schedule.per, steps_per_epoch)
-    run = epochs * ticks
-
-    def ticks_of(duration: float) -> Rational:
-        return in_ticks(duration, ticks)
-
-    warmup = ticks_of(getattr(schedule, "warmup_epochs", 0.0))
-
-    def rest_of_run(decay_epochs: float | None) -> Rational:
-        if decay_epochs is not None:
-            return ticks_of(decay_epochs)
-        rest = run - warmup
-        return rest if rest > 0 else Rational(1)  # no rest of the run: never reached
-
-    body: Callable[[float], float]
-    if isinstance(schedule, ConstantSchedule | PlateauSchedule):
-        body = partial(constant, lr=lr)
-    elif isinstance(schedule, StepSchedule):
-        if schedule.every is not None:
-            body = partial(
-                step_decay, lr=lr, factor=schedule.factor, every=ticks_of(schedule.every)
-            )
-        else:
-            milestones = [ticks_of(milestone) for milestone in schedule.milestones or ()]
-            body = partial(multistep_decay, lr=lr, factor=schedule.factor, milestones=milestones)
-    elif isinstance(schedule, ExponentialSchedule):
-        body = partial(
-            exponential_decay,
-            lr=lr,
-            rate=schedule.rate if schedule.rate is not None else math.exp(-(schedule.k or 0.0)),
-            decay=ticks_of(schedule.decay_epochs),
-            staircase=schedule.staircase,
-            hold=ticks_of(schedule.hold_epochs),
-        )
-    elif isinstance(schedule, CosineSchedule):
-        body = partial(
-            cosine_decay, lr=lr, decay=rest_of_run(schedule.decay_epochs), alpha=schedule.alpha
-        )
-    elif isinstance(schedule, CosineRestartsSchedule):
-        first_period = ticks_of(schedule.first_decay_epochs)
-        if not lasts_a_tick(schedule.first_decay_epochs, ticks):
-            raise ValueError(
-                f"first_decay_epochs={schedule.first_decay_epochs} is {first_period} ticks; "
-                "a period must last at least one tick"
-            )
-        body = partial(
-            cosine_restarts,
-            lr=lr,
-            first_period=first_period,
-            t_mul=as_rational(schedule.t_mul),
-            m_mul=schedule.m_mul,
-            alpha=schedule.alpha,
-        )
-    elif isinstance(schedule, PolynomialSchedule):
-        body = partial(
-            polynomial_decay,
-            lr=lr,
-            decay=rest_of_run(schedule.decay_epochs),
-            end_lr=schedule.end_lr,
-            power=schedule.power,
-            cycle=schedule.cycle,
-        )
-    elif isinstance(schedule, CyclicSchedule):
-        in_steps = partial(
-            cyclic,
-            min_lr=schedule.min_lr,
-            max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
-            step_size=(
-                Rational(schedule.step_size)
-                if schedule.step_size is not None
-                else as_rational(schedule.step_size_epochs or 0.0) * steps_per_epoch
-            ),
-            mode=schedule.mode,
-            gamma=schedule.gamma,
-        )
-        steps_per_tick = steps_per_epoch // ticks  # Smith's formula counts optimizer steps
-
-        def body(t: float) -> float:
-            return in_steps(t * steps_per_tick)
-
-    elif isinstance(schedule, OneCycleSchedule):
-        body = partial(
-            one_cycle,
-            max_lr=schedule.max_lr if schedule.max_lr is not None else lr,
-            total=ticks_of(schedule.total_epochs or epochs),
-            pct_start=as_rational(schedule.pct_start),
-            div_factor=schedule.div_factor,
-            final_div_factor=schedule.final_div_factor,
-            anneal_strategy=schedule.anneal_strategy,
-            three_phase=schedule.three_phase,
-        )
-    else:
+    builder = next((BUILDERS[kind] for kind in type(schedule).__mro__ if kind in BUILDERS), None)
+    if builder is None:
         raise TypeError(f"not a schedule setting: {schedule!r}")
-
+    ticks = ticks_per_epoch(schedule.per, steps_per_epoch)
+    warmup = in_ticks(getattr(schedule, "warmup_epochs", 0.0), ticks)
+    body = builder(schedule, lr, RunClock(ticks, steps_per_epoch, epochs, warmup))
     if warmup > 0:
         start_factor = schedule.warmup_start_factor
         decaying = body
@@ -370,76 +416,7 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
     return lambda t: float(body(t))
 
 
-def epoch_rates(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -> list[float]:
-    """The rate in force at the first optimizer step of each epoch (what training logs)."""
-    rate = rate_function(schedule, lr, steps_per_epoch, epochs)
-    ticks = ticks_per_epoch(schedule.per, steps_per_epoch)
-    return [rate(epoch * ticks) for epoch in range(epochs)]
-
-
-def step_rates(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -> list[float]:
-    """The rate at every optimizer step of the run (constant within an epoch for ``per: epoch``)."""
-    rate = rate_function(schedule, lr, steps_per_epoch, epochs)
-    if schedule.per == "step":
-        return [rate(step) for step in range(epochs * steps_per_epoch)]
-    return [rate(step // steps_per_epoch) for step in range(epochs * steps_per_epoch)]
-
-
-# --- Thin Keras wrappers. --------------------------------------------------------------------
-
-
-def keras_callbacks(
-    schedule: Any, lr: float, steps_per_epoch: int, epochs: int
-) -> list[keras.callbacks.Callback]:
-    """Callbacks that apply ``schedule`` during ``model.fit``, by setting the optimizer's rate.
-
-    * plateau: ``keras.callbacks.ReduceLROnPlateau`` with the setting's options;
-    * constant: none (the optimizer is compiled with ``lr``);
-    * ``per: epoch``: ``keras.callbacks.LearningRateScheduler`` calling ``rate_function``;
-    * ``per: step``: a callback that, before every optimizer step, sets the rate of that
-      global step (the optimizer's ``iterations``).
-
-    The optimizer keeps a plain rate variable (no ``LearningRateSchedule`` object), so the
-    rate it applies is the one it reports and a saved model loads without custom classes.
-    """
-    import keras
-
-    if isinstance(schedule, PlateauSchedule):
-        return [
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=schedule.monitor,
-                mode=schedule.mode,
-                factor=schedule.factor,
-                patience=schedule.patience,
-                min_delta=schedule.min_delta,
-                cooldown=schedule.cooldown,
-                min_lr=schedule.min_lr,
-                verbose=0,
-            )
-        ]
-    rate = rate_function(schedule, lr, steps_per_epoch, epochs)
-    if isinstance(schedule, ConstantSchedule):
-        return []
-    if schedule.per == "epoch":
-        # Two arguments, so Keras never falls back to a one-argument call on a TypeError.
-        return [keras.callbacks.LearningRateScheduler(lambda epoch, _current: rate(epoch))]
-    return [step_scheduler(rate)]
-
-
-def step_scheduler(rate: RateFunction) -> keras.callbacks.Callback:
-    """A callback setting the optimizer's rate to ``rate(step)`` before every optimizer step.
-
-    ``step`` is the optimizer's ``iterations`` (the 0-based global step about to run).
-    """
-    import keras
-
-    class StepScheduler(keras.callbacks.Callback):
-        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
-            optimizer = self.model.optimizer
-            step = int(keras.ops.convert_to_numpy(optimizer.iterations))
-            optimizer.learning_rate = rate(step)
-
-    return StepScheduler()
+# --- Tables. ------------------------------------------------------------------------------------
 
 
 def describe(schedule: Any) -> str:

@@ -46,7 +46,10 @@ def train_grid(
         seeds=config.train_seeds,
         loop=config.train.loop,
     )
-    train = seed_trainer(spec, config.model, data["train"], data["val"])  # one for all rates
+    # One trainer for all rates.
+    train = seed_trainer(
+        spec, config.model, data["train"], data["val"], n_classes=config.data.n_classes
+    )
     rows = []
     for rate in rates:
         for seed in spec.seeds:

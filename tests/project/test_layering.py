@@ -22,8 +22,8 @@ LAYERS = (
     {"", "clock", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
     {"config", "runlog"},
     {"data"},
-    {"schedules", "model", "evaluation"},
-    {"training", "fit_loop", "lr_finder", "report", "plots"},
+    {"schedules", "rate_plan", "model", "evaluation"},
+    {"training_run", "training", "fit_loop", "lr_finder", "report", "plots"},
     {"sweep_training", "comparison", "pr_report", "vega_page"},
     {"stages"},
 )

@@ -65,7 +65,7 @@ class SplitConfig(StrictModel):
 
 
 class ModelConfig(StrictModel):
-    """The network: dense hidden layers, then the output layer for ``n_classes`` classes.
+    """The network: dense hidden layers, then the output layer (``data.n_classes`` wide).
 
     Two classes: one sigmoid unit and binary cross-entropy (the notebook's network); k > 2
     classes: k softmax units and sparse categorical cross-entropy.
@@ -74,14 +74,6 @@ class ModelConfig(StrictModel):
     hidden_units: Annotated[list[PositiveInt], Field(min_length=1)]
     activation: Annotated[str, one_of("activation", ACTIVATIONS)]
     optimizer: Annotated[str, one_of("optimizer", OPTIMIZERS)] = "adam"
-    # Not a key of the model section: ``Config`` fills it in from ``data.n_classes``, so
-    # code handed only the model section builds the right output layer.
-    _n_classes: int = PrivateAttr(2)
-
-    @property
-    def n_classes(self) -> int:
-        """The classes the output layer predicts (``data.n_classes``; 2 if built alone)."""
-        return self._n_classes
 
 
 class TrainConfig(StrictModel):
@@ -255,11 +247,6 @@ class Config(StrictModel):
         resolved = self.model_copy()
         resolved._suggestions = dict(suggestions)
         return resolved
-
-    @model_validator(mode="after")
-    def _model_predicts_every_class(self) -> Config:
-        self.model._n_classes = self.data.n_classes
-        return self
 
     def run(self, name: str) -> RunSpec:
         """The fully resolved training specification of one setting."""

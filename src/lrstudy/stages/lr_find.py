@@ -37,7 +37,12 @@ def main(config: Config, args: argparse.Namespace) -> None:
         raise ConfigError(["lr_find: missing section (start_lr, end_lr, steps)"])
     train = read_dataset(Path(args.data) / "train.csv")
     curves, document = range_tests(
-        settings, config.model, train, config.train.batch_size, config.train_seeds
+        settings,
+        config.model,
+        train,
+        config.train.batch_size,
+        config.train_seeds,
+        n_classes=config.data.n_classes,
     )
     with atomic_directory(args.out) as out:
         write_csv(out / "curves.csv", curves, "%.6g")

@@ -15,7 +15,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from lrstudy.clock import steps_per_epoch
 from lrstudy.config import Config
 from lrstudy.data import read_dataset
 from lrstudy.io import atomic_directory
@@ -38,15 +37,14 @@ def main(config: Config, args: argparse.Namespace) -> None:
     spec = config.run(args.setting)
     train = read_dataset(Path(args.data) / "train.csv")
     val = read_dataset(Path(args.data) / "val.csv")
-    per_epoch = steps_per_epoch(len(train), spec.batch_size)
     with atomic_directory(args.models) as models, atomic_directory(args.logs) as logs:
-        train_seed = seed_trainer(spec, config.model, train, val)
+        train_seed = seed_trainer(spec, config.model, train, val, n_classes=config.data.n_classes)
         for seed in spec.seeds:
             log_dir = seed_log_dir(logs, seed)
             result = train_seed(seed, [live_logger(log_dir)])
             save_model(result.model, model_path(models, seed))
-            if spec.schedule.per == "step":
-                write_step_rates(log_dir, result.step_rates, per_epoch)
+            if result.plan.per == "step":
+                write_step_rates(log_dir, result.step_rates, result.plan.steps_per_epoch)
             history = result.history
             print(
                 f"{spec.name} seed {seed}: {spec.epochs} epochs, "

@@ -1,0 +1,138 @@
+"""The ``fit`` loop: ``keras.Model.fit`` on the fast loop's batches, for per-batch callbacks.
+
+A fresh model per seed, trained by Keras' own ``fit`` on a ``tf.data`` pipeline of the
+batches of ``epoch_orders``; the run's ``RatePlan`` sets the optimizer's rate through Keras
+callbacks (``rate_plan.plan_callbacks``) and a recorder reads back the rate of every
+optimizer step. About 8 times slower than the fast loop (``make bench``), but every Keras
+callback hook is called. TensorFlow is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from lrstudy.config import ModelConfig, RunSpec
+from lrstudy.data import Dataset
+from lrstudy.model import build_model, compile_model
+from lrstudy.rate_plan import plan_callbacks, rate_plan
+from lrstudy.runlog import HISTORY_KEYS
+from lrstudy.runtime import import_keras
+from lrstudy.training_run import TrainingResult, epoch_orders
+
+if TYPE_CHECKING:
+    import keras
+    import tensorflow as tf
+
+
+def make_datasets(
+    train: Dataset, val: Dataset, batch_size: int, orders: np.ndarray
+) -> tuple[tf.data.Dataset, tf.data.Dataset]:
+    """``tf.data`` pipelines of the train batches in ``orders`` (all epochs, in turn) and of val.
+
+    ``orders`` is ``epoch_orders(...)``: epoch ``e`` visits ``train`` rows in the order of
+    row ``e``, cut into batches of ``batch_size`` (the last one may be short). Validation is
+    one batch.
+    """
+    import_keras()
+    import tensorflow as tf
+
+    x = tf.constant(train.x, tf.float32)
+    y = tf.constant(train.y.astype(np.float32))
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices(orders)
+        .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+        .map(lambda rows: (tf.gather(x, rows), tf.gather(y, rows)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    val_ds = tf.data.Dataset.from_tensors((val.x.astype(np.float32), val.y.astype(np.float32)))
+    return train_ds, val_ds.cache()
+
+
+def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
+    """The rate the optimizer applies at its next step."""
+    import keras
+
+    return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+def learning_rate_recorder() -> keras.callbacks.Callback:
+    """A callback keeping the rate of every optimizer step (``rates``) and each epoch's first.
+
+    The rate is read from the optimizer just before each step, after any scheduler callback
+    placed before it has set it; the epoch's first one goes into its logs as
+    ``learning_rate``. A reduce-on-plateau cut at an epoch's end therefore shows from the
+    next epoch.
+    """
+    import keras
+
+    class LearningRateRecorder(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rates: list[float] = []
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.epoch_start = len(self.rates)
+
+        def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+            self.rates.append(current_learning_rate(self.model.optimizer))
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if logs is not None:
+                logs["learning_rate"] = self.rates[self.epoch_start]
+
+    return LearningRateRecorder()
+
+
+def fit_seed(
+    spec: RunSpec,
+    model_config: ModelConfig,
+    seed: int,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    *,
+    train: Dataset,
+    val: Dataset,
+    n_classes: int,
+) -> TrainingResult:
+    """The ``fit`` loop: a fresh model trained with ``keras.Model.fit`` on ``Trainer``'s batches.
+
+    The run's rates are planned once (``rate_plan(spec, len(train))``). The schedule's
+    callbacks come first, then the learning-rate recorder, then ``callbacks`` (any Keras
+    callback, per-batch hooks included), so every callback after the scheduler sees the
+    rate it set.
+
+    Args:
+        spec: the run (lr, schedule, batch size, epochs).
+        model_config: the network and optimizer.
+        seed: seeds the initial weights (``keras.utils.set_random_seed``) and batch order.
+        callbacks: more Keras callbacks, called after the scheduler and the recorder.
+        train: training rows.
+        val: validation rows.
+        n_classes: classes the output layer predicts (``data.n_classes``).
+    """
+    keras = import_keras()
+    plan = rate_plan(spec, len(train))
+    keras.utils.set_random_seed(seed)
+    model = build_model(model_config, n_features=train.x.shape[1], n_classes=n_classes)
+    compile_model(model, model_config, spec.lr)
+    train_ds, val_ds = make_datasets(
+        train, val, spec.batch_size, epoch_orders(len(train), spec.epochs, seed)
+    )
+    recorder = learning_rate_recorder()
+    with warnings.catch_warnings():
+        # Keras warns that fit's default shuffle=True is ignored for a tf.data input; the
+        # batches come in epoch_orders' order by design.
+        warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
+        fitted = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=spec.epochs,
+            steps_per_epoch=plan.steps_per_epoch,
+            callbacks=[*plan_callbacks(plan), recorder, *callbacks],
+            verbose=0,
+        )
+    history = {key: [float(value) for value in fitted.history[key]] for key in HISTORY_KEYS}
+    return TrainingResult(model, history, np.asarray(recorder.rates, np.float32), plan)
