@@ -2,7 +2,7 @@
 
 Each case edits a valid params mapping (or its YAML text) into a bad one and lists the
 fragments lrstudy's message must contain: the key path, the value as given and what is
-allowed. tests/test_config.py checks the message of each in-process;
+allowed. tests/config/test_config.py checks the message of each in-process;
 tests/pipeline/test_bad_input.py runs each through `make repro`'s check and `dvc repro` on
 a built project and checks exit status 2 and that no output or dvc.lock byte changed.
 Settings used: lr_medium and plateau (present in params.yaml and in the tiny copies).
@@ -97,7 +97,7 @@ BAD_PARAMS = [
         _set("settings", "lr_medium", "lr", value=True),
         ("settings.lr_medium.lr = true", "a finite number >= 1.17549e-38", "boolean"),
     ),
-    # Found by tests/test_config_properties.py: values the schema took but the code could
+    # Found by tests/config/test_config_properties.py: values the schema took but the code could
     # not use (a rate the float32 optimizer turns into inf, a period rounded to 0 epochs).
     BadParams(
         "lr-beyond-float32",

@@ -12,7 +12,7 @@ method. Conventions:
   removes the seed's own luck. Arrays of per-seed values are aligned by seed; NaN marks
   a seed without a value (a diverged run).
 
-No TensorFlow here (tests/test_imports.py checks).
+No TensorFlow here (tests/project/test_imports.py checks).
 """
 
 from __future__ import annotations

@@ -244,7 +244,7 @@ def test_bad_params_fail_clearly_and_touch_nothing(project: Project, case: BadPa
     (settings: null, a setting named ../x, no params.yaml) goes through `make repro`, whose
     first step is the same check, so lrstudy speaks before DVC does. Either way, not one
     byte of the outputs or of dvc.lock changes. (Each message in full, in-process:
-    tests/test_config.py::test_bad_params_table.)
+    tests/config/test_config.py::test_bad_params_table.)
     """
     root = project.root
     params_file = root / "params.yaml"

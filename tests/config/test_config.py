@@ -7,8 +7,8 @@ import yaml
 
 from lrstudy.config import ConfigError, load_config, parse_config, read_params, split_sizes
 
-from .bad_params import BAD_PARAMS, BadParams
-from .conftest import committed_text
+from ..bad_params import BAD_PARAMS, BadParams
+from ..conftest import committed_text
 
 
 def problems_for(params: dict) -> list[str]:
@@ -86,7 +86,7 @@ def test_bad_params_table_covers_every_kind() -> None:
 def test_valid_params_pass_and_write_a_constant_marker(tmp_path: Path, capsys) -> None:
     from lrstudy.stages.validate import MARKER, main
 
-    params = Path(__file__).resolve().parents[1] / "params.yaml"
+    params = Path(__file__).resolve().parents[2] / "params.yaml"
     marker = tmp_path / "ok.txt"
     assert main(["--params", str(params), "--out", str(marker)]) == 0
     assert marker.read_text() == MARKER

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import PROJECT_ROOT
+from ..conftest import PROJECT_ROOT
 
 SRC = PROJECT_ROOT / "src"
 

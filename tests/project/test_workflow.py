@@ -13,7 +13,7 @@ import yaml
 from lrstudy.pr_report.command import DEFAULT_OUT
 from lrstudy.pr_report.rendering import MARKER
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "pr-report.yml"
 
 

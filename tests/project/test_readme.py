@@ -16,7 +16,7 @@ import pandas as pd
 
 from lrstudy.report.markdown import metrics_table
 
-from .conftest import PROJECT_ROOT, committed_text
+from ..conftest import PROJECT_ROOT, committed_text
 
 README = (PROJECT_ROOT / "README.md").read_text()
 

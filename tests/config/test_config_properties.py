@@ -24,7 +24,7 @@ from lrstudy.config import ConfigError, SettingConfig, parse_config, split_sizes
 from lrstudy.rate_plan import keras_callbacks, step_rates
 from lrstudy.schedules import describe
 
-from .conftest import committed_params
+from ..conftest import committed_params
 
 # Pydantic writes the bounds of lrstudy's strict number types under their Field names
 # (gt, ge, lt, le); JSON Schema calls them exclusiveMinimum, minimum, ...

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from dvc.utils.hydra import apply_overrides
 
-from .conftest import committed_text
+from ..conftest import committed_text
 
 
 def changed_lines(before: str, after: str) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .conftest import PROJECT_ROOT
+from ..conftest import PROJECT_ROOT
 
 BLOCK = re.compile(r"<!-- bench-results:[^>]*-->\n(.*?)<!-- end bench-results -->", re.DOTALL)
 
