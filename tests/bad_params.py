@@ -111,6 +111,20 @@ BAD_PARAMS = [
         ("settings.x.schedule.every = 2e-10", ">= 1e-09", "9 decimal places"),
         e2e=False,
     ),
+    # Found by tests/config/test_config_properties.py: a warmup of 9e307 epochs overflowed a
+    # float when turned into ticks (OverflowError before training).
+    BadParams(
+        "warmup-beyond-a-billion-epochs",
+        _schedule({"type": "cosine", "warmup_epochs": 9.02e307}),
+        ("settings.x.schedule.warmup_epochs = 9.02e+307", "<= 1e+09", "up to a billion epochs"),
+        e2e=False,
+    ),
+    BadParams(
+        "decay-beyond-a-billion-epochs",
+        _schedule({"type": "cosine", "decay_epochs": 2e9}),
+        ("settings.x.schedule.decay_epochs = 2000000000.0", "<= 1e+09", "up to a billion epochs"),
+        e2e=False,
+    ),
     BadParams(
         "per-decade-true",
         _set("sweep", "per_decade", value=True),

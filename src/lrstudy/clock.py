@@ -23,6 +23,9 @@ Per = Literal["epoch", "step"]
 
 # Durations are kept to 9 decimal places (``as_rational``): a shorter one would become 0.
 MIN_DURATION = 1e-9
+# The longest duration in epochs (a billion): its ticks stay far inside a float's range
+# (and exact below 2**53 for any batch), where a warmup of 1e308 epochs overflowed.
+MAX_DURATION = 1e9
 
 
 def as_rational(value: float) -> Rational:

@@ -153,17 +153,6 @@ def plan_callbacks(plan: RatePlan) -> list[keras.callbacks.Callback]:
     return [step_scheduler(lambda step: float(rates[step]))]
 
 
-def keras_callbacks(
-    schedule: Any, lr: float, steps_per_epoch: int, epochs: int
-) -> list[keras.callbacks.Callback]:
-    """``plan_callbacks`` of ``schedule_plan(schedule, lr, steps_per_epoch, epochs)``.
-
-    Raises:
-        TypeError, ValueError: as ``schedules.rate_function``.
-    """
-    return plan_callbacks(schedule_plan(schedule, lr, steps_per_epoch, epochs))
-
-
 def step_scheduler(rate: RateFunction) -> keras.callbacks.Callback:
     """A callback setting the optimizer's rate to ``rate(step)`` before every optimizer step.
 

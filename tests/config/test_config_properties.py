@@ -21,7 +21,7 @@ from hypothesis_jsonschema import from_schema
 
 from lrstudy.clock import steps_per_epoch
 from lrstudy.config import ConfigError, SettingConfig, parse_config, split_sizes
-from lrstudy.rate_plan import keras_callbacks, step_rates
+from lrstudy.rate_plan import plan_callbacks, schedule_plan, step_rates
 from lrstudy.schedules import describe
 
 from ..conftest import committed_params
@@ -111,5 +111,5 @@ def test_every_accepted_setting_has_a_finite_rate_at_every_step(
     peak = max(spec.lr, getattr(spec.schedule, "max_lr", None) or 0.0)
     assert rates.max() <= peak * (1 + 1e-12), describe(spec.schedule)
     assert describe(spec.schedule).startswith(spec.schedule.type)
-    callbacks = keras_callbacks(spec.schedule, spec.lr, per_epoch, spec.epochs)
+    callbacks = plan_callbacks(schedule_plan(spec.schedule, spec.lr, per_epoch, spec.epochs))
     assert len(callbacks) == (spec.schedule.type != "constant")

@@ -21,7 +21,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from lrstudy.clock import MIN_DURATION, Per
+from lrstudy.clock import MAX_DURATION, MIN_DURATION, Per
 from lrstudy.config.types import (
     Fraction,
     LearningRate,
@@ -34,8 +34,9 @@ from lrstudy.config.types import (
 )
 
 NonNegativeFloat = strict_number(float, ge=0)
-Epochs = strict_number(float, "durations in epochs are kept to 9 decimal places", ge=MIN_DURATION)
-WarmupEpochs = strict_number(float, ge=0)
+_DURATION_NOTE = "durations in epochs are kept to 9 decimal places, up to a billion epochs"
+Epochs = strict_number(float, _DURATION_NOTE, ge=MIN_DURATION, le=MAX_DURATION)
+WarmupEpochs = strict_number(float, _DURATION_NOTE, ge=0, le=MAX_DURATION)
 StartFactor = strict_number(float, ge=0, lt=1)
 DecayFactor = strict_number(float, gt=0, lt=1)
 Alpha = strict_number(float, ge=0, lt=1)
