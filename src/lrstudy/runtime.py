@@ -1,9 +1,11 @@
-"""The TensorFlow runtime: the one place lrstudy imports Keras and TensorFlow.
+"""The numeric runtime: NumPy's CPU dispatch, and the one place lrstudy imports TensorFlow.
 
-``import_keras`` pins what TensorFlow's arithmetic depends on besides the inputs (oneDNN's
-instruction set, thread counts, op determinism, the gradients that would otherwise go
-through CPU-specific approximate instructions) and hides the two benign lines TensorFlow
-prints while it is imported. Importing this module imports neither.
+``pin_numpy`` (called when the ``lrstudy`` package is imported, before any of it imports
+NumPy) caps NumPy's run-time SIMD dispatch at AVX2. ``import_keras`` pins what
+TensorFlow's arithmetic depends on besides the inputs (oneDNN's instruction set, thread
+counts, op determinism, the gradients that would otherwise go through CPU-specific
+approximate instructions) and hides the two benign lines TensorFlow prints while it is
+imported. Importing this module imports neither.
 """
 
 from __future__ import annotations
@@ -11,8 +13,19 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
+
+# NumPy also picks kernels at run time from the CPU: on a CPU with AVX-512 (x86-64-v4) its
+# float64 power, exp, log, ... run Intel's SVML kernels, which may differ from the correctly
+# rounded value by a few ulp, where an AVX2 CPU calls the C library. Seen in the committed
+# results: the LR range test's rates ``start * (end / start) ** (i / (n - 1))`` differed in
+# the last bit between the AVX-512 machine that made them and an AVX2 one (lr_find's steep
+# suggestion 0.42292428743894994 against 0.42292428743894983). Disabling NumPy's AVX-512
+# targets (names of NumPy 2.4; unknown names are ignored) makes every x86-64 CPU with AVX2
+# take the same kernels. NumPy reads the variable once, when it is imported.
+NUMPY_ENVIRONMENT = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
 
 # What TensorFlow's arithmetic depends on besides the inputs, pinned before it is imported.
 # oneDNN (TensorFlow's CPU matrix kernels) picks its kernels at run time from the CPU's
@@ -65,6 +78,28 @@ for line in sys.stdin.buffer:
         out.write(line)
         out.flush()
 """
+
+
+def pin_numpy() -> None:
+    """Cap NumPy's SIMD dispatch at AVX2 by setting ``NUMPY_ENVIRONMENT`` before NumPy loads.
+
+    Called by ``lrstudy/__init__.py``, so a stage process (``python -m lrstudy.stages.…``)
+    sets it before any module imports NumPy, whatever the user's environment says. Where
+    NumPy was imported first (lrstudy used as a library after NumPy) on a CPU with AVX-512,
+    the cap cannot take effect: it warns, since results may then differ in the last bits.
+    (NumPy reports a target it dispatches to as True in ``__cpu_features__``, a disabled
+    one as False.)
+    """
+    os.environ.update(NUMPY_ENVIRONMENT)
+    numpy_core = sys.modules.get("numpy._core._multiarray_umath")
+    if numpy_core is not None and getattr(numpy_core, "__cpu_features__", {}).get("X86_V4"):
+        warnings.warn(
+            "NumPy was imported before lrstudy on a CPU with AVX-512, so lrstudy could not cap "
+            "its SIMD dispatch at AVX2: results may differ in the last bits from other "
+            "machines; import lrstudy first",
+            RuntimeWarning,
+            stacklevel=2,
+        )
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from lrstudy.config import Config
 from lrstudy.io import write_text
 from lrstudy.stages import stage_main
 
-MARKER = "params.yaml passed lrstudy's validation (src/lrstudy/config.py)\n"
+MARKER = "params.yaml passed lrstudy's validation (src/lrstudy/config/)\n"
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
