@@ -1,4 +1,6 @@
-"""NumPy's CPU dispatch is capped at AVX2 by importing lrstudy, before NumPy loads.
+"""What the user's environment may not change: NumPy's CPU dispatch, Keras' and oneDNN's settings.
+
+NumPy's CPU dispatch is capped at AVX2 by importing lrstudy, before NumPy loads.
 
 On an AVX-512 CPU NumPy would otherwise run other float64 kernels (power, exp, log) than
 on an AVX2 one, and results would differ in the last bits between machines.
@@ -6,12 +8,17 @@ on an AVX2 one, and results would differ in the last bits between machines.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from lrstudy.runtime import NUMPY_ENVIRONMENT
+
+from .conftest import tiny_params
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -49,3 +56,70 @@ def test_numpy_honours_the_variable_lrstudy_sets() -> None:
     lower = "runtime.NUMPY_ENVIRONMENT = {'NPY_DISABLE_CPU_FEATURES': 'X86_V3 X86_V4'}; "
     assert run_python(code.format(override="")) == "True"  # this machine has AVX2
     assert run_python(code.format(override=lower + "runtime.pin_numpy(); ")) == "False"
+
+
+# Trains lr_medium for one seed with each loop on tiny params and prints a digest of the
+# per-epoch history and the trained weights: equal digests, identical bytes.
+TRAIN_AND_DIGEST = """
+import hashlib, json, sys
+from dataclasses import replace
+{before}
+from lrstudy.config import parse_config
+from lrstudy.data import generate, split
+from lrstudy.training import seed_trainer
+config = parse_config(json.loads(sys.argv[1]))
+parts = split(generate(config.data), config.split)
+digest = hashlib.sha256()
+for loop in ("fast", "fit"):
+    spec = replace(config.run("lr_medium"), loop=loop)
+    train = seed_trainer(spec, config.model, parts["train"], parts["val"], n_classes=2)
+    result = train(0)
+    digest.update(json.dumps(result.history, sort_keys=True).encode())
+    for weights in result.model.get_weights():
+        digest.update(weights.tobytes())
+        digest.update(str(weights.dtype).encode())
+print(digest.hexdigest())
+"""
+
+
+def train_digest(params: dict, before: str = "", **env: str) -> str:
+    code = TRAIN_AND_DIGEST.format(before=before)
+    inherited = {
+        k: v for k, v in os.environ.items() if not k.startswith(("KERAS_", "ONEDNN_", "NPY_"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(params)],
+        capture_output=True,
+        text=True,
+        env={**inherited, "PYTHONPATH": SRC, **env},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout.strip()
+
+
+@pytest.mark.slow
+def test_the_users_keras_and_onednn_settings_change_no_bit(tmp_path: Path, params) -> None:
+    """KERAS_BACKEND, keras.json (backend, floatx, epsilon), Keras' epoch and step caps and
+    oneDNN's math mode, all set by the user, give the bytes of a clean environment."""
+    tiny = tiny_params(params)
+    keras_home = tmp_path / "keras"
+    keras_home.mkdir()
+    (keras_home / "keras.json").write_text(
+        json.dumps({"backend": "numpy", "floatx": "float16", "epsilon": 0.1})
+    )
+    hostile = {
+        "KERAS_BACKEND": "jax",
+        "KERAS_HOME": str(keras_home),
+        "KERAS_MAX_EPOCHS": "1",
+        "KERAS_MAX_STEPS_PER_EPOCH": "1",
+        "ONEDNN_DEFAULT_FPMATH_MODE": "BF16",
+    }
+    clean = train_digest(tiny, KERAS_HOME=str(tmp_path / "empty"))
+    assert train_digest(tiny, **hostile) == clean
+    # The control: without lrstudy's pin, Keras' epoch cap alone changes the fit loop.
+    unpinned = "import lrstudy.runtime as runtime; runtime.IGNORED_ENVIRONMENT = ()"
+    capped = train_digest(
+        tiny, before=unpinned, KERAS_HOME=str(tmp_path / "empty"), KERAS_MAX_EPOCHS="1"
+    )
+    assert capped != clean

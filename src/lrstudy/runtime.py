@@ -33,11 +33,23 @@ NUMPY_ENVIRONMENT = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR"}
 # it at AVX2, which every current x86-64 server and desktop CPU has, makes them compute the
 # same ones (``DNNL_`` is the variable's older name). TensorFlow's own oneDNN graph rewrites
 # are on by default on x86-64 Linux only: pinned on, as the committed results were made.
+# oneDNN's floating-point math mode is pinned to its default, STRICT: a user's BF16 or TF32
+# would let it compute in lower precision. Keras runs on the TensorFlow backend whatever
+# the user's KERAS_BACKEND or ~/.keras/keras.json says (another backend is other arithmetic).
 ARITHMETIC_ENVIRONMENT = {
     "ONEDNN_MAX_CPU_ISA": "AVX2",
     "DNNL_MAX_CPU_ISA": "AVX2",
+    "ONEDNN_DEFAULT_FPMATH_MODE": "STRICT",
     "TF_ENABLE_ONEDNN_OPTS": "1",
+    "KERAS_BACKEND": "tensorflow",
 }
+# Variables of the user's environment that change what Keras trains (``model.fit`` stops
+# after this many epochs or steps per epoch): removed before Keras is imported.
+IGNORED_ENVIRONMENT = ("KERAS_MAX_EPOCHS", "KERAS_MAX_STEPS_PER_EPOCH")
+# Keras' global settings a user's ~/.keras/keras.json may change, set back to Keras' own
+# defaults after the import: ``floatx`` is the weights' dtype, ``epsilon`` clips the
+# probabilities in the cross-entropy.
+KERAS_SETTINGS = {"floatx": "float32", "epsilon": 1e-7, "image_data_format": "channels_last"}
 # Gradients TensorFlow computes with its ``Reciprocal`` op, replaced by a division. That
 # kernel (Eigen, compiled into TensorFlow) starts from the CPU's approximate-reciprocal
 # instruction (RCPPS), whose last bits are the CPU maker's own, then refines it once: its
@@ -151,19 +163,24 @@ def import_keras():
     """Import Keras (TensorFlow backend) with its arithmetic pinned; return the module.
 
     The one place lrstudy imports TensorFlow. Before the import it sets
-    ``ARITHMETIC_ENVIRONMENT`` (oneDNN capped at AVX2) and ``TF_CPP_MIN_LOG_LEVEL=2``;
+    ``ARITHMETIC_ENVIRONMENT`` (oneDNN capped at AVX2 in strict math, the TensorFlow
+    backend), removes ``IGNORED_ENVIRONMENT`` and sets ``TF_CPP_MIN_LOG_LEVEL=2``;
     during it, drops the ``BENIGN_IMPORT_LINES`` TensorFlow prints regardless of that
     level (``quiet_stderr``; every other line, an error included, still shows, unless
     ``TF_CPP_MIN_LOG_LEVEL=0`` asks for everything); after it, ``THREADS`` intra-/inter-op
-    threads, op determinism and the gradients of ``EXACT_GRADIENTS`` as divisions. Same
+    threads, ``KERAS_SETTINGS`` (whatever keras.json says), op determinism and the
+    gradients of ``EXACT_GRADIENTS`` as divisions. Same
     params then give the same bits on any x86-64 CPU with AVX2 (checked under emulated
     Intel and AMD CPUs by ``make cross-cpu``).
 
     Raises:
-        RuntimeError: if TensorFlow already started its runtime with other thread counts
-            (something imported and used it before lrstudy could pin it).
+        RuntimeError: if TensorFlow already started its runtime with other thread counts,
+            or Keras was imported with another backend (something imported and used them
+            before lrstudy could pin them).
     """
     os.environ.update(ARITHMETIC_ENVIRONMENT)
+    for name in IGNORED_ENVIRONMENT:
+        os.environ.pop(name, None)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     everything = os.environ["TF_CPP_MIN_LOG_LEVEL"] == "0" or "tensorflow" in sys.modules
     with nullcontext() if everything else quiet_stderr():
@@ -185,6 +202,14 @@ def import_keras():
                 f"(intra-op, inter-op = {counts}); import Keras through "
                 "lrstudy.runtime.import_keras() first"
             ) from error
+    if keras.config.backend() != "tensorflow":
+        raise RuntimeError(
+            f"Keras was imported with the {keras.config.backend()!r} backend before lrstudy "
+            "could pin it to TensorFlow; import Keras through lrstudy.runtime.import_keras()"
+        )
+    keras.config.set_floatx(KERAS_SETTINGS["floatx"])
+    keras.config.set_epsilon(KERAS_SETTINGS["epsilon"])
+    keras.config.set_image_data_format(KERAS_SETTINGS["image_data_format"])
     tf.get_logger().setLevel("ERROR")
     tf.config.experimental.enable_op_determinism()
     _use_exact_gradients(EXACT_GRADIENTS)
