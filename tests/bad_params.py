@@ -468,4 +468,17 @@ BAD_PARAMS = [
         ("train.seed = 4294967292", "suggested.lr_valley runs 5 seeds", "at most"),
         e2e=False,
     ),
+    # A suggested setting's schedule passed validation and crashed the train stage with a
+    # traceback, after the range test (found by the session's review).
+    BadParams(
+        "suggested-restart-period-below-an-epoch",
+        _set(
+            "suggested",
+            "lr_valley",
+            "schedule",
+            value={"type": "cosine_restarts", "first_decay_epochs": 0.5, "per": "epoch"},
+        ),
+        ("suggested.lr_valley.schedule.first_decay_epochs = 0.5", "at least one tick"),
+        e2e=False,
+    ),
 ]

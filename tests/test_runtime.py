@@ -8,6 +8,7 @@ on an AVX2 one, and results would differ in the last bits between machines.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -21,6 +22,48 @@ from lrstudy.runtime import NUMPY_ENVIRONMENT
 from .conftest import tiny_params
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def keras_imports_before_the_pin(path: Path) -> list[str]:
+    """``import keras`` / ``import tensorflow`` in a function of ``path`` that did not call
+    ``import_keras()`` on an earlier line (imports for type checking only do not count)."""
+    tree = ast.parse(path.read_text())
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        pins = [
+            node.lineno
+            for node in ast.walk(function)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "import_keras"
+        ]
+        for node in ast.walk(function):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            heavy = [n for n in names if n.split(".")[0] in ("keras", "tensorflow")]
+            if heavy and not any(line < node.lineno for line in pins):
+                found.append(f"{path.name}:{node.lineno} {function.name}: {', '.join(heavy)}")
+    return found
+
+
+def test_keras_is_imported_only_through_the_pinned_runtime(tmp_path: Path) -> None:
+    """Anywhere but runtime.py, a function imports Keras or TensorFlow only after calling
+    ``import_keras()``: the fit loop's log writer once imported Keras bare, so TensorFlow
+    started without oneDNN's pins and the user's KERAS_MAX_EPOCHS capped training."""
+    package = Path(SRC) / "lrstudy"
+    found = [
+        line
+        for path in sorted(package.rglob("*.py"))
+        if path.name != "runtime.py"
+        for line in keras_imports_before_the_pin(path)
+    ]
+    assert found == []
+    sample = tmp_path / "sample.py"  # the rule can fail: a bare import is caught
+    sample.write_text("def f():\n    import keras\n    return keras\n")
+    assert keras_imports_before_the_pin(sample) == ["sample.py:2 f: keras"]
 
 
 def run_python(code: str, **env: str) -> str:
@@ -54,6 +97,8 @@ def test_numpy_honours_the_variable_lrstudy_sets() -> None:
         "print(__cpu_features__['X86_V3'])"
     )
     lower = "runtime.NUMPY_ENVIRONMENT = {'NPY_DISABLE_CPU_FEATURES': 'X86_V3 X86_V4'}; "
+    if " avx2" not in Path("/proc/cpuinfo").read_text():
+        pytest.skip("needs an x86-64 CPU with AVX2 (NumPy's x86-64-v3 target)")
     assert run_python(code.format(override="")) == "True"  # this machine has AVX2
     assert run_python(code.format(override=lower + "runtime.pin_numpy(); ")) == "False"
 

@@ -655,3 +655,15 @@ def test_cosine_restarts_with_the_shortest_period_is_quick_and_bounded() -> None
     assert [rate(t) for t in (0, 1, 9_999)] == [BASE, BASE, BASE]  # every tick is a restart peak
     with pytest.raises(ValueError, match="at least one tick"):
         rate_function(make(type="cosine_restarts", first_decay_epochs=0.5), BASE, 12, 10)
+
+
+def test_every_schedule_family_has_a_builder() -> None:
+    """A family added to the config's union without a builder fails here, not in training."""
+    from lrstudy.config.schedules import SCHEDULE_CLASSES
+    from lrstudy.schedules import BUILDERS
+
+    missing = [
+        cls.__name__ for cls in SCHEDULE_CLASSES if not any(map(cls.__mro__.__contains__, BUILDERS))
+    ]
+    assert missing == []
+    assert len(SCHEDULE_CLASSES) == len(SCHEDULE_TYPES) == 9

@@ -82,11 +82,11 @@ class Comparison:
     """What the compare stage writes under ``<reports>``.
 
     Attributes:
-        metrics: ``metrics.json`` (``report.metrics_document``).
-        curves: ``plots/learning_curves.csv`` (``report.curves_table``).
-        rates: ``plots/learning_rate.csv`` (``report.learning_rate_curves``).
+        metrics: ``metrics.json`` (``report.summary.metrics_document``).
+        curves: ``plots/learning_curves.csv`` (``report.curves.curves_table``).
+        rates: ``plots/learning_rate.csv`` (``report.curves.learning_rate_curves``).
         figures: ``figures/<file>`` → a function building that figure, in
-            ``report.FIGURES`` order (built one at a time, each closed before the next).
+            ``report.figures.FIGURES`` order (built one at a time, each closed before the next).
         summary: ``summary.md``.
     """
 

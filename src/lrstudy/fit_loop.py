@@ -54,7 +54,7 @@ def make_datasets(
 
 def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     """The rate the optimizer applies at its next step."""
-    import keras
+    keras = import_keras()
 
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
@@ -67,7 +67,7 @@ def learning_rate_recorder() -> keras.callbacks.Callback:
     ``learning_rate``. A reduce-on-plateau cut at an epoch's end therefore shows from the
     next epoch.
     """
-    import keras
+    keras = import_keras()
 
     class LearningRateRecorder(keras.callbacks.Callback):
         def __init__(self) -> None:

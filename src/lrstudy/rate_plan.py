@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lrstudy.clock import Per, steps_per_epoch, ticks_per_epoch
+from lrstudy.clock import Per, steps_per_epoch
 from lrstudy.config import ConstantSchedule, PlateauSchedule, RunSpec
+from lrstudy.runtime import import_keras
 from lrstudy.schedules import rate_function
 
 if TYPE_CHECKING:
@@ -69,11 +70,6 @@ class RatePlan:
     def per(self) -> Per:
         """When the schedule changes the rate: each ``epoch`` or each optimizer ``step``."""
         return self.schedule.per
-
-    @property
-    def ticks_per_epoch(self) -> int:
-        """Rate changes per epoch: 1 for ``per: epoch``, ``steps_per_epoch`` for ``per: step``."""
-        return ticks_per_epoch(self.per, self.steps_per_epoch)
 
     def epoch_rates(self, epoch: int) -> np.ndarray | None:
         """Epoch ``epoch``'s float32 rates, shape ``(steps_per_epoch,)``; ``None`` for plateau."""
@@ -124,7 +120,7 @@ def plan_callbacks(plan: RatePlan) -> list[keras.callbacks.Callback]:
     The optimizer keeps a plain rate variable (no ``LearningRateSchedule`` object), so the
     rate it applies is the one it reports and a saved model loads without custom classes.
     """
-    import keras
+    keras = import_keras()
 
     schedule = plan.schedule
     if plan.rates is None:
@@ -158,7 +154,7 @@ def step_scheduler(rate: RateFunction) -> keras.callbacks.Callback:
 
     ``step`` is the optimizer's ``iterations`` (the 0-based global step about to run).
     """
-    import keras
+    keras = import_keras()
 
     class StepScheduler(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from lrstudy.io import write_text
+from lrstudy.runtime import import_keras
 
 if TYPE_CHECKING:
     import keras
@@ -97,7 +98,7 @@ def live_logger(directory: str | Path) -> keras.callbacks.Callback:
     training ends (DVCLive's ``next_step`` would rewrite it every epoch, which costs more
     than a fast-loop epoch).
     """
-    import keras
+    keras = import_keras()
     from dvclive import Live
 
     class LiveLogger(keras.callbacks.Callback):

@@ -86,16 +86,25 @@ def _seeds_in_range(config: Config) -> list[str]:
 
 
 def _periods_last_a_tick(config: Config) -> list[str]:
-    """A restart's first period and a cyclic half-cycle span at least one tick."""
+    """A restart's first period and a cyclic half-cycle span at least one tick.
+
+    Under ``settings`` and ``suggested`` alike: a suggested setting's schedule is known
+    before the range test gives its rate.
+    """
     problems = []
     n_train = split_sizes(
         config.data.n_samples, config.split.test_fraction, config.split.val_fraction
     )["train"]
-    for name, setting in config.settings.items():
+    entries = [
+        (f"{section}.{name}", setting)
+        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
+        for name, setting in (settings or {}).items()
+    ]
+    for path, setting in entries:
         batch_size = setting.batch_size or config.train.batch_size
         steps = steps_per_epoch(n_train, batch_size)
         schedule = setting.schedule
-        where = f"settings.{name}.schedule"
+        where = f"{path}.schedule"
         if isinstance(schedule, CosineRestartsSchedule) and not lasts_a_tick(
             schedule.first_decay_epochs, ticks_per_epoch(schedule.per, steps)
         ):

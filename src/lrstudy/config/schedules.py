@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from itertools import pairwise
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -340,14 +340,6 @@ Schedule = Annotated[
     Annotated[ScheduleConfig, Field(discriminator="type")],
     AfterValidator(_fits_the_setting_lr),
 ]
-SCHEDULE_TYPES = (
-    "constant",
-    "step",
-    "exponential",
-    "cosine",
-    "cosine_restarts",
-    "polynomial",
-    "cyclic",
-    "one_cycle",
-    "plateau",
-)
+# The ``type`` names, in the union's order: each class's ``type`` literal is their one home.
+SCHEDULE_CLASSES: tuple[type[_ScheduleBase], ...] = get_args(ScheduleConfig)
+SCHEDULE_TYPES = tuple(get_args(cls.model_fields["type"].annotation)[0] for cls in SCHEDULE_CLASSES)

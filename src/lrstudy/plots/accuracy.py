@@ -118,6 +118,7 @@ class _AccuracyRow:
 
     @classmethod
     def of(cls, name: str, values: np.ndarray, missing: int) -> _AccuracyRow:
+        """A setting's row from its finite per-seed accuracies and its count of missing ones."""
         if values.size == 0:
             return cls(
                 name, values, missing, None, math.nan, math.nan, _describe_accuracy(values, missing)

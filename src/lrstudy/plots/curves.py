@@ -42,7 +42,7 @@ def learning_curves(
     """Training and validation loss (log scale) and accuracy per epoch, per setting.
 
     Args:
-        summary: ``report.epoch_summary`` output: per setting and epoch the mean over
+        summary: ``report.curves.epoch_summary`` output: per setting and epoch the mean over
             seeds of each metric, its ``_min``/``_max`` and the number of ``seeds``
             (optional ``diverged``: seeds whose loss was non-finite at that epoch).
         settings: Settings to draw, in legend (and colour) order.
@@ -199,7 +199,7 @@ def learning_rates(curves: pd.DataFrame, settings: Sequence[str]) -> Figure:
     """The rate the optimizer used against training progress, all settings on one axis.
 
     Args:
-        curves: ``report.learning_rate_curves`` output: polylines with columns
+        curves: ``report.curves.learning_rate_curves`` output: polylines with columns
             ``setting``, ``seed`` (``"all"`` when every seed used the same rates),
             ``epoch`` (training progress in epochs, fractional for per-step rates) and
             ``learning_rate``.

@@ -3,11 +3,11 @@
 Depends on the whole ``params.yaml`` file (not on some of its keys), so any change to it,
 a typo in a section no stage reads included, reruns this stage, and a bad file stops the
 next ``dvc repro`` here with one line per problem (exit status 2). Every other stage
-depends on its output, ``<out>``, a marker whose text never changes: a valid edit reruns
-this stage but, the marker being byte-identical, nothing downstream that the edit does not
-affect. ``make repro`` also runs this module before DVC reads dvc.yaml, so problems DVC
-would report first in its own words (``settings: null``, a setting named ``../x``, a
-missing params.yaml) get lrstudy's message instead.
+depends on its output, ``<out>``, a marker whose text does not depend on params.yaml: a
+valid edit reruns this stage but, the marker being byte-identical, nothing downstream that
+the edit does not affect. ``make repro`` also runs this module before DVC reads dvc.yaml,
+so problems DVC would report first in its own words (``settings: null``, a setting named
+``../x``, a missing params.yaml) get lrstudy's message instead.
 """
 
 from __future__ import annotations
