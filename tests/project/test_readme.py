@@ -83,3 +83,13 @@ def test_lr_find_table_matches_committed_suggestions_and_sweep() -> None:
         assert cells[1] == f"{significant(median)} ({low} – {high})", name
         nearest = curve.iloc[(curve["lr"].map(math.log) - math.log(median)).abs().idxmin()]
         assert cells[2].startswith(f"{nearest['test_accuracy']:.3f} (at {nearest['lr']:.3g})"), name
+
+
+def test_bad_params_counts_match_the_table() -> None:
+    """The Development section's count of bad-params kinds, and of those run end to end."""
+    from ..bad_params import BAD_PARAMS
+
+    end_to_end = sum(case.e2e for case in BAD_PARAMS)
+    text = " ".join(README.split())
+    assert f"per kind of mistake ({len(BAD_PARAMS)}); each is" in text
+    assert f"and {end_to_end} of them also end to end" in text
