@@ -54,6 +54,19 @@ def divergence_epoch(history: pd.DataFrame) -> int | None:
     return None
 
 
+def history_frame(history: Mapping[str, Sequence[float]]) -> pd.DataFrame:
+    """A training history as ``divergence_epoch`` reads it.
+
+    ``history`` is ``TrainingResult.history``; the frame has an ``epoch`` column (1-based)
+    beside the per-epoch values.
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame(dict(history))
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    return frame
+
+
 def summarize(values: Sequence[float | None]) -> dict[str, float | int | None]:
     """Mean, sample std, min, max and 95 % t-interval of the mean over the finite values.
 

@@ -8,9 +8,11 @@ once the smoothed loss exceeds ``diverge_factor`` times its best. Suggestions ar
 off the smoothed curve with fastai's rules (``fastai/callback/schedule.py``: ``minimum``,
 ``steep``, ``valley``), reimplemented here.
 
-Everything here is NumPy on arrays except ``range_test``, which trains (Keras is imported
-inside it, so this module stays light for plotting and validation), and ``range_tests``,
-which runs it once per seed and collects what the lr_find stage writes.
+Everything here is NumPy on arrays except ``range_test`` (one seed, Keras'
+``train_on_batch``) and ``population_range_tests`` (every seed at once, the population
+trainer), which train (Keras is imported inside them, so this module stays light for
+plotting and validation), and ``range_tests``, which runs them and collects what the
+lr_find stage writes.
 """
 
 from __future__ import annotations
@@ -277,6 +279,50 @@ def range_test(
     return np.asarray(losses, dtype=np.float64)
 
 
+def population_range_tests(
+    model_config: ModelConfig,
+    train: Dataset,
+    batch_size: int,
+    seeds: Sequence[int],
+    rates: np.ndarray,
+    *,
+    n_classes: int,
+) -> np.ndarray:
+    """Every seed's range test at once, as one population (``lrstudy.population``).
+
+    Each member is ``range_test``'s run for its seed (the same initial weights, batches and
+    rates), trained for all ``len(rates)`` steps: the divergence stop is applied afterwards
+    (``kept_steps``), which keeps the same steps because the smoothing looks only back.
+
+    Returns:
+        The raw training loss of every step (before its update), shape
+        ``(len(seeds), len(rates))``, float64.
+    """
+    from lrstudy.population import Population
+    from lrstudy.training_run import order_stream
+
+    population = Population(model_config, train, None, n_classes=n_classes, batch_size=batch_size)
+    per_epoch = population.steps_per_epoch
+    epochs = math.ceil(len(rates) / per_epoch)
+    padded = np.zeros(epochs * per_epoch, np.float32)  # past the last step: rate 0, ignored
+    padded[: len(rates)] = rates
+    state = population.start(seeds)
+    streams = [order_stream(len(train), seed) for seed in seeds]
+    losses = []
+    for epoch in range(epochs):
+        orders = np.stack([next(stream) for stream in streams])
+        epoch_rates = np.tile(padded[epoch * per_epoch : (epoch + 1) * per_epoch], (len(seeds), 1))
+        state, out = population.run_epoch(state, orders, epoch_rates)
+        losses.append(out.step_losses)
+    return np.concatenate(losses, axis=1)[:, : len(rates)].astype(np.float64)
+
+
+def kept_steps(losses: np.ndarray, diverge_factor: float, beta: float) -> np.ndarray:
+    """The steps a range test keeps: up to and including its first diverged step."""
+    stop = divergence_step(smooth(losses, beta), diverge_factor)
+    return losses if stop is None else losses[: stop + 1]
+
+
 def range_tests(
     settings: LrFindConfig,
     model_config: ModelConfig,
@@ -286,6 +332,7 @@ def range_tests(
     progress: Callable[[str], None] = print,
     *,
     n_classes: int,
+    loop: str = "fast",
 ) -> tuple[pd.DataFrame, dict[str, object]]:
     """Run the range test once per seed and suggest rates from each seed's curve.
 
@@ -298,6 +345,8 @@ def range_tests(
         seeds: The study's seeds, one range test each.
         progress: Called with one line per seed (steps run and its suggestions).
         n_classes: Classes the network predicts (``data.n_classes``).
+        loop: ``train.loop``: ``fast`` runs every seed's test in one population
+            (``population_range_tests``), ``fit`` one ``range_test`` per seed.
 
     Returns:
         The curves, one row per seed and step run: ``seed``, ``step``, ``lr``, ``loss``
@@ -310,18 +359,27 @@ def range_tests(
         ValueError: if ``seeds`` is empty or the rate settings are out of range.
     """
     rates = exponential_rates(settings.start_lr, settings.end_lr, settings.steps)
-    frames, per_seed = [], {}
-    for seed in seeds:
-        losses = range_test(
-            model_config,
-            train,
-            batch_size,
-            seed,
-            rates,
-            settings.diverge_factor,
-            settings.smoothing,
-            n_classes=n_classes,
+    if loop == "fit":
+        curves = [
+            range_test(
+                model_config,
+                train,
+                batch_size,
+                seed,
+                rates,
+                settings.diverge_factor,
+                settings.smoothing,
+                n_classes=n_classes,
+            )
+            for seed in seeds
+        ]
+    else:
+        every = population_range_tests(
+            model_config, train, batch_size, seeds, rates, n_classes=n_classes
         )
+        curves = [kept_steps(row, settings.diverge_factor, settings.smoothing) for row in every]
+    frames, per_seed = [], {}
+    for seed, losses in zip(seeds, curves, strict=True):
         smoothed = smooth(losses, settings.smoothing)
         kept = rates[: len(losses)]
         found = suggest(kept, smoothed, settings.steps)

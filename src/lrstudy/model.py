@@ -89,6 +89,20 @@ def compile_model(model: keras.Model, config: ModelConfig, learning_rate: float 
     )
 
 
+def compiled_model(
+    config: ModelConfig, n_features: int, n_classes: int, learning_rate: float
+) -> keras.Model:
+    """A compiled model of the network (``build_model`` + ``compile_model``).
+
+    Give it trained weights (``set_weights``) before ``save_model``: the saved file holds
+    the network, its weights and the compile configuration; the optimizer's state is not
+    saved. ``evaluate_model`` needs the compiled loss and metric.
+    """
+    model = build_model(config, n_features, n_classes)
+    compile_model(model, config, learning_rate)
+    return model
+
+
 def save_model(model: keras.Model, path: str | Path) -> None:
     """Save a ``.keras`` file byte-for-byte reproducibly, atomically.
 

@@ -1,8 +1,10 @@
 """Training the learning-rate sweep's grid: one model per constant rate and seed.
 
 Kept apart from ``lrstudy.sweep`` (pure NumPy/pandas, read by the compare stage) so that
-reading a sweep's results does not depend on the training code. TensorFlow is imported
-only once a model trains (inside ``lrstudy.training``), never on import.
+reading a sweep's results does not depend on the training code. The whole grid (every
+rate × seed) trains as one population (``lrstudy.training.train_setting``; in chunks when
+memory asks, ``population.chunk_size``). TensorFlow is imported only once a model trains,
+never on import.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import pandas as pd
 
 from lrstudy.config import Config, ConstantSchedule, RunSpec
 from lrstudy.data import Dataset
-from lrstudy.evaluation import divergence_epoch, evaluate_model
+from lrstudy.evaluation import divergence_epoch, evaluate_model, history_frame
+from lrstudy.model import compiled_model
 from lrstudy.sweep import RESULT_COLUMNS
-from lrstudy.training import seed_trainer
+from lrstudy.training import train_setting
 
 
 def train_grid(
@@ -46,15 +49,23 @@ def train_grid(
         seeds=config.train_seeds,
         loop=config.train.loop,
     )
-    # One trainer for all rates.
-    train = seed_trainer(
-        spec, config.model, data["train"], data["val"], n_classes=config.data.n_classes
+    results = train_setting(
+        spec,
+        config.model,
+        data["train"],
+        data["val"],
+        n_classes=config.data.n_classes,
+        rates=rates,
+    )
+    model = compiled_model(
+        config.model, data["train"].x.shape[1], config.data.n_classes, float(rates[0])
     )
     rows = []
     for rate in rates:
         for seed in spec.seeds:
-            result = train(seed, lr=float(rate))
-            test = evaluate_model(result.model, data["test"])
+            result = next(results)
+            model.set_weights(result.weights)
+            test = evaluate_model(model, data["test"])
             history = result.history
             last = {key: values[-1] for key, values in history.items()}
             rows.append(
@@ -64,7 +75,7 @@ def train_grid(
                     "seed": seed,
                     "test_loss": test["loss"],
                     "test_accuracy": test["accuracy"],
-                    "diverged": divergence_epoch(pd.DataFrame(history)) is not None,
+                    "diverged": divergence_epoch(history_frame(history)) is not None,
                 }
             )
         accuracies = [round(row["val_accuracy"], 3) for row in rows[-len(spec.seeds) :]]

@@ -1,49 +1,47 @@
-"""Train one setting for many seeds: seeded, deterministic, and fast.
+"""Train one setting's seeds (or any list of members): the population loop or ``fit``.
 
-Two loops run the same arithmetic, Keras' own ``Model.train_step`` and ``test_step`` on the
-same batches:
+Two loops run Keras' arithmetic on the same batches (``training_run.order_stream``: one
+seeded permutation of the train rows per epoch) with the rates of each run's
+``rate_plan.RatePlan``:
 
-* ``fast`` (the default, ``train.loop`` in params.yaml): a ``Trainer`` runs each whole epoch
-  (every optimizer step, then validation) inside one ``tf.function``, traced once per
-  setting and reused for every seed: a new seed gets fresh initial weights and a reset
-  optimizer instead of a new model. Keras callbacks get their epoch-level hooks
-  (``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end``, ``on_train_end``), which is
-  all that ``ReduceLROnPlateau``, DVCLive logging or early stopping need.
-* ``fit`` (``lrstudy.fit_loop``): ``keras.Model.fit`` on a ``tf.data`` pipeline of the
-  same batches, for callbacks that need per-batch hooks (the fast loop refuses those:
-  ``FIT_ONLY_HOOKS``). About 8 times slower than the fast loop (``make bench``).
+* ``fast`` (the default, ``train.loop`` in params.yaml): the population trainer
+  (``lrstudy.population``). Every member (a setting's seeds; the LR sweep's rates × seeds)
+  trains at once in one compiled epoch, stacked along a member axis, 20 to 70 times faster
+  per model than one model at a time (``make bench``). Keras callbacks get their
+  epoch-level hooks, one ``CallbackList`` per member (DVCLive logging, Keras'
+  ``ReduceLROnPlateau`` cutting that member's rate).
+* ``fit`` (``lrstudy.fit_loop``): ``keras.Model.fit``, one model per seed, for callbacks
+  that need per-batch hooks (the population refuses those: ``FIT_ONLY_HOOKS``) and as the
+  reference the population is tested against.
 
-Both feed the batches of ``training_run.epoch_orders`` (one seeded NumPy permutation of the
-train rows per epoch), apply the rates of the run's ``rate_plan.RatePlan`` (tabulated once
-from ``schedules.rate_function``, the single source of truth), and return the same
-``TrainingResult``: the per-epoch history ``loss``, ``accuracy``, ``val_loss``,
-``val_accuracy`` and ``learning_rate``, the rate the optimizer really used at the epoch's
-first step (read from the optimizer, not recomputed from the schedule), plus the rate of
-every optimizer step. ``seed_trainer`` picks the loop ``train.loop`` names.
+Both return one ``TrainingResult`` per member: the per-epoch history ``loss``, ``accuracy``,
+``val_loss``, ``val_accuracy`` and ``learning_rate`` (the rate of the epoch's first step),
+the rate of every optimizer step and the trained weights.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lrstudy.config import ModelConfig, RunSpec
 from lrstudy.data import Dataset
 from lrstudy.fit_loop import fit_seed
-from lrstudy.model import build_model, compile_model
-from lrstudy.rate_plan import RatePlan, plan_callbacks, rate_plan
+from lrstudy.population import Member, Population, chunk_size, member_bytes
+from lrstudy.rate_plan import plan_callbacks, rate_plan
 from lrstudy.runlog import HISTORY_KEYS
 from lrstudy.runtime import import_keras
-from lrstudy.training_run import METRIC_KEYS, TrainingResult, epoch_orders
+from lrstudy.training_run import TrainingResult, order_stream
 
 if TYPE_CHECKING:
     import keras
-    import tensorflow as tf
 
-# Callback hooks ``Model.fit`` calls that the fast loop does not: each batch and the
+Callbacks = Callable[[int], Sequence["keras.callbacks.Callback"]]
+
+# Callback hooks ``Model.fit`` calls that the population loop does not: each batch and the
 # validation pass run inside the epoch's graph, out of Python's reach.
 FIT_ONLY_HOOKS = (
     "on_batch_begin",
@@ -57,166 +55,170 @@ FIT_ONLY_HOOKS = (
 )
 
 
-class Trainer:
-    """The fast loop: one setting's model and its compiled epoch, reused for every seed.
+def no_callbacks(_member: int) -> Sequence[keras.callbacks.Callback]:
+    """No extra callbacks for any member."""
+    return ()
 
-    ``train(seed)`` gives the same result as a fresh ``build_model`` + ``compile_model`` +
-    ``fit`` on the same batches (tests check the losses agree), at a fraction of the cost:
-    one ``tf.function`` runs a whole epoch (every optimizer step through Keras'
-    ``train_step``, then ``test_step`` on the validation rows in one batch), and it is
-    traced once for the setting.
+
+def train_setting(
+    spec: RunSpec,
+    model_config: ModelConfig,
+    train: Dataset,
+    val: Dataset,
+    *,
+    n_classes: int,
+    callbacks: Callbacks = no_callbacks,
+    rates: Sequence[float] | None = None,
+) -> Iterator[TrainingResult]:
+    """Train every seed of ``spec`` (for each rate of ``rates``, if given) with ``spec.loop``.
 
     Args:
-        spec: the setting's resolved run (lr, schedule, batch size, epochs).
+        spec: the setting's run; ``rates`` replaces its base rate by each rate in turn (the
+            LR sweep), the schedule's shape staying.
         model_config: the network and optimizer.
-        train: training rows; ``val``: validation rows (features float32).
-        n_classes: classes the output layer predicts (``data.n_classes``).
+        train: training rows.
+        val: validation rows.
+        n_classes: ``data.n_classes``.
+        callbacks: ``f(member index) -> Keras callbacks`` for that member; members run
+            rate by rate, seed by seed (index ``rate_index * len(seeds) + seed_index``).
+        rates: base rates to train in turn instead of ``spec.lr`` (the LR sweep).
 
-    Attributes:
-        plan: the setting's ``RatePlan``, computed once (``rate_plan(spec, len(train))``).
-        steps_per_epoch: ``plan.steps_per_epoch``, the length of the compiled epoch.
+    Yields:
+        One ``TrainingResult`` per member, in member order.
+
+    Raises:
+        ValueError: as ``train_population`` (a callback with per-batch hooks under ``fast``).
+    """
+    runs = [spec] if rates is None else [replace(spec, lr=float(rate)) for rate in rates]
+    if spec.loop == "fit":
+        members = [(run, seed) for run in runs for seed in spec.seeds]
+        for index, (run, seed) in enumerate(members):
+            yield fit_seed(
+                run, model_config, seed, callbacks(index), train=train, val=val, n_classes=n_classes
+            )
+        return
+    n_train = len(train)
+    members = [Member(seed, rate_plan(run, n_train)) for run in runs for seed in spec.seeds]
+    population = Population(
+        model_config, train, val, n_classes=n_classes, batch_size=spec.batch_size
+    )
+    yield from train_population(population, members, callbacks)
+
+
+def train_population(
+    population: Population, members: Sequence[Member], callbacks: Callbacks = no_callbacks
+) -> Iterator[TrainingResult]:
+    """Train ``members`` together, in chunks of ``population.chunk_size`` when memory asks.
+
+    Yields:
+        One ``TrainingResult`` per member, in order.
+
+    Raises:
+        ValueError: if members differ in epochs or steps per epoch, or a callback overrides a
+            hook of ``FIT_ONLY_HOOKS`` or sets ``stop_training`` (one member cannot stop
+            alone in a population: train such a setting with ``train.loop: fit``).
+    """
+    if {(m.plan.epochs, m.plan.steps_per_epoch) for m in members} != {
+        (members[0].plan.epochs, population.steps_per_epoch)
+    }:
+        raise ValueError("a population's members share their epochs and steps per epoch")
+    per_member = member_bytes(
+        population.model_config,
+        population.n_features,
+        population.n_classes,
+        population.batch_size,
+        population.n_val,
+    )
+    size = chunk_size(len(members), per_member)
+    for start in range(0, len(members), size):
+        chunk = members[start : start + size]
+        yield from _train_chunk(population, chunk, lambda i, s=start: callbacks(s + i))
+
+
+def _train_chunk(
+    population: Population, members: Sequence[Member], callbacks: Callbacks
+) -> list[TrainingResult]:
+    """Train one chunk of members for their epochs; per-member callbacks between epochs."""
+    keras = import_keras()
+    plans = [member.plan for member in members]
+    shims = [_MemberModel(plan.lr, population.metrics) for plan in plans]
+    lists = []
+    for index, (plan, shim) in enumerate(zip(plans, shims, strict=True)):
+        extra = list(callbacks(index))
+        reject_fit_only_callbacks(extra, keras.callbacks.Callback)
+        scheduler = plan_callbacks(plan) if plan.rates is None else []
+        lists.append(keras.callbacks.CallbackList([*scheduler, *extra], model=shim))
+    streams = [order_stream(population.n_train, member.seed) for member in members]
+    state = population.start([member.seed for member in members])
+    histories: list[dict[str, list[float]]] = [{k: [] for k in HISTORY_KEYS} for _ in members]
+    used: list[list[np.ndarray]] = [[] for _ in members]
+    for callback_list in lists:
+        callback_list.on_train_begin()
+    for epoch in range(plans[0].epochs):
+        for callback_list in lists:
+            callback_list.on_epoch_begin(epoch)
+        orders = np.stack([next(stream) for stream in streams])
+        rates = np.stack([_epoch_rates(p, s, epoch) for p, s in zip(plans, shims, strict=True)])
+        state, out = population.run_epoch(state, orders, rates)
+        for m, callback_list in enumerate(lists):
+            logs = {
+                "loss": float(out.loss[m]),
+                "accuracy": float(out.accuracy[m]),
+                "val_loss": float(out.val_loss[m]),
+                "val_accuracy": float(out.val_accuracy[m]),
+                "learning_rate": float(out.rates[m, 0]),
+            }
+            for key in HISTORY_KEYS:
+                histories[m][key].append(logs[key])
+            used[m].append(out.rates[m])
+            callback_list.on_epoch_end(epoch, logs)
+            if shims[m].stop_training:
+                raise ValueError(
+                    "a callback stopped training early, which one member of a population "
+                    "cannot do alone; set train.loop: fit"
+                )
+    for callback_list in lists:
+        callback_list.on_train_end()
+    return [
+        TrainingResult(state.member_weights(m), histories[m], np.concatenate(used[m]), plans[m])
+        for m in range(len(members))
+    ]
+
+
+def _epoch_rates(plan: Any, shim: _MemberModel, epoch: int) -> np.ndarray:
+    """A member's float32 rates in epoch ``epoch``: its plan's, or its plateau rate throughout."""
+    rates = plan.epoch_rates(epoch)
+    if rates is None:
+        return np.full(plan.steps_per_epoch, shim.optimizer.learning_rate, np.float32)
+    return rates
+
+
+class _MemberOptimizer:
+    """What a Keras callback reads and sets of one member's optimizer: its float32 rate."""
+
+    def __init__(self, rate: float) -> None:
+        self.learning_rate = rate
+
+    @property
+    def learning_rate(self) -> np.float32:
+        return self._rate
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        self._rate = np.float32(value)  # Keras' optimizer keeps its rate in a float32 variable
+
+
+class _MemberModel:
+    """The model a member's callbacks see: its optimizer's rate and ``stop_training``.
+
+    ``ReduceLROnPlateau`` in ``mode: auto`` asks ``model.metrics`` which way a metric
+    improves: ``metrics`` are a compiled model's (``Population.metrics``).
     """
 
-    def __init__(
-        self,
-        spec: RunSpec,
-        model_config: ModelConfig,
-        train: Dataset,
-        val: Dataset,
-        *,
-        n_classes: int,
-    ) -> None:
-        keras = import_keras()
-        import tensorflow as tf
-
-        self.spec = spec
-        self.model_config = model_config
-        self.n_train = len(train)
-        self.plan = rate_plan(spec, self.n_train)
-        self.steps_per_epoch = self.plan.steps_per_epoch
-        self.n_features = train.x.shape[1]
-        self.n_classes = n_classes
-        self.model = self._fresh_model()
-        compile_model(self.model, model_config, spec.lr)
-        self._keras = keras
-        self._build_state(train)
-
-        x = tf.constant(train.x, tf.float32)
-        y = tf.constant(train.y.astype(np.float32))
-        val_x = tf.constant(val.x, tf.float32)
-        val_y = tf.constant(val.y.astype(np.float32))
-        model, optimizer = self.model, self.model.optimizer
-        batch_size, n_steps = spec.batch_size, self.steps_per_epoch
-        scheduled = self.plan.rates is not None
-
-        # A fixed signature: traced once, whatever the seed, epoch or schedule values.
-        signature = [
-            tf.TensorSpec([self.n_train], tf.int32, name="order"),
-            tf.TensorSpec([n_steps], tf.float32, name="rates"),
-        ]
-
-        # autograph=False: the loop is written as a tf.while_loop, so AutoGraph need not
-        # convert Keras' own train_step (Keras' make_train_function skips it too).
-        @tf.function(input_signature=signature, jit_compile=False, autograph=False)
-        def run_epoch(order: tf.Tensor, rates: tf.Tensor) -> tuple[dict, dict, tf.Tensor]:
-            def train_step(step: tf.Tensor, used: tf.TensorArray) -> tuple:
-                if scheduled:
-                    optimizer.learning_rate = rates[step]
-                used = used.write(step, tf.convert_to_tensor(optimizer.learning_rate))
-                rows = order[step * batch_size : (step + 1) * batch_size]
-                model.train_step((tf.gather(x, rows), tf.gather(y, rows)))
-                return step + 1, used
-
-            model.reset_metrics()
-            _, used = tf.while_loop(
-                lambda step, _: step < n_steps,
-                train_step,
-                (tf.constant(0), tf.TensorArray(tf.float32, size=n_steps)),
-            )
-            train_logs = model.get_metrics_result()
-            model.reset_metrics()
-            val_logs = model.test_step((val_x, val_y))
-            return train_logs, val_logs, used.stack()
-
-        self._run_epoch = run_epoch
-
-    def _fresh_model(self) -> keras.Model:
-        """An uncompiled model of the setting, with the initial weights the seed draws."""
-        return build_model(self.model_config, self.n_features, self.n_classes)
-
-    def _build_state(self, train: Dataset) -> None:
-        """Create every variable training needs (optimizer, loss, metrics) before tracing.
-
-        Keras creates them lazily on first use; inside the epoch function that would make
-        ``tf.function`` trace it twice. Built here, eagerly, on one row.
-        """
-        model = self.model
-        model.optimizer.build(model.trainable_variables)
-        x, y = train.x[:1], train.y[:1].astype(np.float32)
-        y_pred = model(x)
-        model.compute_loss(x=x, y=y, y_pred=y_pred)
-        model.compute_metrics(x, y, y_pred, sample_weight=None)
-        model.reset_metrics()
-
-    def _reset(self, seed: int, lr: float) -> None:
-        """Fresh initial weights for ``seed`` (those ``build_model`` draws) and optimizer state."""
-        self._keras.utils.set_random_seed(seed)
-        fresh = self._fresh_model()
-        self.model.set_weights(fresh.get_weights())
-        optimizer = self.model.optimizer
-        for variable in optimizer.variables:
-            variable.assign(np.zeros(variable.shape, variable.dtype))
-        optimizer.learning_rate = lr
-        self.model.stop_training = False
-
-    def train(
-        self,
-        seed: int,
-        callbacks: Sequence[keras.callbacks.Callback] = (),
-        lr: float | None = None,
-    ) -> TrainingResult:
-        """Train the setting from scratch for ``seed``; epoch-level ``callbacks`` are called.
-
-        Callbacks run in order after the epoch's logs are complete, so a
-        ``ReduceLROnPlateau`` cut at an epoch's end shows from the next epoch. ``lr``
-        replaces the setting's base rate for this run (the LR sweep trains every rate of
-        its grid with one trainer); the schedule's shape stays.
-
-        Raises:
-            ValueError: if a callback overrides a hook of ``FIT_ONLY_HOOKS`` (for example
-                ``keras.callbacks.TerminateOnNaN``, which acts per batch): the fast loop
-                would never call it; train such a setting with ``train.loop: fit``.
-        """
-        keras = self._keras
-        reject_fit_only_callbacks(callbacks, keras.callbacks.Callback)
-        plan = self.plan if lr is None else rate_plan(replace(self.spec, lr=lr), self.n_train)
-        self._reset(seed, plan.lr)
-        orders = epoch_orders(self.n_train, plan.epochs, seed)
-        callback_list = keras.callbacks.CallbackList(
-            [*fast_loop_callbacks(plan), *callbacks], model=self.model
-        )
-        no_rates = np.zeros(self.steps_per_epoch, np.float32)
-        history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
-        used_rates = []
-        callback_list.on_train_begin()
-        for epoch in range(plan.epochs):
-            callback_list.on_epoch_begin(epoch)
-            epoch_rates = plan.epoch_rates(epoch)
-            train_logs, val_logs, used = self._run_epoch(
-                orders[epoch], no_rates if epoch_rates is None else epoch_rates
-            )
-            used = used.numpy()
-            used_rates.append(used)
-            logs = {key: float(train_logs[key]) for key in METRIC_KEYS}
-            logs |= {f"val_{key}": float(val_logs[key]) for key in METRIC_KEYS}
-            logs["learning_rate"] = float(used[0])
-            for key in HISTORY_KEYS:
-                history[key].append(logs[key])
-            callback_list.on_epoch_end(epoch, logs)
-            if self.model.stop_training:
-                break
-        callback_list.on_train_end()
-        return TrainingResult(self.model, history, np.concatenate(used_rates), plan)
+    def __init__(self, rate: float, metrics: list[object]) -> None:
+        self.optimizer = _MemberOptimizer(rate)
+        self.stop_training = False
+        self.metrics = metrics
 
 
 def reject_fit_only_callbacks(callbacks: Sequence[object], base: type) -> None:
@@ -240,39 +242,7 @@ def reject_fit_only_callbacks(callbacks: Sequence[object], base: type) -> None:
     ]
     if problems:
         raise ValueError(
-            "the fast training loop calls only epoch-level callback hooks, but "
+            "the population training loop calls only epoch-level callback hooks, but "
             + "; ".join(problems)
             + " act per batch or per validation pass; set train.loop: fit to use them"
         )
-
-
-def fast_loop_callbacks(plan: RatePlan) -> list[keras.callbacks.Callback]:
-    """The schedule's Keras callbacks the fast loop needs: ``ReduceLROnPlateau`` only.
-
-    Every other schedule's rates are applied inside the compiled epoch from ``plan.rates``.
-    """
-    return plan_callbacks(plan) if plan.rates is None else []
-
-
-def seed_trainer(
-    spec: RunSpec, model_config: ModelConfig, train: Dataset, val: Dataset, *, n_classes: int
-) -> Callable[..., TrainingResult]:
-    """``f(seed, callbacks=(), lr=None) -> TrainingResult`` for the loop ``spec.loop`` names.
-
-    For ``fast`` this is one ``Trainer``'s ``train``: call it once per seed (and rate, for
-    ``lr``), saving or evaluating each result's model before the next call (the trainer
-    reuses it). ``n_classes`` is ``data.n_classes``; each result carries its run's
-    ``RatePlan``.
-    """
-    if spec.loop == "fast":
-        return Trainer(spec, model_config, train, val, n_classes=n_classes).train
-
-    def fit(
-        seed: int, callbacks: Sequence[keras.callbacks.Callback] = (), lr: float | None = None
-    ) -> TrainingResult:
-        run = spec if lr is None else replace(spec, lr=lr)
-        return fit_seed(
-            run, model_config, seed, callbacks, train=train, val=val, n_classes=n_classes
-        )
-
-    return fit

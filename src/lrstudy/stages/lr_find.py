@@ -43,6 +43,7 @@ def main(config: Config, args: argparse.Namespace) -> None:
         config.train.batch_size,
         config.train_seeds,
         n_classes=config.data.n_classes,
+        loop=config.train.loop,
     )
     with atomic_directory(args.out) as out:
         write_csv(out / "curves.csv", curves, "%.6g")

@@ -6,7 +6,8 @@ writes ``<models>/seed_<s>.keras`` and a DVCLive folder ``<logs>/seed_<s>/`` per
 optimizer step (``per: step``) it also writes ``<logs>/seed_<s>/learning_rate_steps.tsv``:
 the rate the optimizer used at every step (columns ``step``, ``epoch_fraction``,
 ``learning_rate``). Both folders are built aside and swapped in only when every seed has
-trained. ``train.loop`` picks the training loop (``lrstudy.training``: ``fast`` or ``fit``).
+trained. ``train.loop`` picks the training loop (``lrstudy.training``: ``fast``, every seed
+in one population, or ``fit``).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from pathlib import Path
 from lrstudy.config import Config
 from lrstudy.data import read_dataset
 from lrstudy.io import atomic_directory
-from lrstudy.model import save_model
+from lrstudy.model import compiled_model, save_model
 from lrstudy.runlog import live_logger, model_path, seed_log_dir, write_step_rates
 from lrstudy.stages import stage_main
-from lrstudy.training import seed_trainer
+from lrstudy.training import train_setting
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,13 +39,24 @@ def main(config: Config, args: argparse.Namespace) -> None:
     train = read_dataset(Path(args.data) / "train.csv")
     val = read_dataset(Path(args.data) / "val.csv")
     with atomic_directory(args.models) as models, atomic_directory(args.logs) as logs:
-        train_seed = seed_trainer(spec, config.model, train, val, n_classes=config.data.n_classes)
-        for seed in spec.seeds:
-            log_dir = seed_log_dir(logs, seed)
-            result = train_seed(seed, [live_logger(log_dir)])
-            save_model(result.model, model_path(models, seed))
+        seeds = list(spec.seeds)
+        loggers = [live_logger(seed_log_dir(logs, seed)) for seed in seeds]
+        model = compiled_model(config.model, train.x.shape[1], config.data.n_classes, spec.lr)
+        results = train_setting(
+            spec,
+            config.model,
+            train,
+            val,
+            n_classes=config.data.n_classes,
+            callbacks=lambda member: [loggers[member]],
+        )
+        for seed, result in zip(seeds, results, strict=True):
+            model.set_weights(result.weights)
+            save_model(model, model_path(models, seed))
             if result.plan.per == "step":
-                write_step_rates(log_dir, result.step_rates, result.plan.steps_per_epoch)
+                write_step_rates(
+                    seed_log_dir(logs, seed), result.step_rates, result.plan.steps_per_epoch
+                )
             history = result.history
             print(
                 f"{spec.name} seed {seed}: {spec.epochs} epochs, "

@@ -1,0 +1,424 @@
+"""The population trainer: many members of one network trained together, in one graph.
+
+A *member* is one model of the setting's network with its own seed (initial weights and
+batch order) and its own ``RatePlan`` (base rate and schedule). Every member of a
+population shares the architecture, the batch size and the epoch length, so their weights
+stack along a leading member axis (a Dense kernel ``[in, out]`` becomes ``[members, in,
+out]``) and each TensorFlow op of an optimizer step does the work of all members at the
+dispatch cost of one: a setting's 20 seeds, or the LR sweep's whole grid, train about as
+fast as one model does alone (``make bench``).
+
+Nothing couples the members:
+
+* the forward pass is a batched matrix product per layer (``tf.linalg.matmul`` of
+  ``[members, batch, in]`` by ``[members, in, out]``), then the bias and Keras' own
+  activation functions;
+* each member's loss is Keras' loss function averaged over that member's batch, and the
+  members' losses are **summed**, so the gradient with respect to member ``m``'s weights is
+  exactly member ``m``'s own gradient;
+* the optimizer update is Keras' own arithmetic in Keras' order (``OPTIMIZERS``), with a
+  per-member rate; a member that diverges (NaN or inf) only spoils its own slices.
+
+The arithmetic is Keras' to float precision, not to the bit: the batched product may sum in
+another order than one ``Dense`` layer's product (tests bound the difference). The same
+inputs give the same bits on every run and every AVX2 CPU (``make cross-cpu``).
+
+Per epoch, one ``tf.function`` call runs every optimizer step of every member (a
+``tf.while_loop``) and the validation pass; between epochs Python applies each member's
+epoch-level Keras callbacks, which is where ``ReduceLROnPlateau`` (Keras' own class, one
+instance per member) cuts a member's rate. TensorFlow is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lrstudy.clock import steps_per_epoch as clock_steps_per_epoch
+from lrstudy.config import ModelConfig
+from lrstudy.data import Dataset
+from lrstudy.model import build_model, compile_model, make_optimizer
+from lrstudy.rate_plan import RatePlan
+from lrstudy.runtime import import_keras
+
+if TYPE_CHECKING:
+    pass
+
+# A chunk of a population holds at most this many bytes of per-member tensors (weights,
+# optimizer slots, gradients and the activations of a batch and of the validation pass,
+# ``member_bytes``); a larger population trains in chunks of ``chunk_size`` members.
+CHUNK_BYTES = 1 << 30
+
+
+@dataclass(frozen=True)
+class Member:
+    """One model of a population: its seed and the rates it trains with.
+
+    Attributes:
+        seed: seeds the initial weights (as ``build_model`` draws them after
+            ``keras.utils.set_random_seed(seed)``) and the batch order
+            (``training_run.epoch_orders``).
+        plan: its ``RatePlan``; ``plan.rates is None`` (reduce-on-plateau) makes its rate
+            follow its own ``ReduceLROnPlateau``.
+    """
+
+    seed: int
+    plan: RatePlan
+
+
+@dataclass(frozen=True)
+class EpochOutput:
+    """What one epoch of a population returns, NumPy arrays with the member axis first.
+
+    Attributes:
+        loss, accuracy: training loss and accuracy over the epoch's batches (Keras' running
+            means: each batch weighted by its rows), shape ``(members,)``.
+        val_loss, val_accuracy: on the validation rows, shape ``(members,)`` (NaN without
+            validation rows).
+        rates: the rate every optimizer step applied, shape ``(members, steps_per_epoch)``.
+        step_losses: each step's batch loss before its update, shape
+            ``(members, steps_per_epoch)`` (the LR range test's curve).
+    """
+
+    loss: np.ndarray
+    accuracy: np.ndarray
+    val_loss: np.ndarray
+    val_accuracy: np.ndarray
+    rates: np.ndarray
+    step_losses: np.ndarray
+
+
+# --- Keras' optimizer arithmetic, per member. ------------------------------------------------
+
+
+def _adam(optimizer: Any) -> tuple[int, Callable]:
+    """Keras' ``Adam.update_step`` (amsgrad off) with a per-member rate: 2 slots (m, v)."""
+    import tensorflow as tf
+
+    if optimizer.amsgrad:
+        raise ValueError("the population trainer implements Adam without amsgrad")
+    beta_1, beta_2, epsilon = optimizer.beta_1, optimizer.beta_2, optimizer.epsilon
+
+    def update(variable, gradient, slots, lr, iterations):
+        m, v = slots
+        local_step = tf.cast(iterations + 1, variable.dtype)
+        beta_1_power = tf.pow(tf.cast(beta_1, variable.dtype), local_step)
+        beta_2_power = tf.pow(tf.cast(beta_2, variable.dtype), local_step)
+        alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        m = m + (gradient - m) * (1 - beta_1)
+        v = v + (tf.square(gradient) - v) * (1 - beta_2)
+        return variable - (m * alpha) / (tf.sqrt(v) + epsilon), (m, v)
+
+    return 2, update
+
+
+def _sgd(optimizer: Any) -> tuple[int, Callable]:
+    """Keras' ``SGD.update_step`` without momentum: ``variable - gradient * lr``; no slot."""
+    if optimizer.momentum != 0:
+        raise ValueError("the population trainer implements SGD without momentum")
+
+    def update(variable, gradient, slots, lr, iterations):
+        return variable - gradient * lr, ()
+
+    return 0, update
+
+
+def _rmsprop(optimizer: Any) -> tuple[int, Callable]:
+    """Keras' ``RMSprop.update_step`` (no momentum, not centered): 1 slot (velocity)."""
+    import tensorflow as tf
+
+    if optimizer.momentum > 0 or optimizer.centered:
+        raise ValueError("the population trainer implements RMSprop without momentum/centering")
+    rho, epsilon = optimizer.rho, optimizer.epsilon
+
+    def update(variable, gradient, slots, lr, iterations):
+        (velocity,) = slots
+        velocity = rho * velocity + (1 - rho) * tf.square(gradient)
+        increment = (lr * gradient) / tf.sqrt(velocity + epsilon)
+        return variable - increment, (velocity,)
+
+    return 1, update
+
+
+# Per ``model.optimizer`` name: (slots per variable, update) from a Keras optimizer instance
+# (its hyperparameters: Keras' defaults, one home).
+OPTIMIZERS: dict[str, Callable[[Any], tuple[int, Callable]]] = {
+    "adam": _adam,
+    "sgd": _sgd,
+    "rmsprop": _rmsprop,
+}
+
+
+# --- Sizes. -----------------------------------------------------------------------------------
+
+
+def layer_shapes(model_config: ModelConfig, n_features: int, n_classes: int) -> list[tuple]:
+    """The shapes of one member's weights in Keras' order: kernel ``(in, out)``, bias ``(out,)``."""
+    widths = [n_features, *model_config.hidden_units, 1 if n_classes == 2 else n_classes]
+    shapes: list[tuple] = []
+    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+        shapes += [(fan_in, fan_out), (fan_out,)]
+    return shapes
+
+
+def member_bytes(
+    model_config: ModelConfig, n_features: int, n_classes: int, batch_size: int, n_val: int
+) -> int:
+    """Bytes of float32 tensors one member needs at once while it trains (an upper bound).
+
+    Its weights, gradients and two optimizer slots (4 copies of every weight), plus the
+    activations of one batch and of the validation pass through every layer, kept for the
+    backward pass (counted twice).
+    """
+    weights = sum(math.prod(shape) for shape in layer_shapes(model_config, n_features, n_classes))
+    width = n_features + sum(model_config.hidden_units) + max(n_classes, 2)
+    return 4 * (4 * weights + 2 * (batch_size + n_val) * width)
+
+
+def chunk_size(members: int, per_member: int, budget: int = CHUNK_BYTES) -> int:
+    """How many members train together: all of them, or as many as ``budget`` bytes hold (≥ 1)."""
+    return max(1, min(members, budget // max(per_member, 1)))
+
+
+# --- The population. ------------------------------------------------------------------------
+
+
+class Population:
+    """One compiled epoch for members of one network; state lives in NumPy between epochs.
+
+    Args:
+        model_config: the network and optimizer (``model`` params).
+        train: training rows (features float32).
+        val: validation rows, or ``None`` to skip validation (the range test).
+        n_classes: classes the output predicts (``data.n_classes``).
+        batch_size: rows per optimizer step; the last batch of an epoch may be short.
+
+    Raises:
+        ValueError: if the optimizer uses an option the population does not implement.
+    """
+
+    def __init__(
+        self,
+        model_config: ModelConfig,
+        train: Dataset,
+        val: Dataset | None,
+        *,
+        n_classes: int,
+        batch_size: int,
+    ) -> None:
+        keras = import_keras()
+        import tensorflow as tf
+
+        self.model_config = model_config
+        self.n_train = len(train)
+        self.n_features = int(train.x.shape[1])
+        self.n_classes = n_classes
+        self.batch_size = batch_size
+        self.steps_per_epoch = clock_steps_per_epoch(self.n_train, batch_size)
+        self.shapes = layer_shapes(model_config, self.n_features, n_classes)
+        self.n_slots, self._update = OPTIMIZERS[model_config.optimizer](
+            make_optimizer(model_config.optimizer, 0.0)
+        )
+        self.n_val = 0 if val is None else len(val)
+        self._initial: dict[int, list[np.ndarray]] = {}
+        self._keras = keras
+        self.metrics = self._compiled_metrics(train)
+        self._epoch = self._compile(train, val, keras, tf)
+
+    def _compiled_metrics(self, train: Dataset) -> list[Any]:
+        """A compiled model's built metrics.
+
+        ``ReduceLROnPlateau`` in ``mode: auto`` reads from them which way a metric improves.
+        """
+        model = build_model(self.model_config, self.n_features, self.n_classes)
+        compile_model(model, self.model_config, 0.0)
+        x, y = train.x[:1], train.y[:1].astype(np.float32)
+        model.compute_metrics(x, y, model(x), sample_weight=None)
+        return model.metrics
+
+    # The compiled epoch. ---------------------------------------------------------------
+
+    def _compile(self, train: Dataset, val: Dataset | None, keras: Any, tf: Any) -> Callable:
+        """Trace-once ``tf.function``: state and orders/rates in, new state and metrics out."""
+        binary = self.n_classes == 2
+        x = tf.constant(train.x, tf.float32)
+        y = tf.constant(train.y.astype(np.float32))
+        activation = keras.activations.get(self.model_config.activation)
+        output = keras.activations.sigmoid if binary else keras.activations.softmax
+        activations = [activation] * len(self.model_config.hidden_units) + [output]
+        loss_fn = (
+            keras.losses.binary_crossentropy
+            if binary
+            else keras.losses.sparse_categorical_crossentropy
+        )
+        accuracy_fn = (
+            keras.metrics.binary_accuracy if binary else keras.metrics.sparse_categorical_accuracy
+        )
+        batch_size, n_steps, n_slots = self.batch_size, self.steps_per_epoch, self.n_slots
+        update = self._update
+
+        def forward(weights, inputs):
+            hidden = inputs
+            for index, function in enumerate(activations):
+                kernel, bias = weights[2 * index], weights[2 * index + 1]
+                hidden = function(tf.linalg.matmul(hidden, kernel) + bias[:, None, :])
+            return hidden
+
+        def labels(values):  # [members, rows] -> Keras' label shape for the loss
+            return values[..., None] if binary else values
+
+        def member_mean(values):  # [members, rows] -> [members]: sum / rows, as Keras
+            rows = tf.cast(tf.shape(values)[1], values.dtype)
+            return tf.math.divide_no_nan(tf.reduce_sum(values, axis=1), rows)
+
+        def evaluate(weights, inputs, targets):
+            probabilities = forward(weights, inputs)
+            loss = member_mean(loss_fn(labels(targets), probabilities))
+            rows = tf.cast(tf.shape(targets)[1], tf.float32)
+            # Keras' Mean tracker of a one-batch pass: (loss * rows) / rows.
+            loss = tf.math.divide_no_nan(loss * rows, rows)
+            correct = accuracy_fn(labels(targets), probabilities)
+            correct = tf.reshape(correct, [tf.shape(targets)[0], -1])
+            return loss, member_mean(correct)
+
+        weight_specs = [tf.TensorSpec([None, *shape], tf.float32) for shape in self.shapes]
+        signature = [
+            weight_specs,
+            [weight_specs] * n_slots,
+            tf.TensorSpec([], tf.int64, name="iterations"),
+            tf.TensorSpec([None, self.n_train], tf.int32, name="orders"),
+            tf.TensorSpec([None, n_steps], tf.float32, name="rates"),
+        ]
+        if val is not None:
+            val_x = tf.constant(val.x, tf.float32)[None]
+            val_y = tf.constant(val.y.astype(np.float32))[None]
+
+        @tf.function(input_signature=signature, autograph=False, jit_compile=False)
+        def run_epoch(weights, slots, iterations, orders, rates):
+            members = tf.shape(orders)[0]
+            zeros = tf.zeros([members], tf.float32)
+
+            def step(index, weights, slots, totals, losses):
+                rows = orders[:, index * batch_size : (index + 1) * batch_size]
+                inputs, targets = tf.gather(x, rows), tf.gather(y, rows)
+                with tf.GradientTape() as tape:
+                    tape.watch(weights)
+                    probabilities = forward(weights, inputs)
+                    loss = member_mean(loss_fn(labels(targets), probabilities))
+                    total = tf.reduce_sum(loss)
+                gradients = tape.gradient(total, weights)
+                lr = rates[:, index]
+                new_weights, new_slots = [], [[] for _ in range(n_slots)]
+                for k, (variable, gradient) in enumerate(zip(weights, gradients, strict=True)):
+                    member_lr = tf.reshape(lr, [-1] + [1] * (len(variable.shape) - 1))
+                    own = tuple(slot[k] for slot in slots)
+                    variable, own = update(
+                        variable, gradient, own, member_lr, iterations + tf.cast(index, tf.int64)
+                    )
+                    new_weights.append(variable)
+                    for slot, value in zip(new_slots, own, strict=True):
+                        slot.append(value)
+                batch = tf.cast(tf.shape(rows)[1], tf.float32)
+                correct = tf.reshape(accuracy_fn(labels(targets), probabilities), [members, -1])
+                loss_total, loss_count, hit_total, hit_count = totals
+                totals = (
+                    loss_total + loss * batch,
+                    loss_count + batch,
+                    hit_total + tf.reduce_sum(correct, axis=1),
+                    hit_count + tf.cast(tf.shape(correct)[1], tf.float32),
+                )
+                return index + 1, new_weights, new_slots, totals, losses.write(index, loss)
+
+            _, weights, slots, totals, losses = tf.while_loop(
+                lambda index, *_: index < n_steps,
+                step,
+                (
+                    tf.constant(0),
+                    weights,
+                    slots,
+                    (zeros, zeros, zeros, zeros),
+                    tf.TensorArray(tf.float32, size=n_steps),
+                ),
+            )
+            loss_total, loss_count, hit_total, hit_count = totals
+            metrics = [
+                tf.math.divide_no_nan(loss_total, loss_count),
+                tf.math.divide_no_nan(hit_total, hit_count),
+            ]
+            if val is None:
+                nan = tf.fill([members], tf.constant(np.nan, tf.float32))
+                metrics += [nan, nan]
+            else:
+                inputs = tf.broadcast_to(val_x, [members, *val_x.shape[1:]])
+                targets = tf.broadcast_to(val_y, [members, val_y.shape[1]])
+                metrics += list(evaluate(weights, inputs, targets))
+            return weights, slots, metrics, tf.transpose(losses.stack())
+
+        return run_epoch
+
+    # State. ------------------------------------------------------------------------------
+
+    def initial_weights(self, seed: int) -> list[np.ndarray]:
+        """The weights ``build_model`` draws after ``keras.utils.set_random_seed(seed)``."""
+        if seed not in self._initial:
+            self._keras.utils.set_random_seed(seed)
+            model = build_model(self.model_config, self.n_features, self.n_classes)
+            self._initial[seed] = [np.asarray(w, np.float32) for w in model.get_weights()]
+        return self._initial[seed]
+
+    def start(self, seeds: Sequence[int]) -> PopulationState:
+        """Fresh members: each seed's initial weights, zero optimizer slots, step 0."""
+        weights = [
+            np.stack([self.initial_weights(seed)[k] for seed in seeds])
+            for k in range(len(self.shapes))
+        ]
+        slots = [[np.zeros_like(w) for w in weights] for _ in range(self.n_slots)]
+        return PopulationState(weights, slots, 0)
+
+    def run_epoch(
+        self, state: PopulationState, orders: np.ndarray, rates: np.ndarray
+    ) -> tuple[PopulationState, EpochOutput]:
+        """One epoch of every member of ``state``.
+
+        Args:
+            state: the members' weights and optimizer state before the epoch.
+            orders: each member's row order, int32 ``(members, n_train)``.
+            rates: each member's rate at every step, float32 ``(members, steps_per_epoch)``.
+
+        Returns:
+            The state after the epoch and the epoch's ``EpochOutput``.
+        """
+        rates = np.ascontiguousarray(rates, np.float32)
+        weights, slots, metrics, losses = self._epoch(
+            state.weights, state.slots, np.int64(state.iterations), orders, rates
+        )
+        new_state = PopulationState(
+            [w.numpy() for w in weights],
+            [[s.numpy() for s in slot] for slot in slots],
+            state.iterations + self.steps_per_epoch,
+        )
+        loss, accuracy, val_loss, val_accuracy = (m.numpy() for m in metrics)
+        return new_state, EpochOutput(loss, accuracy, val_loss, val_accuracy, rates, losses.numpy())
+
+
+@dataclass(frozen=True)
+class PopulationState:
+    """Every member's weights and optimizer slots, stacked (member axis first).
+
+    Attributes:
+        weights: per weight of ``layer_shapes``, an array ``(members, *shape)``.
+        slots: per optimizer slot (Adam: m, v), arrays shaped like ``weights``.
+        iterations: optimizer steps taken so far (shared by every member).
+    """
+
+    weights: list[np.ndarray]
+    slots: list[list[np.ndarray]]
+    iterations: int
+
+    def member_weights(self, member: int) -> list[np.ndarray]:
+        """Member ``member``'s weights in Keras' ``get_weights`` order."""
+        return [w[member] for w in self.weights]
