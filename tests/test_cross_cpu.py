@@ -7,7 +7,6 @@ from __future__ import annotations
 import copy
 import importlib.util
 import sys
-from dataclasses import replace
 
 import pytest
 
@@ -41,7 +40,7 @@ def _cross_cpu():
 
 
 def epoch_ops(params: dict) -> set[str]:
-    """Op types the Trainer's compiled epoch (every step, validation) runs for ``params``.
+    """Op types the population's compiled epoch (every step, validation) runs for ``params``.
 
     Those of the graph TensorFlow runs, after Grappler rewrote the traced one: Grappler
     turns ``x / sqrt(y)`` into ``x * Rsqrt(y)`` and ``1 / x`` into ``Reciprocal(x)``, and
@@ -50,18 +49,24 @@ def epoch_ops(params: dict) -> set[str]:
     import numpy as np
     from tensorflow.python.eager import context
 
-    from lrstudy.training import Trainer
+    from lrstudy.population import Population
 
     config = parse_config(tiny_params(params))
     parts = split(generate(config.data), config.split)
-    spec = replace(config.run(next(iter(config.settings))), epochs=1)
-    trainer = Trainer(
-        spec, config.model, parts["train"], parts["val"], n_classes=config.data.n_classes
+    spec = config.run(next(iter(config.settings)))
+    population = Population(
+        config.model,
+        parts["train"],
+        parts["val"],
+        n_classes=config.data.n_classes,
+        batch_size=spec.batch_size,
     )
-    order = np.arange(trainer.n_train, dtype=np.int32)
+    orders = np.tile(np.arange(population.n_train, dtype=np.int32), (2, 1))
+    rates = np.full((2, population.steps_per_epoch), 0.01, np.float32)
+    state = population.start([0, 1])
     context.enable_run_metadata()
     try:
-        trainer._run_epoch(order, np.zeros(trainer.steps_per_epoch, np.float32))
+        population.run_epoch(state, orders, rates)
         metadata = context.export_run_metadata()
     finally:
         context.disable_run_metadata()

@@ -111,16 +111,16 @@ from dataclasses import replace
 {before}
 from lrstudy.config import parse_config
 from lrstudy.data import generate, split
-from lrstudy.training import seed_trainer
+from lrstudy.training import train_setting
 config = parse_config(json.loads(sys.argv[1]))
 parts = split(generate(config.data), config.split)
 digest = hashlib.sha256()
 for loop in ("fast", "fit"):
     spec = replace(config.run("lr_medium"), loop=loop)
-    train = seed_trainer(spec, config.model, parts["train"], parts["val"], n_classes=2)
-    result = train(0)
+    spec = replace(spec, seeds=range(1))
+    result = next(train_setting(spec, config.model, parts["train"], parts["val"], n_classes=2))
     digest.update(json.dumps(result.history, sort_keys=True).encode())
-    for weights in result.model.get_weights():
+    for weights in result.weights:
         digest.update(weights.tobytes())
         digest.update(str(weights.dtype).encode())
 print(digest.hexdigest())

@@ -1,4 +1,7 @@
-"""Training: seeded batches, the fast loop against Keras' own fit, reuse across seeds."""
+"""Training: seeded batches, both loops' results and logs, the pinned arithmetic.
+
+The population loop against Keras' fit, member by member: ``tests/test_population.py``.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,10 @@ import pytest
 
 from lrstudy.config import parse_config
 from lrstudy.data import generate, split
-from lrstudy.fit_loop import fit_seed, make_datasets
+from lrstudy.fit_loop import make_datasets
 from lrstudy.runlog import HISTORY_KEYS, read_live_history
-from lrstudy.training import Trainer, seed_trainer
-from lrstudy.training_run import epoch_orders
+from lrstudy.training import train_setting
+from lrstudy.training_run import epoch_orders, order_stream
 
 from .conftest import PROJECT_ROOT, tiny_params
 
@@ -30,14 +33,17 @@ def small(default_params):
 
 
 def train_seed(spec, config, seed, parts, callbacks=()):
-    """One seed of ``spec`` through ``seed_trainer`` (a new trainer each call)."""
-    n_classes = config.data.n_classes
-    run = seed_trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)
-    return run(seed, callbacks)
-
-
-def weights_of(model) -> list[np.ndarray]:
-    return [np.array(weight) for weight in model.get_weights()]
+    """One seed of ``spec`` through ``train_setting`` with ``spec.loop``."""
+    spec = replace(spec, seeds=range(seed, seed + 1))
+    results = train_setting(
+        spec,
+        config.model,
+        parts["train"],
+        parts["val"],
+        n_classes=config.data.n_classes,
+        callbacks=lambda member: callbacks,
+    )
+    return next(results)
 
 
 # --- Batch order: a pure function of (rows, epochs, seed) ----------------------------------
@@ -60,6 +66,8 @@ def test_epoch_orders_are_numpys_documented_generator() -> None:
     rng = np.random.default_rng(3)
     expected = [rng.permutation(20), rng.permutation(20)]
     np.testing.assert_array_equal(epoch_orders(20, 2, seed=3), expected)
+    stream = order_stream(20, seed=3)
+    np.testing.assert_array_equal([next(stream), next(stream)], expected)
 
 
 def test_fit_pipeline_serves_the_epoch_orders_in_batches(small) -> None:
@@ -78,89 +86,13 @@ def test_fit_pipeline_serves_the_epoch_orders_in_batches(small) -> None:
         np.testing.assert_array_equal(served, train.x[orders[epoch]])
 
 
-# --- The fast loop is Keras' fit, faster ------------------------------------------------
+# --- Both loops ----------------------------------------------------------------------------
 
 
-def equivalence_specs(config):
-    """A constant rate, a per-step schedule and a plateau that really cuts (patience 2)."""
-    plateau = config.run("plateau")
-    plateau = replace(
-        plateau,
-        epochs=25,
-        batch_size=32,
-        schedule=plateau.schedule.model_copy(update={"patience": 2, "min_delta": 0.01}),
-    )
-    return {
-        "constant": replace(config.run("lr_medium"), epochs=12, batch_size=32),
-        "per-step one_cycle": replace(config.run("one_cycle"), epochs=12, batch_size=32),
-        "plateau": plateau,
-    }
-
-
-@pytest.mark.parametrize("kind", ["constant", "per-step one_cycle", "plateau"])
-def test_fast_loop_matches_keras_fit(small, kind) -> None:
+@pytest.mark.parametrize("loop", ["fast", "fit"])
+def test_short_training_run_lowers_the_loss(small, loop) -> None:
     config, parts = small
-    spec = equivalence_specs(config)[kind]
-    n_classes = config.data.n_classes
-    fitted = fit_seed(
-        spec, config.model, 5, train=parts["train"], val=parts["val"], n_classes=n_classes
-    )
-    fast = Trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes).train(5)
-    for key in HISTORY_KEYS:
-        assert len(fast.history[key]) == spec.epochs
-        np.testing.assert_allclose(fast.history[key], fitted.history[key], rtol=1e-6, atol=0)
-    np.testing.assert_allclose(fast.step_rates, fitted.step_rates, rtol=1e-7, atol=0)
-    for fast_weight, fit_weight in zip(
-        weights_of(fast.model), weights_of(fitted.model), strict=True
-    ):
-        np.testing.assert_allclose(fast_weight, fit_weight, rtol=1e-5, atol=1e-6)
-    if kind == "plateau":  # the comparison covers real reductions, not a constant rate
-        assert len(set(fast.history["learning_rate"])) >= 2
-    if kind == "per-step one_cycle":
-        assert len(set(fast.step_rates[: fast.step_rates.size // spec.epochs])) > 1
-
-
-def test_reusing_a_trainer_equals_a_fresh_one(small) -> None:
-    config, parts = small
-    spec = replace(config.run("one_cycle"), epochs=6)
-    n_classes = config.data.n_classes
-    trainer = Trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)
-    first = trainer.train(3)
-    first_weights, first_history = weights_of(first.model), first.history
-    other = trainer.train(4)
-    assert other.history["loss"] != first_history["loss"]
-    again = trainer.train(3)  # weights and optimizer state fully reset
-    assert again.history == first_history
-    fresh = Trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes).train(3)
-    assert fresh.history == first_history
-    for weights in (weights_of(again.model), weights_of(fresh.model)):
-        for weight, expected in zip(weights, first_weights, strict=True):
-            np.testing.assert_array_equal(weight, expected)
-
-
-def test_a_seed_pairs_settings_with_the_same_initial_weights(small) -> None:
-    """Seeds are matched pairs: two settings of one architecture start from one point."""
-    import keras
-
-    class InitialWeights(keras.callbacks.Callback):
-        def on_train_begin(self, logs=None) -> None:
-            self.weights = weights_of(self.model)
-
-    config, parts = small
-    starts = {}
-    for name in ("lr_large", "cosine_warmup"):
-        spec = replace(config.run(name), epochs=1)
-        recorder = InitialWeights()
-        train_seed(spec, config, 11, parts, [recorder])
-        starts[name] = recorder.weights
-    for a, b in zip(starts["lr_large"], starts["cosine_warmup"], strict=True):
-        np.testing.assert_array_equal(a, b)
-    assert any(np.abs(weight).sum() > 0 for weight in starts["lr_large"])
-
-
-def test_short_training_run_lowers_the_loss(small) -> None:
-    config, parts = small
-    spec = replace(config.run("lr_medium"), epochs=40, lr=0.05, batch_size=32)
+    spec = replace(config.run("lr_medium"), epochs=40, lr=0.05, batch_size=32, loop=loop)
     history = train_seed(spec, config, 0, parts).history
     assert set(history) == set(HISTORY_KEYS)
     assert all(len(values) == 40 for values in history.values())
@@ -169,13 +101,13 @@ def test_short_training_run_lowers_the_loss(small) -> None:
     assert history["val_loss"][-1] < history["val_loss"][0]
 
 
-def test_logged_learning_rate_is_the_optimizers(small) -> None:
+@pytest.mark.parametrize("loop", ["fast", "fit"])
+def test_logged_learning_rate_is_the_rate_applied(small, loop) -> None:
     config, parts = small
-    spec = config.run("lr_medium")
+    spec = replace(config.run("lr_medium"), loop=loop)
     result = train_seed(spec, config, 0, parts)
-    assert result.history["learning_rate"] == [pytest.approx(0.005, rel=1e-7)] * spec.epochs
-    optimizer_rate = float(np.array(result.model.optimizer.learning_rate))
-    assert optimizer_rate == pytest.approx(result.history["learning_rate"][-1])
+    assert result.history["learning_rate"] == [float(np.float32(0.005))] * spec.epochs
+    assert set(result.step_rates.tolist()) == {float(np.float32(0.005))}
 
 
 @pytest.mark.parametrize("loop", ["fast", "fit"])
@@ -192,35 +124,31 @@ def test_dvclive_logs_hold_the_history(small, tmp_path, loop) -> None:
     assert not (tmp_path / "seed_0" / "dvc.yaml").exists()
 
 
-def test_early_stopping_callback_stops_the_fast_loop(small) -> None:
+def test_early_stopping_stops_the_fit_loop(small) -> None:
     import keras
 
     config, parts = small
-    spec = replace(config.run("lr_small"), epochs=30)
+    spec = replace(config.run("lr_small"), epochs=30, loop="fit")
     stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=1.0)
     result = train_seed(spec, config, 0, parts, [stop])
     assert len(result.history["loss"]) == 2  # epoch 2 does not improve by 1.0: stop
 
 
-def test_the_fast_loop_refuses_callbacks_it_would_never_call(small) -> None:
-    """TerminateOnNaN acts per batch: silently skipping it would hide a diverged run."""
+def test_fit_calls_the_per_batch_hooks_the_population_refuses(small) -> None:
     import keras
 
     class PerValidationPass(keras.callbacks.Callback):
+        calls = 0
+
         def on_test_end(self, logs=None) -> None:
-            pass
+            PerValidationPass.calls += 1
 
     config, parts = small
-    spec = replace(config.run("lr_small"), epochs=1)
-    for callback, hook in [
-        (keras.callbacks.TerminateOnNaN(), "on_batch_end"),
-        (PerValidationPass(), "on_test_end"),
-        (keras.callbacks.LambdaCallback(on_train_batch_end=print), "on_train_batch_end"),
-    ]:
-        with pytest.raises(ValueError, match=rf"{type(callback).__name__} \({hook}\).*loop: fit"):
-            train_seed(spec, config, 0, parts, [callback])
-    fit = replace(spec, loop="fit")  # Model.fit calls every hook
-    assert train_seed(fit, config, 0, parts, [PerValidationPass()])
+    spec = replace(config.run("lr_small"), epochs=2)
+    with pytest.raises(ValueError, match=r"PerValidationPass \(on_test_end\).*loop: fit"):
+        train_seed(spec, config, 0, parts, [PerValidationPass()])
+    train_seed(replace(spec, loop="fit"), config, 0, parts, [PerValidationPass()])
+    assert PerValidationPass.calls == 2  # one validation pass per epoch
 
 
 # --- Arithmetic pinned before TensorFlow loads ------------------------------------------

@@ -23,7 +23,7 @@ from lrstudy.fit_loop import current_learning_rate
 from lrstudy.rate_plan import plan_callbacks, schedule_plan, step_rates
 from lrstudy.runlog import step_rates_table
 from lrstudy.schedules import rate_function
-from lrstudy.training import seed_trainer
+from lrstudy.training import train_setting
 
 from .conftest import committed_params, tiny_params
 
@@ -126,7 +126,15 @@ def test_default_setting_logs_its_formula(tiny, name, loop) -> None:
     spec = replace(config.run(name), loop=loop)
     per_epoch = steps_per_epoch(len(parts["train"]), spec.batch_size)
     n_classes = config.data.n_classes
-    result = seed_trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)(0)
+    result = next(
+        train_setting(
+            replace(spec, seeds=range(1)),
+            config.model,
+            parts["train"],
+            parts["val"],
+            n_classes=n_classes,
+        )
+    )
     history = result.history
     expected = step_rates(spec.schedule, spec.lr, per_epoch, spec.epochs)[::per_epoch]
     assert len(history["learning_rate"]) == spec.epochs
@@ -146,7 +154,15 @@ def test_per_step_schedule_changes_the_rate_within_epochs(tiny) -> None:
     _, config, parts = tiny
     spec = config.run("one_cycle")
     n_classes = config.data.n_classes
-    result = seed_trainer(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)(0)
+    result = next(
+        train_setting(
+            replace(spec, seeds=range(1)),
+            config.model,
+            parts["train"],
+            parts["val"],
+            n_classes=n_classes,
+        )
+    )
     history = result.history
     per_epoch = steps_per_epoch(len(parts["train"]), spec.batch_size)
     used = [float(rate) for rate in result.step_rates]
@@ -242,7 +258,7 @@ def test_bad_schedule_stops_the_stage_before_training(
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(stage, "seed_trainer", no_training)
+    monkeypatch.setattr(stage, "train_setting", no_training)
     params, data, root = stage_inputs
     params["settings"]["bad"] = {"lr": 0.05, "epochs": 3, "schedule": schedule}
     assert run_stage(params, "bad", data, root) == 2

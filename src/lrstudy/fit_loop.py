@@ -1,9 +1,9 @@
-"""The ``fit`` loop: ``keras.Model.fit`` on the fast loop's batches, for per-batch callbacks.
+"""The ``fit`` loop: ``keras.Model.fit`` on the population's batches, for per-batch callbacks.
 
 A fresh model per seed, trained by Keras' own ``fit`` on a ``tf.data`` pipeline of the
 batches of ``epoch_orders``; the run's ``RatePlan`` sets the optimizer's rate through Keras
 callbacks (``rate_plan.plan_callbacks``) and a recorder reads back the rate of every
-optimizer step. About 8 times slower than the fast loop (``make bench``), but every Keras
+optimizer step. Far slower than the population loop (``make bench``), but every Keras
 callback hook is called. TensorFlow is imported inside the functions.
 """
 
@@ -97,7 +97,7 @@ def fit_seed(
     val: Dataset,
     n_classes: int,
 ) -> TrainingResult:
-    """The ``fit`` loop: a fresh model trained with ``keras.Model.fit`` on ``Trainer``'s batches.
+    """The ``fit`` loop: a fresh model trained with ``keras.Model.fit``, the reference loop.
 
     The run's rates are planned once (``rate_plan(spec, len(train))``). The schedule's
     callbacks come first, then the learning-rate recorder, then ``callbacks`` (any Keras
@@ -135,4 +135,5 @@ def fit_seed(
             verbose=0,
         )
     history = {key: [float(value) for value in fitted.history[key]] for key in HISTORY_KEYS}
-    return TrainingResult(model, history, np.asarray(recorder.rates, np.float32), plan)
+    rates = np.asarray(recorder.rates, np.float32)
+    return TrainingResult(model.get_weights(), history, rates, plan)

@@ -16,8 +16,9 @@ Nothing couples the members:
 * each member's loss is Keras' loss function averaged over that member's batch, and the
   members' losses are **summed**, so the gradient with respect to member ``m``'s weights is
   exactly member ``m``'s own gradient;
-* the optimizer update is Keras' own arithmetic in Keras' order (``OPTIMIZERS``), with a
-  per-member rate; a member that diverges (NaN or inf) only spoils its own slices.
+* the optimizer update is Keras' own arithmetic in Keras' order
+  (``member_optimizers.OPTIMIZERS``), with a per-member rate; a member that diverges (NaN
+  or inf) only spoils its own slices.
 
 The arithmetic is Keras' to float precision, not to the bit: the batched product may sum in
 another order than one ``Dense`` layer's product (tests bound the difference). The same
@@ -31,22 +32,23 @@ instance per member) cuts a member's rate. TensorFlow is imported inside the fun
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from lrstudy.clock import steps_per_epoch as clock_steps_per_epoch
 from lrstudy.config import ModelConfig
 from lrstudy.data import Dataset
+from lrstudy.member_optimizers import OPTIMIZERS
 from lrstudy.model import build_model, compile_model, make_optimizer
 from lrstudy.rate_plan import RatePlan
 from lrstudy.runtime import import_keras
 
-if TYPE_CHECKING:
-    pass
+Tensor = Any  # a tf.Tensor (TensorFlow is imported inside the functions)
 
 # A chunk of a population holds at most this many bytes of per-member tensors (weights,
 # optimizer slots, gradients and the activations of a batch and of the validation pass,
@@ -92,67 +94,6 @@ class EpochOutput:
     step_losses: np.ndarray
 
 
-# --- Keras' optimizer arithmetic, per member. ------------------------------------------------
-
-
-def _adam(optimizer: Any) -> tuple[int, Callable]:
-    """Keras' ``Adam.update_step`` (amsgrad off) with a per-member rate: 2 slots (m, v)."""
-    import tensorflow as tf
-
-    if optimizer.amsgrad:
-        raise ValueError("the population trainer implements Adam without amsgrad")
-    beta_1, beta_2, epsilon = optimizer.beta_1, optimizer.beta_2, optimizer.epsilon
-
-    def update(variable, gradient, slots, lr, iterations):
-        m, v = slots
-        local_step = tf.cast(iterations + 1, variable.dtype)
-        beta_1_power = tf.pow(tf.cast(beta_1, variable.dtype), local_step)
-        beta_2_power = tf.pow(tf.cast(beta_2, variable.dtype), local_step)
-        alpha = lr * tf.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        m = m + (gradient - m) * (1 - beta_1)
-        v = v + (tf.square(gradient) - v) * (1 - beta_2)
-        return variable - (m * alpha) / (tf.sqrt(v) + epsilon), (m, v)
-
-    return 2, update
-
-
-def _sgd(optimizer: Any) -> tuple[int, Callable]:
-    """Keras' ``SGD.update_step`` without momentum: ``variable - gradient * lr``; no slot."""
-    if optimizer.momentum != 0:
-        raise ValueError("the population trainer implements SGD without momentum")
-
-    def update(variable, gradient, slots, lr, iterations):
-        return variable - gradient * lr, ()
-
-    return 0, update
-
-
-def _rmsprop(optimizer: Any) -> tuple[int, Callable]:
-    """Keras' ``RMSprop.update_step`` (no momentum, not centered): 1 slot (velocity)."""
-    import tensorflow as tf
-
-    if optimizer.momentum > 0 or optimizer.centered:
-        raise ValueError("the population trainer implements RMSprop without momentum/centering")
-    rho, epsilon = optimizer.rho, optimizer.epsilon
-
-    def update(variable, gradient, slots, lr, iterations):
-        (velocity,) = slots
-        velocity = rho * velocity + (1 - rho) * tf.square(gradient)
-        increment = (lr * gradient) / tf.sqrt(velocity + epsilon)
-        return variable - increment, (velocity,)
-
-    return 1, update
-
-
-# Per ``model.optimizer`` name: (slots per variable, update) from a Keras optimizer instance
-# (its hyperparameters: Keras' defaults, one home).
-OPTIMIZERS: dict[str, Callable[[Any], tuple[int, Callable]]] = {
-    "adam": _adam,
-    "sgd": _sgd,
-    "rmsprop": _rmsprop,
-}
-
-
 # --- Sizes. -----------------------------------------------------------------------------------
 
 
@@ -160,7 +101,7 @@ def layer_shapes(model_config: ModelConfig, n_features: int, n_classes: int) -> 
     """The shapes of one member's weights in Keras' order: kernel ``(in, out)``, bias ``(out,)``."""
     widths = [n_features, *model_config.hidden_units, 1 if n_classes == 2 else n_classes]
     shapes: list[tuple] = []
-    for fan_in, fan_out in zip(widths[:-1], widths[1:], strict=True):
+    for fan_in, fan_out in itertools.pairwise(widths):
         shapes += [(fan_in, fan_out), (fan_out,)]
     return shapes
 
@@ -182,6 +123,129 @@ def member_bytes(
 def chunk_size(members: int, per_member: int, budget: int = CHUNK_BYTES) -> int:
     """How many members train together: all of them, or as many as ``budget`` bytes hold (≥ 1)."""
     return max(1, min(members, budget // max(per_member, 1)))
+
+
+# --- The stacked network's arithmetic. ---------------------------------------------------------
+
+
+class _Network:
+    """The forward pass, loss and accuracy of stacked members (TensorFlow ops, Keras' math).
+
+    The output activation is Keras' sigmoid (2 classes) or softmax, which keep their
+    logits, so Keras' cross-entropy is computed from the logits as in ``fit``.
+    """
+
+    def __init__(self, model_config: ModelConfig, n_classes: int) -> None:
+        keras = import_keras()
+
+        self.binary = n_classes == 2
+        hidden = keras.activations.get(model_config.activation)
+        output = keras.activations.sigmoid if self.binary else keras.activations.softmax
+        self.activations = [hidden] * len(model_config.hidden_units) + [output]
+        losses, metrics = keras.losses, keras.metrics
+        if self.binary:
+            self.loss_fn, self.accuracy_fn = losses.binary_crossentropy, metrics.binary_accuracy
+        else:
+            self.loss_fn = losses.sparse_categorical_crossentropy
+            self.accuracy_fn = metrics.sparse_categorical_accuracy
+
+    def forward(self, weights: list, inputs: Tensor) -> Tensor:
+        """Probabilities ``[members, rows, outputs]`` of inputs ``[members, rows, features]``."""
+        tf = _tensorflow()
+
+        hidden = inputs
+        for index, activation in enumerate(self.activations):
+            kernel, bias = weights[2 * index], weights[2 * index + 1]
+            hidden = activation(tf.linalg.matmul(hidden, kernel) + bias[:, None, :])
+        return hidden
+
+    def labels(self, targets: Tensor) -> Tensor:
+        """Targets ``[members, rows]`` in the shape Keras' loss takes for the output."""
+        return targets[..., None] if self.binary else targets
+
+    def loss(self, targets: Tensor, probabilities: Tensor) -> Tensor:
+        """Each member's mean loss over its rows, shape ``[members]`` (Keras' sum / rows)."""
+        return _member_mean(self.loss_fn(self.labels(targets), probabilities))
+
+    def correct(self, targets: Tensor, probabilities: Tensor) -> Tensor:
+        """1.0 where a row is classified right, shape ``[members, rows]`` (Keras' accuracy)."""
+        tf = _tensorflow()
+
+        hits = self.accuracy_fn(self.labels(targets), probabilities)
+        return tf.reshape(hits, [tf.shape(targets)[0], -1])
+
+    def evaluate(self, weights: list, inputs: Tensor, targets: Tensor) -> tuple:
+        """Loss and accuracy per member of one pass over all rows, as Keras' ``test_step``."""
+        tf = _tensorflow()
+
+        probabilities = self.forward(weights, inputs)
+        loss = self.loss(targets, probabilities)
+        rows = tf.cast(tf.shape(targets)[1], tf.float32)
+        # Keras' Mean tracker of a one-batch pass: (loss * rows) / rows.
+        loss = tf.math.divide_no_nan(loss * rows, rows)
+        return loss, _member_mean(self.correct(targets, probabilities))
+
+
+def _tensorflow() -> Any:
+    """The ``tensorflow`` module, imported after ``runtime.import_keras`` pinned it."""
+    import_keras()
+    import tensorflow as tf
+
+    return tf
+
+
+def _member_mean(values: Tensor) -> Tensor:
+    """``[members, rows]`` → ``[members]``: the sum over rows divided by their count."""
+    tf = _tensorflow()
+
+    rows = tf.cast(tf.shape(values)[1], values.dtype)
+    return tf.math.divide_no_nan(tf.reduce_sum(values, axis=1), rows)
+
+
+def _step_function(
+    network: _Network, train: Dataset, batch_size: int, n_slots: int, update: Callable
+) -> Callable:
+    """One optimizer step of every member, as a ``tf.while_loop`` body.
+
+    The body takes ``(orders, rates, iterations)`` and the loop state ``(index, weights,
+    slots, totals, losses)`` and returns the next loop state: totals are Keras' running
+    sums of the epoch's loss (weighted by batch rows) and hits, ``losses`` each step's
+    batch loss per member.
+    """
+    tf = _tensorflow()
+
+    x = tf.constant(train.x, tf.float32)
+    y = tf.constant(train.y.astype(np.float32))
+
+    def step(orders, rates, iterations, index, weights, slots, totals, losses):
+        rows = orders[:, index * batch_size : (index + 1) * batch_size]
+        inputs, targets = tf.gather(x, rows), tf.gather(y, rows)
+        with tf.GradientTape() as tape:
+            tape.watch(weights)
+            probabilities = network.forward(weights, inputs)
+            loss = network.loss(targets, probabilities)
+            total = tf.reduce_sum(loss)  # summed: member m's gradient is its own
+        gradients = tape.gradient(total, weights)
+        lr, now = rates[:, index], iterations + tf.cast(index, tf.int64)
+        new_weights, new_slots = [], [[] for _ in range(n_slots)]
+        for k, (variable, gradient) in enumerate(zip(weights, gradients, strict=True)):
+            member_lr = tf.reshape(lr, [-1] + [1] * (len(variable.shape) - 1))
+            variable, own = update(variable, gradient, [s[k] for s in slots], member_lr, now)
+            new_weights.append(variable)
+            for slot, value in zip(new_slots, own, strict=True):
+                slot.append(value)
+        batch = tf.cast(tf.shape(rows)[1], tf.float32)
+        correct = network.correct(targets, probabilities)
+        loss_total, loss_count, hit_total, hit_count = totals
+        totals = (
+            loss_total + loss * batch,
+            loss_count + batch,
+            hit_total + tf.reduce_sum(correct, axis=1),
+            hit_count + tf.cast(tf.shape(correct)[1], tf.float32),
+        )
+        return index + 1, new_weights, new_slots, totals, losses.write(index, loss)
+
+    return step
 
 
 # --- The population. ------------------------------------------------------------------------
@@ -211,7 +275,7 @@ class Population:
         batch_size: int,
     ) -> None:
         keras = import_keras()
-        import tensorflow as tf
+        tf = _tensorflow()
 
         self.model_config = model_config
         self.n_train = len(train)
@@ -244,47 +308,9 @@ class Population:
 
     def _compile(self, train: Dataset, val: Dataset | None, keras: Any, tf: Any) -> Callable:
         """Trace-once ``tf.function``: state and orders/rates in, new state and metrics out."""
-        binary = self.n_classes == 2
-        x = tf.constant(train.x, tf.float32)
-        y = tf.constant(train.y.astype(np.float32))
-        activation = keras.activations.get(self.model_config.activation)
-        output = keras.activations.sigmoid if binary else keras.activations.softmax
-        activations = [activation] * len(self.model_config.hidden_units) + [output]
-        loss_fn = (
-            keras.losses.binary_crossentropy
-            if binary
-            else keras.losses.sparse_categorical_crossentropy
-        )
-        accuracy_fn = (
-            keras.metrics.binary_accuracy if binary else keras.metrics.sparse_categorical_accuracy
-        )
-        batch_size, n_steps, n_slots = self.batch_size, self.steps_per_epoch, self.n_slots
-        update = self._update
-
-        def forward(weights, inputs):
-            hidden = inputs
-            for index, function in enumerate(activations):
-                kernel, bias = weights[2 * index], weights[2 * index + 1]
-                hidden = function(tf.linalg.matmul(hidden, kernel) + bias[:, None, :])
-            return hidden
-
-        def labels(values):  # [members, rows] -> Keras' label shape for the loss
-            return values[..., None] if binary else values
-
-        def member_mean(values):  # [members, rows] -> [members]: sum / rows, as Keras
-            rows = tf.cast(tf.shape(values)[1], values.dtype)
-            return tf.math.divide_no_nan(tf.reduce_sum(values, axis=1), rows)
-
-        def evaluate(weights, inputs, targets):
-            probabilities = forward(weights, inputs)
-            loss = member_mean(loss_fn(labels(targets), probabilities))
-            rows = tf.cast(tf.shape(targets)[1], tf.float32)
-            # Keras' Mean tracker of a one-batch pass: (loss * rows) / rows.
-            loss = tf.math.divide_no_nan(loss * rows, rows)
-            correct = accuracy_fn(labels(targets), probabilities)
-            correct = tf.reshape(correct, [tf.shape(targets)[0], -1])
-            return loss, member_mean(correct)
-
+        network = _Network(self.model_config, self.n_classes)
+        step = _step_function(network, train, self.batch_size, self.n_slots, self._update)
+        n_steps, n_slots = self.steps_per_epoch, self.n_slots
         weight_specs = [tf.TensorSpec([None, *shape], tf.float32) for shape in self.shapes]
         signature = [
             weight_specs,
@@ -301,41 +327,9 @@ class Population:
         def run_epoch(weights, slots, iterations, orders, rates):
             members = tf.shape(orders)[0]
             zeros = tf.zeros([members], tf.float32)
-
-            def step(index, weights, slots, totals, losses):
-                rows = orders[:, index * batch_size : (index + 1) * batch_size]
-                inputs, targets = tf.gather(x, rows), tf.gather(y, rows)
-                with tf.GradientTape() as tape:
-                    tape.watch(weights)
-                    probabilities = forward(weights, inputs)
-                    loss = member_mean(loss_fn(labels(targets), probabilities))
-                    total = tf.reduce_sum(loss)
-                gradients = tape.gradient(total, weights)
-                lr = rates[:, index]
-                new_weights, new_slots = [], [[] for _ in range(n_slots)]
-                for k, (variable, gradient) in enumerate(zip(weights, gradients, strict=True)):
-                    member_lr = tf.reshape(lr, [-1] + [1] * (len(variable.shape) - 1))
-                    own = tuple(slot[k] for slot in slots)
-                    variable, own = update(
-                        variable, gradient, own, member_lr, iterations + tf.cast(index, tf.int64)
-                    )
-                    new_weights.append(variable)
-                    for slot, value in zip(new_slots, own, strict=True):
-                        slot.append(value)
-                batch = tf.cast(tf.shape(rows)[1], tf.float32)
-                correct = tf.reshape(accuracy_fn(labels(targets), probabilities), [members, -1])
-                loss_total, loss_count, hit_total, hit_count = totals
-                totals = (
-                    loss_total + loss * batch,
-                    loss_count + batch,
-                    hit_total + tf.reduce_sum(correct, axis=1),
-                    hit_count + tf.cast(tf.shape(correct)[1], tf.float32),
-                )
-                return index + 1, new_weights, new_slots, totals, losses.write(index, loss)
-
             _, weights, slots, totals, losses = tf.while_loop(
                 lambda index, *_: index < n_steps,
-                step,
+                lambda *loop: step(orders, rates, iterations, *loop),
                 (
                     tf.constant(0),
                     weights,
@@ -355,10 +349,12 @@ class Population:
             else:
                 inputs = tf.broadcast_to(val_x, [members, *val_x.shape[1:]])
                 targets = tf.broadcast_to(val_y, [members, val_y.shape[1]])
-                metrics += list(evaluate(weights, inputs, targets))
+                metrics += list(network.evaluate(weights, inputs, targets))
             return weights, slots, metrics, tf.transpose(losses.stack())
 
-        return run_epoch
+        # The concrete function: called directly, without tf.function's per-call signature
+        # matching (a tenth of an epoch's time at 20 members).
+        return run_epoch.get_concrete_function()
 
     # State. ------------------------------------------------------------------------------
 
@@ -396,11 +392,7 @@ class Population:
         weights, slots, metrics, losses = self._epoch(
             state.weights, state.slots, np.int64(state.iterations), orders, rates
         )
-        new_state = PopulationState(
-            [w.numpy() for w in weights],
-            [[s.numpy() for s in slot] for slot in slots],
-            state.iterations + self.steps_per_epoch,
-        )
+        new_state = PopulationState(weights, slots, state.iterations + self.steps_per_epoch)
         loss, accuracy, val_loss, val_accuracy = (m.numpy() for m in metrics)
         return new_state, EpochOutput(loss, accuracy, val_loss, val_accuracy, rates, losses.numpy())
 
@@ -410,8 +402,8 @@ class PopulationState:
     """Every member's weights and optimizer slots, stacked (member axis first).
 
     Attributes:
-        weights: per weight of ``layer_shapes``, an array ``(members, *shape)``.
-        slots: per optimizer slot (Adam: m, v), arrays shaped like ``weights``.
+        weights: per weight of ``layer_shapes``, an array or tensor ``(members, *shape)``.
+        slots: per optimizer slot (Adam: m, v), arrays or tensors shaped like ``weights``.
         iterations: optimizer steps taken so far (shared by every member).
     """
 
@@ -421,4 +413,4 @@ class PopulationState:
 
     def member_weights(self, member: int) -> list[np.ndarray]:
         """Member ``member``'s weights in Keras' ``get_weights`` order."""
-        return [w[member] for w in self.weights]
+        return [np.asarray(w[member]) for w in self.weights]

@@ -2,8 +2,8 @@
 
 ``rate_plan(spec, n_train)`` computes, once per run, the rate of every optimizer step from
 ``schedules.rate_function`` (the single source of truth) and casts it to the optimizer's
-float32: a ``RatePlan``. The fast loop feeds each epoch's slice of it to its compiled
-epoch; the ``fit`` loop's callbacks (``plan_callbacks``) set the optimizer's rate to its
+float32: a ``RatePlan``. The population loop feeds each epoch's slice of it to its
+compiled epoch; the ``fit`` loop's callbacks (``plan_callbacks``) set the optimizer's rate to its
 values; the train stage writes ``learning_rate_steps.tsv`` with its ``steps_per_epoch``.
 Reduce-on-plateau reacts to training, so its plan has no rates: Keras'
 ``ReduceLROnPlateau`` sets them.

@@ -23,7 +23,16 @@ LAYERS = (
     {"config", "runlog"},
     {"data"},
     {"schedules", "rate_plan", "model", "evaluation"},
-    {"training_run", "training", "fit_loop", "lr_finder", "report", "plots"},
+    {
+        "training_run",
+        "member_optimizers",
+        "population",
+        "training",
+        "fit_loop",
+        "lr_finder",
+        "report",
+        "plots",
+    },
     {"sweep_training", "comparison", "pr_report", "vega_page"},
     {"stages"},
 )

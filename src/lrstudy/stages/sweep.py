@@ -2,8 +2,8 @@
 
 Reads params ``sweep`` (the grid), ``model`` and ``train`` (batch size, epochs, seeds: the
 defaults every setting starts from) and the train/val/test splits. Trains one model per
-rate and seed through the same training loop as the settings (``seed_trainer``: one
-trainer for the whole grid) and writes, as one set (the folder is built aside and
+rate and seed through the same training loop as the settings (``train.loop``; ``fast``
+trains the whole grid as one population) and writes, as one set (the folder is built aside and
 swapped in):
 
 - ``<out>/results.csv``: per rate and seed the final training and validation loss and

@@ -1,0 +1,298 @@
+"""The population trainer against Keras: its optimizers, fit, and members trained alone.
+
+References are Keras' own: ``build_model``'s seeded initial weights, Keras' optimizer classes
+applying a gradient, and ``keras.Model.fit`` (``train.loop: fit``) on the same batches.
+
+Tolerances. The population computes each member's forward pass with a batched matrix product
+and its loss and gradients with per-member reductions, where ``fit`` uses one ``Dense``
+product and whole-batch reductions: the same float32 terms, summed in another order, so a
+step's results differ by a few units in the last place (float32's epsilon is 1.2e-7). Over
+a run the dynamics carry and amplify those differences. On the short runs here (at most 25
+epochs of ≤ 4 steps on 400 rows) the per-epoch histories measured agree to ≤ 5e-7
+relative and the trained weights to ≤ 4e-6 absolute, so ``RTOL = 5e-6`` and
+``WEIGHT_ATOL = 4e-5`` leave a margin of ten, while a real error (a wrong update order, a
+rate off by one step, a member seeing another's batch) moves losses by 1e-3 or more. Rates
+are compared exactly: they are the plan's float32 values, not computed by training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lrstudy.config import parse_config
+from lrstudy.data import generate, split
+from lrstudy.fit_loop import fit_seed
+from lrstudy.member_optimizers import OPTIMIZERS
+from lrstudy.model import build_model, make_optimizer
+from lrstudy.population import (
+    Member,
+    Population,
+    chunk_size,
+    layer_shapes,
+    member_bytes,
+)
+from lrstudy.rate_plan import rate_plan
+from lrstudy.runlog import HISTORY_KEYS
+from lrstudy.runtime import import_keras
+from lrstudy.training import train_population, train_setting
+
+from .conftest import tiny_params
+
+RTOL = 5e-6  # per-epoch history, population vs fit (module docstring)
+WEIGHT_ATOL = 4e-5  # trained weights, population vs fit
+
+
+def small_config(default_params, **changes):
+    params = tiny_params(default_params)
+    params["data"]["n_samples"] = 400
+    for section, values in changes.items():
+        params[section].update(values)
+    config = parse_config(params)
+    return config, split(generate(config.data), config.split)
+
+
+@pytest.fixture(scope="module")
+def small(default_params):
+    return small_config(default_params)
+
+
+def population_results(spec, config, parts, seeds):
+    spec = replace(spec, seeds=seeds)
+    n_classes = config.data.n_classes
+    return list(
+        train_setting(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)
+    )
+
+
+# --- Initial weights and optimizer arithmetic ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hidden", "features", "classes"), [([10, 10], 2, 2), ([7], 10, 5), ([3, 4, 5], 3, 20)]
+)
+def test_members_start_from_the_weights_build_model_draws(
+    default_params, hidden, features, classes
+) -> None:
+    keras = import_keras()
+    config, parts = small_config(
+        default_params,
+        data={"n_features": features, "n_classes": classes},
+        model={"hidden_units": hidden},
+    )
+    population = Population(
+        config.model, parts["train"], parts["val"], n_classes=classes, batch_size=32
+    )
+    state = population.start([4, 9])
+    for member, seed in enumerate([4, 9]):
+        keras.utils.set_random_seed(seed)
+        expected = build_model(config.model, features, classes).get_weights()
+        got = state.member_weights(member)
+        assert [w.shape for w in got] == layer_shapes(config.model, features, classes)
+        for weight, reference in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(weight, reference)
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_update_is_keras_optimizer_arithmetic(name) -> None:
+    """Five steps of each optimizer on three members with their own rates, against Keras'
+    optimizer class applying the same gradients to one variable per member."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    rates = np.float32([1e-3, 0.05, 0.7])
+    start = rng.normal(size=(3, 4, 5)).astype(np.float32)
+    gradients = rng.normal(size=(5, 3, 4, 5)).astype(np.float32)
+    n_slots, update = OPTIMIZERS[name](make_optimizer(name, 0.0))
+    variable, slots = tf.constant(start), tuple(tf.zeros_like(start) for _ in range(n_slots))
+    for step in range(5):
+        variable, slots = update(
+            variable, tf.constant(gradients[step]), slots, rates[:, None, None], step
+        )
+    for member, rate in enumerate(rates):
+        optimizer = make_optimizer(name, float(rate))
+        reference = import_keras().Variable(start[member])
+        optimizer.build([reference])
+        for step in range(5):
+            optimizer.apply([gradients[step, member]], [reference])
+        # The same float32 operations in the same order: equal to the last bit.
+        np.testing.assert_array_equal(variable.numpy()[member], reference.numpy())
+
+
+def test_optimizer_options_the_population_lacks_are_refused() -> None:
+    keras = import_keras()
+    with pytest.raises(ValueError, match="amsgrad"):
+        OPTIMIZERS["adam"](keras.optimizers.Adam(amsgrad=True))
+    with pytest.raises(ValueError, match="momentum"):
+        OPTIMIZERS["sgd"](keras.optimizers.SGD(momentum=0.9))
+
+
+# --- Equivalence with fit, alone and among 20 ------------------------------------------------
+
+
+def equivalence_cases(default_params):
+    """A constant rate, a per-step one_cycle, a plateau that really cuts, 3 classes, SGD."""
+    config, parts = small_config(default_params)
+    plateau = config.run("plateau")
+    plateau = replace(
+        plateau,
+        epochs=25,
+        batch_size=64,
+        schedule=plateau.schedule.model_copy(update={"patience": 2, "min_delta": 0.01}),
+    )
+    three, three_parts = small_config(default_params, data={"n_classes": 3})
+    sgd, sgd_parts = small_config(default_params, model={"optimizer": "sgd"})
+    return {
+        "constant": (config, parts, replace(config.run("lr_medium"), epochs=12, batch_size=64)),
+        "one_cycle": (config, parts, replace(config.run("one_cycle"), epochs=12, batch_size=64)),
+        "plateau": (config, parts, plateau),
+        "3 classes": (three, three_parts, replace(three.run("lr_medium"), epochs=12, lr=0.02)),
+        "sgd": (sgd, sgd_parts, replace(sgd.run("lr_medium"), epochs=12, lr=0.5, batch_size=64)),
+    }
+
+
+@pytest.mark.parametrize("kind", ["constant", "one_cycle", "plateau", "3 classes", "sgd"])
+def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
+    config, parts, spec = equivalence_cases(default_params)[kind]
+    seed = 5
+    fitted = fit_seed(
+        spec,
+        config.model,
+        seed,
+        train=parts["train"],
+        val=parts["val"],
+        n_classes=config.data.n_classes,
+    )
+    alone = population_results(spec, config, parts, range(seed, seed + 1))[0]
+    among = population_results(spec, config, parts, range(20))[seed]
+    for result in (alone, among):
+        for key in HISTORY_KEYS:
+            assert len(result.history[key]) == spec.epochs
+            np.testing.assert_allclose(result.history[key], fitted.history[key], rtol=RTOL)
+        np.testing.assert_array_equal(result.step_rates, fitted.step_rates)
+        for weight, reference in zip(result.weights, fitted.weights, strict=True):
+            np.testing.assert_allclose(weight, reference, rtol=0, atol=WEIGHT_ATOL)
+    if kind == "plateau":  # the comparison covers real cuts, not a constant rate
+        assert len(set(alone.history["learning_rate"])) >= 2
+    if kind == "one_cycle":
+        per_epoch = alone.plan.steps_per_epoch
+        assert len(set(alone.step_rates[:per_epoch])) == per_epoch
+
+
+def test_members_of_two_settings_pair_by_seed(small) -> None:
+    """Seed s of any two settings starts from the same weights and sees the same batches:
+    with the rate 0 both keep their initial weights, so their first-epoch losses match."""
+    config, parts = small
+    frozen = [
+        replace(config.run(name), lr=0.0, epochs=1, schedule=config.run("lr_medium").schedule)
+        for name in ("lr_large", "cosine_warmup")
+    ]
+    first = [population_results(spec, config, parts, range(3))[2] for spec in frozen]
+    assert first[0].history == first[1].history
+    for a, b in zip(first[0].weights, first[1].weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+# --- Members are independent ------------------------------------------------------------------
+
+
+def test_a_diverging_member_leaves_the_others_untouched(small) -> None:
+    config, parts = small
+    spec = replace(config.run("lr_medium"), epochs=8)
+    population = Population(
+        config.model, parts["train"], parts["val"], n_classes=2, batch_size=spec.batch_size
+    )
+    n = len(parts["train"])
+    calm = [Member(seed, rate_plan(spec, n)) for seed in (0, 1)]
+    wild = Member(1, rate_plan(replace(spec, lr=1e38), n))  # overflows: NaN
+    quiet = list(train_population(population, calm))
+    mixed = list(train_population(population, [calm[0], wild]))
+    assert not np.isfinite(mixed[1].history["loss"][-1])
+    assert mixed[0].history == quiet[0].history
+    for a, b in zip(mixed[0].weights, quiet[0].weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_setting_whose_members_all_diverge_still_trains_to_the_end(small) -> None:
+    config, parts = small
+    spec = replace(config.run("lr_medium"), epochs=3, lr=1e38)  # the largest rate allowed
+    results = population_results(spec, config, parts, range(3))
+    assert len(results) == 3
+    assert all(
+        len(r.history["loss"]) == 3 and not np.isfinite(r.history["loss"][-1]) for r in results
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "spec_changes"),
+    [
+        ({}, {"seeds": range(0, 1)}),  # one seed
+        ({}, {"batch_size": 10_000}),  # one batch larger than the train split
+        ({"data": {"n_classes": 20, "n_samples": 600}}, {}),
+        ({"data": {"n_features": 10}}, {}),
+    ],
+    ids=["1 seed", "batch > train split", "20 classes", "10 features"],
+)
+def test_edges_the_schema_accepts(default_params, changes, spec_changes) -> None:
+    config, parts = small_config(default_params, **changes)
+    spec = replace(config.run("lr_medium"), epochs=2, **spec_changes)
+    results = population_results(spec, config, parts, spec_changes.get("seeds", range(3)))
+    assert len(results) == len(spec_changes.get("seeds", range(3)))
+    for result in results:
+        assert np.isfinite(result.history["loss"]).all()
+        assert result.step_rates.size == 2 * result.plan.steps_per_epoch
+
+
+def test_large_populations_train_in_chunks_with_the_same_members(small, monkeypatch) -> None:
+    import lrstudy.training as training
+
+    config, parts = small
+    spec = replace(config.run("lr_medium"), epochs=3)
+    whole = population_results(spec, config, parts, range(5))
+    monkeypatch.setattr(training, "chunk_size", lambda members, per_member: 2)
+    chunked = population_results(spec, config, parts, range(5))
+    assert len(chunked) == 5
+    for a, b in zip(whole, chunked, strict=True):
+        np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=RTOL)
+
+
+def test_chunk_size_fits_the_budget() -> None:
+    assert chunk_size(320, 1000, budget=1 << 30) == 320
+    assert chunk_size(320, 10_000_000, budget=100_000_000) == 10
+    assert chunk_size(5, 10**12, budget=1 << 30) == 1  # one member always trains
+
+
+def test_member_bytes_counts_weights_and_activations(default_params) -> None:
+    config, _ = small_config(default_params)
+    # 2-10-10-1: 30 + 110 + 11 = 151 weights (4 copies); widths 2 + 20 + 2 per row.
+    assert member_bytes(config.model, 2, 2, batch_size=100, n_val=280) == 4 * (
+        4 * 151 + 2 * 380 * 24
+    )
+
+
+# --- Callbacks ----------------------------------------------------------------------------------
+
+
+def test_callbacks_with_per_batch_hooks_or_early_stops_are_refused(small) -> None:
+    keras = import_keras()
+    config, parts = small
+    spec = replace(config.run("lr_small"), epochs=3, seeds=range(2))
+
+    def train(callback):
+        return list(
+            train_setting(
+                spec,
+                config.model,
+                parts["train"],
+                parts["val"],
+                n_classes=2,
+                callbacks=lambda member: [callback],
+            )
+        )
+
+    with pytest.raises(ValueError, match=r"TerminateOnNaN \(on_batch_end\).*loop: fit"):
+        train(keras.callbacks.TerminateOnNaN())
+    with pytest.raises(ValueError, match=r"stopped training early.*loop: fit"):
+        train(keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=1.0))
