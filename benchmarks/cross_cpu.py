@@ -1,4 +1,4 @@
-"""Same bytes on other x86-64 CPUs? The train and evaluate stages under emulated CPUs.
+"""Same bytes on other x86-64 CPUs? The train stage (training, evaluation) under emulated CPUs.
 
 ``make cross-cpu``. QEMU's user-mode emulator (``qemu-x86_64 -cpu MODEL``, Debian's
 ``qemu-user``) runs this venv's Python seeing another CPU's CPUID: an Intel Haswell (AVX2,
@@ -6,7 +6,7 @@ FMA, no AVX-512) or an AMD EPYC-Rome (Zen 2). oneDNN and every other library tha
 its code at run time then pick what they would pick on that CPU. Each run trains a fixed
 tiny study (200 samples; ``lr_large``, chaotic at Adam 0.5; ``one_cycle``, set per step;
 ``plateau``, whose cuts follow ``val_loss``; 2 seeds each) with the real stage code
-(``lrstudy.stages.train.main`` and ``lrstudy.stages.evaluate.main``, in one process so that
+(``lrstudy.stages.train.main``, which trains and evaluates, in one process so that
 TensorFlow is imported once) and hashes every file the stages write: the ``.keras``
 models, the DVCLive logs, the per-step rate tables, the evaluation metrics and grids, i.e.
 what ``dvc.lock`` records. Every run must match the native one byte for byte.
@@ -145,17 +145,16 @@ def worker(work: Path, out: Path, isa: str | None, exact_gradients: bool) -> Non
     started = time.perf_counter()
     lrstudy.runtime.import_keras()
     imported = time.perf_counter()
-    from lrstudy.stages import evaluate, train
+    from lrstudy.stages import train
 
     params, data = str(work / "params.yaml"), str(work / "data" / "prepared")
     for setting in SETTINGS:
         common = ["--params", params, "--setting", setting, "--data", data]
         models = str(out / "models" / setting)
         logs, evaluation = str(out / "logs" / setting), str(out / "evaluation" / setting)
-        if train.main([*common, "--models", models, "--logs", logs]) != 0:
+        outputs = ["--models", models, "--logs", logs, "--evaluation", evaluation]
+        if train.main([*common, *outputs]) != 0:
             sys.exit(f"train@{setting} failed")
-        if evaluate.main([*common, "--models", models, "--out", evaluation]) != 0:
-            sys.exit(f"evaluate@{setting} failed")
     timing = {"import": imported - started, "stages": time.perf_counter() - imported}
     print("CROSS_CPU " + json.dumps(timing), flush=True)
 
@@ -219,7 +218,7 @@ def report(outcomes: list[Outcome]) -> str:
     lines = [
         "# `make cross-cpu` results",
         "",
-        f"The train and evaluate stages ({studied}; "
+        f"The train stage, training and evaluation ({studied}; "
         "2 seeds, 200 samples) natively and under QEMU "
         f"{'.'.join(map(str, version)) if version else '(none)'} user-mode emulation of other "
         f"x86-64 CPUs; {len(reference.files)} files written per run (models, DVCLive logs, "

@@ -108,7 +108,7 @@ def test_training_graph_has_no_approximate_op(
 
 @pytest.mark.slow
 def test_stages_give_the_same_bytes_on_an_emulated_intel_avx2_cpu() -> None:
-    """The train and evaluate stages under an emulated Haswell (AVX2, no AVX-512) write
+    """The train stage (training, evaluation) under an emulated Haswell (AVX2, no AVX-512) writes
     byte-identical models, logs and evaluations to this machine's."""
     cross_cpu = _cross_cpu()
     problem = cross_cpu.qemu_problem()

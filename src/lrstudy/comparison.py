@@ -35,7 +35,15 @@ from lrstudy.report.summary import (
     summarize_setting,
     with_comparisons,
 )
-from lrstudy.runlog import read_live_history, read_step_rates, seed_key, seed_log_dir, seed_of
+from lrstudy.runlog import (
+    EVALUATION_FILES,
+    read_evaluation,
+    read_live_history,
+    read_step_rates,
+    seed_key,
+    seed_log_dir,
+    seed_of,
+)
 from lrstudy.sweep import edge_warning
 
 SWEEP_FILES = ("results.csv", "curve.csv", "metrics.json")
@@ -52,7 +60,7 @@ class CompareInputs:
     """Everything the compare stage reads, per setting in params order where per setting.
 
     Attributes:
-        metrics: Per setting, the evaluate stage's ``metrics.json``.
+        metrics: Per setting, its evaluation's ``metrics.json``.
         histories: Per setting and seed, the per-epoch history (``read_live_history``).
         steps: Per setting and seed, the per-step rates where the seed logged them.
         boundaries: Per setting, ``boundary.npy`` (memory-mapped, read-only): one grid of
@@ -104,7 +112,7 @@ def missing_inputs(
 
     Args:
         config: The validated params: which settings exist and their seeds.
-        evaluation: Folder of the evaluate stages' outputs, one subfolder per setting.
+        evaluation: Folder of the settings' evaluations, one subfolder per setting.
         logs: Folder of the train stages' DVCLive logs, one subfolder per setting.
         sweep: Folder of the sweep stage's outputs.
         lr_find: Folder of the lr_find stage's outputs.
@@ -124,7 +132,7 @@ def missing_inputs(
     for name in config.setting_names:
         missing = []
         for folder, needed in (
-            (evaluation / name, ["metrics.json", "boundary.npy"]),
+            (evaluation / name, list(EVALUATION_FILES)),
             (logs / name, [f"{seed_key(seed)}/plots" for seed in config.run(name).seeds]),
         ):
             if not folder.is_dir():
@@ -134,7 +142,7 @@ def missing_inputs(
         if missing:
             problems.append(
                 f"settings.{name}: no results at {', '.join(missing)}; "
-                f"run `dvc repro` (train@{name}, evaluate@{name}) first"
+                f"run `dvc repro train@{name}` first"
             )
     return problems
 
@@ -147,7 +155,7 @@ def read_inputs(
     Args:
         config: The validated params: which settings exist and their seeds.
         data: Folder with ``test.csv``.
-        evaluation: Folder of the evaluate stages' outputs.
+        evaluation: Folder of the settings' evaluations.
         logs: Folder of the train stages' DVCLive logs.
         sweep: Folder of the sweep stage's outputs.
         lr_find: Folder of the lr_find stage's outputs.
@@ -160,8 +168,9 @@ def read_inputs(
         name: {seed: seed_log_dir(logs / name, seed) for seed in config.run(name).seeds}
         for name in names
     }
+    evaluations = {name: read_evaluation(evaluation / name) for name in names}
     return CompareInputs(
-        metrics={name: read_json(evaluation / name / "metrics.json") for name in names},
+        metrics={name: evaluations[name][0] for name in names},
         histories={
             name: {seed: read_live_history(folder) for seed, folder in by_seed.items()}
             for name, by_seed in folders.items()
@@ -176,9 +185,7 @@ def read_inputs(
         },
         # Memory-mapped: only the seed a panel shows is ever read (every seed of every
         # setting would take gigabytes with many classes on a fine grid).
-        boundaries={
-            name: np.load(evaluation / name / "boundary.npy", mmap_mode="r") for name in names
-        },
+        boundaries={name: evaluations[name][1] for name in names},
         test=read_dataset(data / "test.csv"),
         sweep_curve=pd.read_csv(sweep / "curve.csv"),
         sweep_results=pd.read_csv(sweep / "results.csv"),

@@ -6,7 +6,14 @@ A setting's training writes, per seed ``s``:
 * ``<logs>/seed_<s>/``: a DVCLive folder with one per-epoch TSV per key of ``HISTORY_KEYS``
   under ``plots/metrics/`` (``live_logger`` writes it, ``read_live_history`` reads it);
 * ``<logs>/seed_<s>/learning_rate_steps.tsv`` for a schedule set per optimizer step: the
-  rate of every step (``write_step_rates``, ``read_step_rates``).
+  rate of every step (``write_step_rates``, ``read_step_rates``);
+
+and per setting, in its evaluation folder (``write_evaluation``, ``read_evaluation``):
+
+* ``metrics.json``: test accuracy and loss per seed and their summary
+  (``evaluation.setting_metrics``);
+* ``boundary.npy``: the probabilities on the decision-boundary grid, one layer per seed in
+  seed order (``evaluation.predict_grid``).
 
 Per-seed values in metrics files sit under the same name, ``seed_<s>`` (``seed_key``).
 Kept in one module so the writer and the readers cannot drift apart.
@@ -21,7 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lrstudy.io import write_text
+from lrstudy.io import read_json, write_json, write_text
 from lrstudy.runtime import import_keras
 
 if TYPE_CHECKING:
@@ -34,6 +41,9 @@ HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
 # learning_rate.
 STEP_RATES_FILE = "learning_rate_steps.tsv"
 STEP_RATES_COLUMNS = ("step", "epoch_fraction", "learning_rate")
+
+# A setting's evaluation: its test metrics and its decision-boundary grids.
+EVALUATION_FILES = ("metrics.json", "boundary.npy")
 
 SEED_PREFIX = "seed_"
 MODEL_SUFFIX = ".keras"
@@ -89,6 +99,16 @@ def write_step_rates(
     write_text(Path(log_dir) / STEP_RATES_FILE, step_rates_table(rates, steps_per_epoch))
 
 
+def write_evaluation(folder: str | Path, metrics: dict, boundaries: np.ndarray) -> None:
+    """Write a setting's ``metrics.json`` and ``boundary.npy`` (``EVALUATION_FILES``).
+
+    Call it inside the folder's ``io.atomic_directory``: the two files appear together.
+    """
+    metrics_file, boundary_file = EVALUATION_FILES
+    write_json(Path(folder) / metrics_file, metrics)
+    np.save(Path(folder) / boundary_file, boundaries)
+
+
 def live_logger(directory: str | Path) -> keras.callbacks.Callback:
     """A callback logging every history key per epoch with DVCLive under ``directory``.
 
@@ -130,6 +150,16 @@ def read_live_history(directory: str | Path) -> pd.DataFrame:
     frame = frame.sort_values("step").reset_index(drop=True)
     frame.insert(0, "epoch", frame.pop("step") + 1)
     return frame
+
+
+def read_evaluation(folder: str | Path) -> tuple[dict, np.ndarray]:
+    """A setting's evaluation: its ``metrics.json`` and its grids.
+
+    The grids are memory-mapped read-only: only the seed a figure shows is ever read.
+    """
+    metrics_file, boundary_file = EVALUATION_FILES
+    folder = Path(folder)
+    return read_json(folder / metrics_file), np.load(folder / boundary_file, mmap_mode="r")
 
 
 def read_step_rates(directory: str | Path) -> pd.DataFrame | None:

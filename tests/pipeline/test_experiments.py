@@ -68,9 +68,9 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Study:
     remote = tmp_path_factory.mktemp("dvc-remote")
     use_remote(project, remote)
     ran, _ = project.repro()
-    # validate, generate, split, train@ and evaluate@ of both, sweep, lr_find, the suggested
-    # setting's two stages, compare.
-    assert len(ran) == 12
+    # validate, generate, split, train@ of both, sweep, lr_find, the suggested
+    # setting's stage, compare.
+    assert len(ran) == 9
     commit_all(project, "baseline results")
     return Study(project, remote, tmp_path_factory.mktemp("origin") / "lrstudy.git")
 
@@ -119,7 +119,6 @@ def test_exp_run_set_reruns_only_what_reads_the_key(study: Study) -> None:
     assert RAN.findall(result.stdout + result.stderr) == [
         "validate",  # reruns on any params.yaml change; its marker is unchanged
         "train@lr_medium",
-        "evaluate@lr_medium",
         "compare",
     ]
 
@@ -391,6 +390,6 @@ def test_workflow_reproduces_only_what_is_stale(study: Study) -> None:
     commit_all(clone, "lr_medium: lr 0.02, results not reproduced")
     log = run_workflow(clone)
     assert "stale for this code or params: reproducing" in log
-    assert RAN.findall(log) == ["validate", "train@lr_medium", "evaluate@lr_medium", "compare"]
+    assert RAN.findall(log) == ["validate", "train@lr_medium", "compare"]
     report = (clone.root / "build" / "pr-report" / "report.md").read_text()
     assert "| `settings.lr_medium.lr` |" in report

@@ -20,7 +20,7 @@ from .conftest import VENV, Project, file_digests
 SUGGESTED = ("lr_valley",)
 # The stages that do not depend on the settings: the sweep, the range test and the
 # suggested setting's two.
-STUDY_STAGES = ("sweep", "lr_find", *(f"{s}_suggested@lr_valley" for s in ("train", "evaluate")))
+STUDY_STAGES = ("sweep", "lr_find", "train_suggested@lr_valley")
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
     assert "absl::InitializeLog" not in result.stderr
     assert "oneDNN custom operations" not in result.stderr
     expected = {"validate", "generate", "split", "compare", *STUDY_STAGES}
-    expected |= {f"{stage}@{name}" for stage in ("train", "evaluate") for name in SETTINGS}
+    expected |= {f"train@{name}" for name in SETTINGS}
     assert set(ran) == expected and len(ran) == len(expected)
     assert ran[:3] == ["validate", "generate", "split"] and ran[-1] == "compare"
 
@@ -148,7 +148,7 @@ def test_changing_one_setting_reruns_only_its_stages(project: Project) -> None:
     ran, _ = project.repro()
     # validate reruns on any params.yaml change, but its output stays byte-identical, so
     # only what reads the changed key follows.
-    assert ran == ["validate", "train@lr_medium", "evaluate@lr_medium", "compare"]
+    assert ran == ["validate", "train@lr_medium", "compare"]
     assert tree_digest(project.root / "models" / "lr_large") == other
 
 
@@ -171,7 +171,6 @@ def test_changing_lr_find_reruns_only_it_the_suggested_setting_and_compare(
         "validate",
         "lr_find",
         "train_suggested@lr_valley",
-        "evaluate_suggested@lr_valley",
         "compare",
     ]
     assert tree_digest(project.root / "models" / "lr_medium") == models
@@ -188,7 +187,7 @@ def test_adding_a_setting_needs_no_dvc_yaml_edit(project: Project) -> None:
     dvc_yaml = (project.root / "dvc.yaml").read_text()
     project.edit_params(lambda params: params["settings"].update({"lr_tiny_test": {"lr": 0.002}}))
     ran, _ = project.repro()
-    assert ran == ["validate", "train@lr_tiny_test", "evaluate@lr_tiny_test", "compare"]
+    assert ran == ["validate", "train@lr_tiny_test", "compare"]
     assert (project.root / "dvc.yaml").read_text() == dvc_yaml
     metrics = json.loads((project.root / "reports" / "metrics.json").read_text())
     assert "lr_tiny_test" in metrics
@@ -201,7 +200,7 @@ def test_diverging_settings_are_a_result_beside_healthy_ones(project: Project) -
         lambda params: params["settings"].update({"lr_ten": {"lr": 10}, "lr_nan": {"lr": 1e38}})
     )
     ran, _ = project.repro()
-    new_stages = ["train@lr_ten", "evaluate@lr_ten", "train@lr_nan", "evaluate@lr_nan"]
+    new_stages = ["train@lr_ten", "train@lr_nan"]
     assert sorted(ran) == sorted(["validate", *new_stages, "compare"])
     metrics = json.loads((project.root / "reports" / "metrics.json").read_text())
     for name in ("lr_ten", "lr_nan"):

@@ -52,8 +52,8 @@ def stages() -> dict[str, dict]:
     return yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]
 
 
-# Settings under `suggested` run the train and evaluate scripts in stages of their own.
-SCRIPT = {"train_suggested": "train", "evaluate_suggested": "evaluate"}
+# Settings under `suggested` run the train script in stages of their own.
+SCRIPT = {"train_suggested": "train"}
 
 
 @pytest.mark.parametrize(
@@ -63,12 +63,10 @@ SCRIPT = {"train_suggested": "train", "evaluate_suggested": "evaluate"}
         "generate",
         "split",
         "train",
-        "evaluate",
         "compare",
         "sweep",
         "lr_find",
         "train_suggested",
-        "evaluate_suggested",
     ],
 )
 def test_code_deps_are_exactly_the_imported_modules(stage: str) -> None:
@@ -84,9 +82,9 @@ def test_stage_commands_run_their_own_module() -> None:
         assert f"python -m lrstudy.stages.{SCRIPT.get(name, name)} " in definition["cmd"]
 
 
-@pytest.mark.parametrize("stage", ["train_suggested", "evaluate_suggested"])
+@pytest.mark.parametrize("stage", ["train_suggested"])
 def test_suggested_stages_mirror_the_setting_stages(stage: str) -> None:
-    """Same script, params and deps as train@/evaluate@, plus lr_find's suggestions."""
+    """Same script, params and deps as train@, plus lr_find's suggestions."""
     mine, theirs = stages()[stage]["do"], stages()[SCRIPT[stage]]["do"]
     assert mine["deps"] == ["lr_find/suggestions.json", *theirs["deps"]]
     assert [p.replace("suggested.", "settings.") for p in mine["params"]] == theirs["params"]

@@ -30,7 +30,6 @@ import pytest
         "lrstudy.pr_report.revisions",
         "lrstudy.pr_report.text_chart",
         "lrstudy.stages.train",
-        "lrstudy.stages.evaluate",
         "lrstudy.data",
         "lrstudy.schedules",
         "lrstudy.evaluation",

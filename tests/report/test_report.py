@@ -446,7 +446,7 @@ def test_summary_markdown_embeds_every_figure_with_caption() -> None:
 
 @pytest.fixture
 def compare_inputs(tmp_path: Path, params: dict[str, Any]) -> Path:
-    """params.yaml, test split, evaluate@ and train@ outputs for three settings.
+    """params.yaml, test split and train@ outputs for three settings.
 
     ``diverging`` loses a seed to NaN, ``cosine`` has per-step rates, ``plateau`` cuts
     its rate at a different epoch per seed.
@@ -635,7 +635,7 @@ def test_compare_names_missing_results_and_writes_nothing(
     (compare_inputs / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert run_compare(compare_inputs) == 2
     error = capsys.readouterr().err
-    assert "settings.brand_new: no results at" in error and "evaluate@brand_new" in error
+    assert "settings.brand_new: no results at" in error and "train@brand_new" in error
     assert error.count("settings.") == 1
     assert not (compare_inputs / "reports").exists()
 
@@ -662,7 +662,7 @@ def test_reading_says_when_five_seeds_cannot_confirm_what_the_interval_shows() -
 
 
 def dropped_setting_folders(root: Path) -> list[Path]:
-    """What a setting removed from params.yaml leaves behind: its train@ and evaluate@
+    """What a setting removed from params.yaml leaves behind: its train@
     outputs, plus another stage's half-built (hidden) folder that must survive."""
     folders = [root / part / "lr_large" for part in ("evaluation", "logs", "models")]
     for folder in folders:

@@ -41,7 +41,7 @@ from lrstudy.stages import MissingInputsError, stage_main
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, help="folder with test.csv")
-    parser.add_argument("--evaluation", required=True, help="folder of evaluate@ outputs")
+    parser.add_argument("--evaluation", required=True, help="folder of the settings' evaluations")
     parser.add_argument("--logs", required=True, help="folder of train@ DVCLive logs")
     parser.add_argument("--models", required=True, help="folder of train@ models")
     parser.add_argument("--reports", required=True, help="folder to write the reports to")

@@ -1,13 +1,23 @@
-"""Stage ``train@<setting>``: train one setting once per seed, in one process.
+"""Stage ``train@<setting>``: train every seed of one setting and evaluate it, in one process.
 
-Reads params ``model``, ``train`` and ``settings.<setting>`` and the train/val splits;
-writes ``<models>/seed_<s>.keras`` and a DVCLive folder ``<logs>/seed_<s>/`` per seed
-(per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate). For a schedule set per
-optimizer step (``per: step``) it also writes ``<logs>/seed_<s>/learning_rate_steps.tsv``:
-the rate the optimizer used at every step (columns ``step``, ``epoch_fraction``,
-``learning_rate``). Both folders are built aside and swapped in only when every seed has
-trained. ``train.loop`` picks the training loop (``lrstudy.training``: ``fast``, every seed
-in one population, or ``fit``).
+Reads params ``model``, ``train``, ``evaluate`` and ``settings.<setting>`` and the
+train/val/test splits. Trains every seed together (``train.loop: fast``, one population;
+``fit``: one ``keras.Model.fit`` per seed, ``lrstudy.training``) and writes:
+
+* ``<models>/seed_<s>.keras`` per seed, and a DVCLive folder ``<logs>/seed_<s>/``
+  (per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate); for a schedule set
+  per optimizer step (``per: step``) also ``<logs>/seed_<s>/learning_rate_steps.tsv``, the
+  rate the optimizer used at every step (``runlog``);
+* ``<evaluation>/metrics.json`` (test accuracy and loss per seed, with mean, std, min,
+  max) and ``<evaluation>/boundary.npy`` (the probabilities on the grid, one layer per
+  seed: see ``evaluation.predict_grid``), from each saved model through Keras' own
+  ``test_on_batch`` and ``predict_on_batch``.
+
+Evaluation runs here, not in a stage of its own, because a setting now trains in about
+the time a process takes to import TensorFlow: a change of only ``evaluate`` retrains
+(seconds), and a from-scratch ``dvc repro`` imports TensorFlow half as often. The three
+folders are built aside and swapped in only when every seed has trained and been
+evaluated.
 """
 
 from __future__ import annotations
@@ -19,50 +29,34 @@ from pathlib import Path
 from lrstudy.config import Config
 from lrstudy.data import read_dataset
 from lrstudy.io import atomic_directory
-from lrstudy.model import compiled_model, save_model
-from lrstudy.runlog import live_logger, model_path, seed_log_dir, write_step_rates
+from lrstudy.setting_training import train_and_evaluate
 from lrstudy.stages import stage_main
-from lrstudy.training import train_setting
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--setting", required=True, help="key under settings in params.yaml")
-    parser.add_argument("--data", required=True, help="folder with train.csv and val.csv")
+    parser.add_argument("--data", required=True, help="folder with train, val and test.csv")
     parser.add_argument("--models", required=True, help="folder to write the models to")
     parser.add_argument("--logs", required=True, help="folder to write the DVCLive logs to")
+    parser.add_argument("--evaluation", required=True, help="folder to write test results to")
 
 
 @stage_main(__doc__, _arguments)
 def main(config: Config, args: argparse.Namespace) -> None:
-    """Train every seed of the setting and write models and logs."""
+    """Train and evaluate every seed of the setting; write models, logs and evaluation."""
     spec = config.run(args.setting)
-    train = read_dataset(Path(args.data) / "train.csv")
-    val = read_dataset(Path(args.data) / "val.csv")
-    with atomic_directory(args.models) as models, atomic_directory(args.logs) as logs:
-        seeds = list(spec.seeds)
-        loggers = [live_logger(seed_log_dir(logs, seed)) for seed in seeds]
-        model = compiled_model(config.model, train.x.shape[1], config.data.n_classes, spec.lr)
-        results = train_setting(
-            spec,
-            config.model,
-            train,
-            val,
-            n_classes=config.data.n_classes,
-            callbacks=lambda member: [loggers[member]],
-        )
-        for seed, result in zip(seeds, results, strict=True):
-            model.set_weights(result.weights)
-            save_model(model, model_path(models, seed))
-            if result.plan.per == "step":
-                write_step_rates(
-                    seed_log_dir(logs, seed), result.step_rates, result.plan.steps_per_epoch
-                )
-            history = result.history
-            print(
-                f"{spec.name} seed {seed}: {spec.epochs} epochs, "
-                f"val_accuracy {history['val_accuracy'][-1]:.4f}, "
-                f"final learning_rate {history['learning_rate'][-1]:.3g}"
-            )
+    data = {
+        part: read_dataset(Path(args.data) / f"{part}.csv") for part in ("train", "val", "test")
+    }
+    with (
+        atomic_directory(args.models) as models,
+        atomic_directory(args.logs) as logs,
+        atomic_directory(args.evaluation) as evaluation,
+    ):
+        folders = {"models": models, "logs": logs, "evaluation": evaluation}
+        metrics = train_and_evaluate(spec, config, data, folders)
+    accuracy = metrics["test_accuracy"]
+    print(f"{spec.name}: test accuracy {accuracy['mean']} ± {accuracy['std']}")
 
 
 if __name__ == "__main__":
