@@ -368,14 +368,14 @@ def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:
     assert counts[-4:] == [2, 3, 3, 3]  # every seed with a value is a dot; 2 crosses
     right = next(child for child in axis.child_axes)
     texts = [label.get_text() for label in right.get_yticklabels()]
-    # 0.98, 0.99, 0.985: mean 0.985, s = 0.005, t(0.975, 2) = 4.302653 -> +-0.012421
-    assert texts[0] == "0.985 [0.973, 0.997]"
+    # 0.98, 0.99, 0.985: mean 0.985, se = 0.005 / sqrt(3), t(0.975, 2) = 4.302653; on the
+    # logit scale ln(0.985 / 0.015) = 4.184591 -/+ 4.302653 * 0.0028868 / 0.014775 =
+    # 0.840656, back through expit: 0.965906, 0.993473 (the plain t: 0.973 to 0.997)
+    assert texts[0] == "0.985 [0.966, 0.993]"
     assert texts[2] == "0.700 [n/a (1 seed)], 2 diverged"
     whiskers = [item for item in axis.collections if isinstance(item, LineCollection)]
     segments = [segment for item in whiskers for segment in item.get_segments()]
-    assert any(
-        np.allclose(seg[:, 0], [0.985 - 0.012421, 0.985 + 0.012421], atol=1e-5) for seg in segments
-    )
+    assert any(np.allclose(seg[:, 0], [0.965906, 0.993473], atol=1e-6) for seg in segments)
     crosses = [item for item in dots if item.get_offsets().shape[0] == 2]
     assert len(crosses) == 1  # the two diverged seeds of "broken", on its row
     np.testing.assert_allclose(crosses[0].get_offsets()[:, 1], [2 - 0.2, 2 + 0.2])
@@ -386,6 +386,28 @@ def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:
         "chance (0.5)",
         "seed diverged (no accuracy)",
     ]
+    render(figure)
+
+
+def test_test_accuracy_whiskers_stay_inside_0_1_and_always_end_in_caps() -> None:
+    # Two seeds 0.45 and 0.65: the plain t-interval is 0.55 -/+ 12.7062 * 0.1 = -0.721 to
+    # 1.821; the bounded one expit(0.200671 -/+ 12.7062 * 0.1 / 0.2475) = 0.007152 to
+    # 0.995201, drawn whole, so both of its ends get a cap (no interval is ever cut).
+    figure = plots.test_accuracy({"two": [0.45, 0.65], "three": [0.97, 0.99, 1.0]})
+    axis = figure.axes[0]
+    whiskers = [item for item in axis.collections if isinstance(item, LineCollection)]
+    ends = [seg[:, 0] for item in whiskers for seg in item.get_segments()]
+    assert any(np.allclose(end, [0.007152, 0.995201], atol=1e-6) for end in ends)
+    assert all(0.0 < value < 1.0 for end in ends for value in end)
+    # each errorbar container: (mean marker, its caps, its whisker)
+    caps = {
+        round(float(bar[2][0].get_segments()[0][0, 0]), 6): sorted(
+            round(float(cap.get_xdata()[0]), 6) for cap in bar[1]
+        )
+        for bar in axis.containers
+    }
+    assert caps[0.007152] == [0.007152, 0.995201]
+    assert all(len(ends) == 2 for ends in caps.values()) and len(caps) == 2
     render(figure)
 
 

@@ -24,7 +24,8 @@ FIGURES = (
         "test_accuracy.png",
         "Test accuracy per setting",
         "Each dot is one seed; the black bar is the mean over seeds and its whisker the "
-        "95 % confidence interval of the mean (Student t); a red cross is a seed that "
+        "95 % confidence interval of the mean (Student t on the logit scale: inside [0, 1], "
+        "never cut); a red cross is a seed that "
         "diverged (no accuracy); the dashed line is chance. Sorted by mean test accuracy, "
         "highest on top; the name in bold is the best on validation accuracy, the "
         "reference of the comparisons below. Where the best settings crowd together, the "
