@@ -9,8 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.colors import to_rgba
+from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -126,6 +127,39 @@ def test_decision_boundaries_has_one_panel_per_setting(count: int) -> None:
         assert (panel.get_xlim(), panel.get_ylim()) == ((-1.5, 1.5), (-1.5, 1.5))
     colorbars = [axes for axes in figure.axes if "P(y = 1)" in axes.get_ylabel()]
     assert len(colorbars) == 1
+    render(figure)
+
+
+def test_decision_boundaries_draw_the_half_line_above_small_translucent_points() -> None:
+    """Issue 21: 600 test points hid the boundary; it is now a line drawn over them."""
+    figure = boundaries(2)
+    panels = [axes for axes in figure.axes if axes.get_visible() and axes.get_title()]
+    for panel in panels:
+        (points,) = [item for item in panel.collections if isinstance(item, PathCollection)]
+        (line,) = [
+            item for item in panel.collections if isinstance(item, ContourSet) and not item.filled
+        ]
+        assert list(line.levels) == [0.5]
+        assert line.get_zorder() > points.get_zorder()
+        # P(y = 1) = 1 / (1 + exp(-8 (r - 0.5))) is 0.5 on the circle r = 0.5
+        vertices = np.concatenate([path.vertices for path in line.get_paths()])
+        assert np.abs(np.hypot(vertices[:, 0], vertices[:, 1]) - 0.5).max() < 0.03
+        assert max(points.get_sizes()) <= 5 and points.get_alpha() < 1
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == [
+        "test point of class 0",
+        "test point of class 1",
+        "decision boundary: $P(y = 1) = 0.5$",
+    ]
+    render(figure)
+
+
+def test_decision_boundaries_draw_no_half_line_where_the_model_never_crosses_it() -> None:
+    axis = np.linspace(-1.5, 1.5, 15)
+    sure = np.full((15, 15), 0.9)  # one class everywhere (a collapsed seed)
+    figure = plots.decision_boundaries(axis, {"sure": sure}, {}, np.zeros((3, 2)), np.ones(3))
+    (panel,) = [axes for axes in figure.axes if axes.get_visible() and axes.get_title()]
+    assert [item.filled for item in panel.collections if isinstance(item, ContourSet)] == [True]
     render(figure)
 
 

@@ -49,7 +49,8 @@ FIGURES = (
         "decision_boundaries.png",
         "Decision boundaries",
         "P(y = 1) over the input plane for each setting's median seed (by test "
-        "accuracy), with the test points coloured by their true class.",
+        "accuracy), shaded; the black line is the decision boundary, P(y = 1) = 0.5, drawn "
+        "over the test points (small dots coloured by their true class).",
     ),
     FigureEntry(
         "lr_sweep.png",
