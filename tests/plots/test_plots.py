@@ -67,6 +67,47 @@ NAMES = ["lr_large", "lr_small", "lr_medium", "plateau"]
 # --- styles and layout ---
 
 
+def test_the_41st_setting_no_longer_takes_the_1sts_style_and_80_are_distinct() -> None:
+    """Issue 21: the 41st setting silently got the 1st one's colour and style."""
+    names = [f"s{index}" for index in range(80)]
+    styles = plots.setting_styles(names)
+    assert len({(style.color, str(style.linestyle)) for style in styles.values()}) == 80
+    assert len({(style.color, style.marker) for style in styles.values()}) == 80
+    assert styles["s40"].color == styles["s0"].color
+    assert (styles["s40"].linestyle, styles["s40"].marker) != ("-", "o")
+    # The first 40 keep the styles they always had (committed figures do not change).
+    assert [
+        (styles[f"s{block * 10}"].linestyle, styles[f"s{block * 10}"].marker) for block in range(4)
+    ] == [
+        ("-", "o"),
+        ("--", "s"),
+        (":", "^"),
+        ("-.", "D"),
+    ]
+
+
+def test_beyond_80_settings_styles_repeat_and_a_warning_says_so() -> None:
+    names = [f"s{index}" for index in range(81)]
+    with pytest.warns(UserWarning, match=r"setting 81 \(s80\) and those after it repeat"):
+        styles = plots.setting_styles(names)
+    assert styles["s80"] == styles["s0"]
+
+
+def test_a_41st_setting_draws_its_own_line_style_in_the_learning_curves() -> None:
+    names = [f"s{index}" for index in range(41)]
+    summary = epoch_summary(long_history(histories(names, seeds=1, epochs=3)))
+    figure = plots.learning_curves(summary, names)
+    color = plots.setting_styles(names)["s0"].color
+    # tab10's first colour: s0, s10, s20, s30 and s40, each with its own dashes (matplotlib
+    # has no public getter of a line's dash pattern)
+    patterns = {
+        (line.get_linestyle(), str(line._unscaled_dash_pattern))
+        for line in setting_lines(figure.axes[0], color)
+    }
+    assert len(patterns) == 5
+    render(figure)
+
+
 def test_setting_styles_are_distinct_for_many_settings() -> None:
     names = [f"s{index}" for index in range(25)]
     styles = plots.setting_styles(names)

@@ -29,7 +29,8 @@ FIGURES = (
         "diverged (no accuracy); the dashed line is chance. Sorted by mean test accuracy, "
         "highest on top; the name in bold is the best on validation accuracy, the "
         "reference of the comparisons below. Where the best settings crowd together, the "
-        "right panel zooms in on them.",
+        "right panel zooms in on them; a whisker that runs off that panel's edge goes on "
+        "beyond it (its cap is at the interval's end, out of view).",
     ),
     FigureEntry(
         "learning_curves.png",
