@@ -10,6 +10,7 @@ Settings used: lr_medium and plateau (present in params.yaml and in the tiny cop
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,24 @@ def _setting(name: Any, setting: Any) -> Callable[[dict[str, Any]], None]:
 
 def _schedule(schedule: dict[str, Any], lr: float = 0.05) -> Callable[[dict[str, Any]], None]:
     return _setting("x", {"lr": lr, "schedule": schedule})
+
+
+def _first(*path: str, key: Any, value: Any) -> Callable[[dict[str, Any]], None]:
+    """Put ``key: value`` first in the mapping at ``path`` and that mapping first all the
+    way up, so the key is on line ``len(path) + 1`` of the file whatever the params."""
+
+    def change(params: dict[str, Any]) -> None:
+        def put(node: dict[str, Any], depth: int) -> dict[str, Any]:
+            if depth == len(path):
+                return {key: value, **node}
+            inner = put(node[path[depth]], depth + 1)
+            return {path[depth]: inner, **{k: v for k, v in node.items() if k != path[depth]}}
+
+        rebuilt = put(params, 0)
+        params.clear()
+        params.update(rebuilt)
+
+    return change
 
 
 def _unchanged(params: dict[str, Any]) -> None:
@@ -209,10 +228,69 @@ BAD_PARAMS = [
         _set("trian", value={"epochs": 3}),
         ("(top level): unknown key 'trian'", "did you mean 'train'?", "allowed keys"),
     ),
+    # A key YAML reads as something other than a string is quoted as written, with its
+    # line (issue 21 item 7: "setting name 0.001" named a value the user never wrote).
     BadParams(
         "name-1e-3",
-        _setting("1e-3", {"lr": 0.001}),
-        ("settings: setting name 0.001", "float", NAME_RULE),
+        _first("settings", key="1e-3", value={"lr": 0.001}),
+        ("settings: setting name 1e-3 (line 2) is read by YAML as a float (0.001)", NAME_RULE),
+    ),
+    BadParams(
+        "name-integer",
+        _first("settings", key=123, value={"lr": 0.001}),
+        ("settings: setting name 123 (line 2) is read by YAML as an integer, not", NAME_RULE),
+        e2e=False,
+    ),
+    BadParams(
+        "name-null",
+        _first("settings", key=None, value={"lr": 0.001}),
+        ("settings: setting name null (line 2) is read by YAML as null, not", NAME_RULE),
+        e2e=False,
+    ),
+    BadParams(
+        "name-tilde",
+        _first("settings", key=None, value={"lr": 0.001}),
+        ("settings: setting name ~ (line 2) is read by YAML as null, not", NAME_RULE),
+        text=lambda text: text.replace("\n  null:", "\n  ~:", 1),
+        e2e=False,
+    ),
+    BadParams(
+        "name-date",
+        _first("settings", key=datetime.date(2024, 1, 1), value={"lr": 0.001}),
+        ("settings: setting name 2024-01-01 (line 2) is read by YAML as a date, not", NAME_RULE),
+        e2e=False,
+    ),
+    BadParams(
+        "suggested-name-float",
+        _first("suggested", key="HALF", value={"lr": {"from": "lr_find", "suggestion": "valley"}}),
+        ("suggested: setting name .5 (line 2) is read by YAML as a float (0.5)", NAME_RULE),
+        text=lambda text: text.replace("HALF:", ".5:", 1),  # PyYAML would quote '.5'
+        e2e=False,
+    ),
+    BadParams(
+        "train-key-float",
+        _first("train", key="1e3", value=3),
+        (
+            "train: key 1e3 (line 2) is read by YAML as a float (1000.0), not a string",
+            "allowed keys: batch_size, epochs",
+        ),
+        e2e=False,
+    ),
+    BadParams(
+        "top-level-key-true",
+        _first(key=True, value=3),
+        ("(top level): key true (line 1) is read by YAML as a boolean", "allowed keys: data"),
+        e2e=False,
+    ),
+    BadParams(
+        "schedule-key-hex",
+        _first("settings", "plateau", "schedule", key="HEX_KEY", value=3),
+        (
+            "settings.plateau.schedule: key 0x10 (line 4) is read by YAML as an integer (16)",
+            "allowed keys: type, monitor",
+        ),
+        text=lambda text: text.replace("HEX_KEY:", "0x10:", 1),
+        e2e=False,
     ),
     BadParams(
         "name-yes",
@@ -225,7 +303,11 @@ BAD_PARAMS = [
         ("setting name '2fast'", NAME_RULE),
         e2e=False,
     ),
-    BadParams("name-true", _setting(True, {"lr": 0.001}), ("setting name true", "bool", NAME_RULE)),
+    BadParams(
+        "name-true",
+        _first("settings", key=True, value={"lr": 0.001}),
+        ("settings: setting name true (line 2) is read by YAML as a boolean, not", NAME_RULE),
+    ),
     BadParams(
         "cosine-restarts-period-below-a-step",
         _schedule({"type": "cosine_restarts", "first_decay_epochs": 0.01, "per": "step"}),

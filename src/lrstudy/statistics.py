@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 CONFIDENCE = 0.95
+ACCURACY_BOUNDS = (0.0, 1.0)  # an accuracy's range: its intervals stay inside it
 ALPHA = 0.05  # family-wise error rate of the comparisons against the best
 POWER = 0.8
 EXACT_PERMUTATIONS = 100_000  # enumerate every permutation up to this many, else sample
@@ -40,37 +41,87 @@ def _constant(values: np.ndarray) -> bool:
     return bool(np.ptp(values) <= 1e-12 * max(1.0, float(np.max(np.abs(values)))))
 
 
+def _check_bounds(values: np.ndarray, bounds: tuple[float, float] | None) -> np.ndarray:
+    """``values``, after checking that the finite ones lie within ``bounds`` (if any)."""
+    inside = values[np.isfinite(values)]
+    if bounds is not None and np.any((inside < bounds[0]) | (inside > bounds[1])):
+        raise ValueError(f"values must lie in {bounds}, got {inside.min()} to {inside.max()}")
+    return values
+
+
 def finite(values: Sequence[float | None] | np.ndarray) -> np.ndarray:
     """The finite values, in order (``None``, NaN and ±inf dropped)."""
     array = _as_array(values)
     return array[np.isfinite(array)]
 
 
-def mean_interval(
-    values: Sequence[float | None] | np.ndarray, confidence: float = CONFIDENCE
-) -> tuple[float, float] | None:
-    """Student-t confidence interval of the mean over seeds.
+def bounded_t_interval(
+    estimate: float,
+    standard_error: float,
+    df: float,
+    bounds: tuple[float, float],
+    confidence: float = CONFIDENCE,
+) -> tuple[float, float]:
+    """A t-interval built on the logit scale of ``bounds``, so it lies inside them.
 
-    ``mean ± t_{(1+c)/2, n−1} · s / √n`` (Student 1908; any statistics textbook), through
-    ``scipy.stats.ttest_1samp(...).confidence_interval``. Chosen over the bootstrap
-    because the study has a handful of seeds: percentile and BCa bootstrap intervals
-    cover well below their nominal level at n ≈ 5 (they cannot be wider than the
-    sample's own range), while the t-interval is exact for normal data and widens with
-    the t quantile as n shrinks.
+    With ``p = (estimate − a) / (b − a)`` for bounds ``(a, b)``: ``logit(p) ± t_{(1+c)/2,
+    df} · se / ((b − a) · p(1 − p))``, mapped back through the logistic function. The
+    standard error on the logit scale comes from the delta method (Casella & Berger,
+    Statistical Inference, 2nd ed., Theorem 5.5.24); for a proportion this is the logit
+    interval of Brown, Cai & DasGupta (2001, Statistical Science 16:101-133), here with
+    the sample's own standard error and Student's t. Where the interval
+    is narrow next to its distance from the bounds it is the plain t-interval
+    ``estimate ± t · se``; toward a bound it is asymmetric and never reaches it. For
+    bounds (−1, 1) the transform is 2·atanh (Fisher's z). ``ValueError`` for an
+    estimate outside the bounds, or on one with ``se > 0`` (values inside cannot give it).
+    """
+    low, high = bounds
+    p = (estimate - low) / (high - low)
+    if standard_error == 0:
+        return estimate, estimate
+    if not 0 < p < 1:
+        raise ValueError(f"estimate {estimate} with spread needs to lie inside {bounds}")
+    half = stats.t.ppf((1 + confidence) / 2, df) * standard_error / ((high - low) * p * (1 - p))
+    center = math.log(p / (1 - p))
+    ends = (low + (high - low) * float(special.expit(center + side * half)) for side in (-1, 1))
+    return tuple(ends)  # type: ignore[return-value]
+
+
+def mean_interval(
+    values: Sequence[float | None] | np.ndarray,
+    confidence: float = CONFIDENCE,
+    bounds: tuple[float, float] | None = None,
+) -> tuple[float, float] | None:
+    """Confidence interval of the mean over seeds: Student's t, bounded when values are.
+
+    Unbounded values (a loss): ``mean ± t_{(1+c)/2, n−1} · s / √n`` (Student 1908),
+    through ``scipy.stats.ttest_1samp(...).confidence_interval``. Values with ``bounds``
+    (an accuracy, in [0, 1]): the same t and standard error on the logit scale of the
+    bounds (``bounded_t_interval``), so the interval stays inside them; at 2 seeds the
+    plain t-interval of 0.5 and 0.6 is −0.09 to 1.19, this one 0.086 to 0.941. Chosen
+    over the bootstrap because the study has a handful of seeds: percentile and BCa
+    bootstrap intervals cover well below their nominal level at n ≈ 5 (they cannot be
+    wider than the sample's own range). Coverage measured by
+    ``benchmarks/bench_intervals.py`` (results in ``benchmarks/intervals.md``).
 
     Args:
         values: One value per seed; non-finite values and ``None`` are left out.
         confidence: Coverage, in (0, 1).
+        bounds: ``(low, high)`` every value lies in, or ``None`` for unbounded values.
 
     Returns:
         ``(low, high)`` in the values' units; ``(mean, mean)`` when every value is equal;
-        ``None`` with fewer than two finite values.
+        ``None`` with fewer than two finite values. ``ValueError`` for a value outside
+        ``bounds``.
     """
-    sample = finite(values)
+    sample = _check_bounds(finite(values), bounds)
     if sample.size < 2:
         return None
     if _constant(sample):
         return float(sample.mean()), float(sample.mean())
+    if bounds is not None:
+        error = float(np.std(sample, ddof=1)) / math.sqrt(sample.size)
+        return bounded_t_interval(float(sample.mean()), error, sample.size - 1, bounds, confidence)
     interval = stats.ttest_1samp(sample, 0.0).confidence_interval(confidence)
     return float(interval.low), float(interval.high)
 
@@ -82,14 +133,7 @@ def wilson_interval(
 
     Used for the fraction of seeds that collapsed to chance: unlike the normal
     approximation it stays inside [0, 1] and is not degenerate at 0 or n successes.
-
-    Args:
-        successes: Count, 0 ≤ successes ≤ trials.
-        trials: Number of seeds; ``None`` is returned for 0.
-        confidence: Coverage, in (0, 1).
-
-    Raises:
-        ValueError: If the counts are negative or successes exceed trials.
+    ``None`` for 0 trials; ``ValueError`` unless 0 ≤ successes ≤ trials.
     """
     if trials < 0 or not 0 <= successes <= max(trials, 0):
         raise ValueError(f"need 0 <= successes <= trials, got {successes} of {trials}")
@@ -106,12 +150,7 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     where ``p̃ ≤ α``. Controls the family-wise error rate under any dependence (the
     comparisons against one best setting share it). ``scipy.stats.false_discovery_control``
     offers Benjamini–Hochberg/Yekutieli only, which control the false discovery rate.
-
-    Args:
-        p_values: Raw p-values in [0, 1], shape (m,).
-
-    Returns:
-        Adjusted p-values, shape (m,).
+    Raw p-values in [0, 1], shape (m,), in; adjusted ones, shape (m,), out.
     """
     p = np.asarray(p_values, dtype=float)
     if p.size == 0:
@@ -119,10 +158,10 @@ def holm(p_values: Sequence[float] | np.ndarray) -> np.ndarray:
     if np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
         raise ValueError(f"p-values must lie in [0, 1], got {p.tolist()}")
     order = np.argsort(p, kind="stable")
-    factors = p.size - np.arange(p.size)
-    stepped = np.minimum(1.0, np.maximum.accumulate(factors * p[order]))
     adjusted = np.empty_like(p)
-    adjusted[order] = stepped
+    adjusted[order] = np.minimum(
+        1.0, np.maximum.accumulate((p.size - np.arange(p.size)) * p[order])
+    )
     return adjusted
 
 
@@ -160,8 +199,7 @@ def paired_permutation_p(differences: Sequence[float] | np.ndarray) -> float | N
     need no special rule, unlike the Wilcoxon signed-rank test, and accuracies measured
     on 600 test points tie often. The smallest p-value n seeds can give is 2 / 2ⁿ.
 
-    Returns:
-        The p-value, or ``None`` with fewer than two differences.
+    ``None`` with fewer than two differences.
     """
     d = finite(differences)
     if d.size < 2:
@@ -178,10 +216,8 @@ def unpaired_permutation_p(
 
     The fallback where two settings' seeds are not pairs (different seed lists, or a
     different architecture). ``scipy.stats.permutation_test``,
-    ``permutation_type="independent"``, statistic: difference of means.
-
-    Returns:
-        The p-value, or ``None`` if either side has fewer than two values.
+    ``permutation_type="independent"``, statistic: difference of means. ``None`` if
+    either side has fewer than two values.
     """
     a, b = finite(first), finite(second)
     if a.size < 2 or b.size < 2:
@@ -199,10 +235,7 @@ def probability_of_improvement(
     Paired: the share of seeds with ``first > second`` (+ ½ per tie). Unpaired: the
     Mann–Whitney estimate ``U / (n·m)`` over every cross pair (as rliable's probability
     of improvement, Agarwal et al. 2021). Non-finite values drop their seed (paired)
-    or themselves (unpaired).
-
-    Returns:
-        A probability in [0, 1], or ``None`` without a value to compare.
+    or themselves (unpaired). ``None`` without a value to compare.
     """
     a, b = _as_array(first), _as_array(second)
     if paired:
@@ -250,20 +283,11 @@ def seeds_for_power(
     the smallest n at which the exact permutation test can reach ``alpha`` at all
     (2 / 2ⁿ ≤ alpha paired; 2 / C(2n, n) ≤ alpha unpaired). The t-test power is the
     usual planning approximation for the permutation test used in the report.
-
-    Args:
-        difference: The mean difference to detect (units of the values).
-        spread: Standard deviation of the paired differences (paired) or of one
-            setting's values (unpaired), same units.
-        power: Probability of detecting the difference, in (0, 1).
-        alpha: Per-comparison level (for Holm over m comparisons, ``ALPHA / m`` is the
-            level the most significant comparison must reach).
-        paired: Paired design (n pairs) or two groups of n.
-        limit: Give up above this many seeds.
-
-    Returns:
-        Seeds per setting, or ``None`` if there is no difference to detect or it needs
-        more than ``limit`` seeds.
+    ``spread`` is the standard deviation of the paired differences (paired) or of one
+    setting's values (two groups of n), in the units of ``difference``; ``alpha`` the
+    per-comparison level (for Holm over m comparisons, ``ALPHA / m`` is the level the
+    most significant comparison must reach). Returns seeds per setting, or ``None`` if
+    there is no difference to detect or it needs more than ``limit`` seeds.
     """
     if not (math.isfinite(difference) and math.isfinite(spread)) or difference == 0:
         return None
@@ -286,23 +310,6 @@ def seeds_for_power(
         else:
             low = middle + 1
     return max(low, floor)
-
-
-def decimals_for(half_width: float | None, default: int = 4) -> int:
-    """Decimals that show a value to the precision its interval supports.
-
-    The Particle Data Group's rounding rule (Review of Particle Physics, Introduction,
-    "Rounding"): take the interval half-width's three leading digits; 100–354 keep two
-    significant digits, 355–949 one, 950–999 round up to 1000 and keep two. Bounded to
-    1–6 decimals; ``default`` without an interval. Half-width 0.127 → 2 decimals,
-    0.0062 → 3, 0.0025 → 4.
-    """
-    if half_width is None or not math.isfinite(half_width) or half_width <= 0:
-        return default
-    exponent = math.floor(math.log10(half_width))
-    leading = int(half_width / 10 ** (exponent - 2))
-    decimals = 1 - exponent if leading <= 354 else -exponent
-    return int(min(6, max(1, decimals)))
 
 
 @dataclass(frozen=True)
@@ -340,33 +347,60 @@ def difference_interval(
     second: Sequence[float | None] | np.ndarray,
     paired: bool,
     confidence: float = CONFIDENCE,
+    bounds: tuple[float, float] | None = None,
 ) -> tuple[int, float | None, tuple[float, float] | None]:
     """The difference first − second, its confidence interval and the seeds it rests on.
 
     Paired: the t-interval of the per-seed differences (``mean_interval``), over the
     seeds where both values are finite. Unpaired: Welch's interval of the difference of
-    means (``scipy.stats.ttest_ind(equal_var=False)``; Welch 1947).
+    means (Welch 1947; ``scipy.stats.ttest_ind(equal_var=False)``'s standard error and
+    degrees of freedom). With ``bounds`` (a, b) of the values, a difference lies in
+    (a − b, b − a) and its interval is built on that range's logit scale
+    (``bounded_t_interval``; 2·atanh of the difference for accuracies), so it stays in it.
 
     Returns:
         ``(n, difference, interval)``: n is the number of pairs (paired) or the smaller
         group; difference ``None`` without values; interval ``None`` with fewer than two.
     """
     a, b = _as_array(first), _as_array(second)
+    spread = None if bounds is None else (bounds[0] - bounds[1], bounds[1] - bounds[0])
+    _check_bounds(np.concatenate([a, b]), bounds)
     if paired:
         keep = np.isfinite(a) & np.isfinite(b)
         d = a[keep] - b[keep]
-        return int(d.size), (float(d.mean()) if d.size else None), mean_interval(d, confidence)
+        interval = mean_interval(d, confidence, spread)
+        return int(d.size), (float(d.mean()) if d.size else None), interval
     a, b = a[np.isfinite(a)], b[np.isfinite(b)]
     n = int(min(a.size, b.size))
-    if n == 0:
-        return 0, None, None
+    if n < 2 or (_constant(a) and _constant(b)):
+        difference = float(a.mean() - b.mean()) if n else None
+        return n, difference, None if n < 2 else (difference, difference)  # type: ignore[return-value]
+    welch = stats.ttest_ind(a, b, equal_var=False)
     difference = float(a.mean() - b.mean())
-    if n < 2:
-        return n, difference, None
-    if _constant(a) and _constant(b):
-        return n, difference, (difference, difference)
-    interval = stats.ttest_ind(a, b, equal_var=False).confidence_interval(confidence)
-    return n, difference, (float(interval.low), float(interval.high))
+    if spread is None:
+        interval = welch.confidence_interval(confidence)
+        return n, difference, (float(interval.low), float(interval.high))
+    error = math.sqrt(np.var(a, ddof=1) / a.size + np.var(b, ddof=1) / b.size)
+    return n, difference, bounded_t_interval(difference, error, welch.df, spread, confidence)
+
+
+def _compare(
+    name: str, values: np.ndarray, base: np.ndarray, reference: str, pairs: bool, bounds
+) -> Comparison:
+    """One setting against the reference, before Holm and the seeds-needed estimate."""
+    n, difference, interval = difference_interval(values, base, pairs, bounds=bounds)
+    if pairs:
+        d = (values - base)[np.isfinite(values) & np.isfinite(base)]
+        p, spread = paired_permutation_p(d), float(np.std(d, ddof=1)) if d.size > 1 else None
+    else:
+        p, groups = unpaired_permutation_p(values, base), [finite(values), finite(base)]
+        variances = [np.var(g, ddof=1) for g in groups] if min(map(len, groups)) > 1 else None
+        spread = None if variances is None else float(np.sqrt(np.mean(variances)))
+    low, high = interval if interval is not None else (None, None)
+    improvement = probability_of_improvement(values, base, pairs) if n else None
+    return Comparison(
+        name, reference, pairs, n, difference, low, high, p, None, improvement, spread, None
+    )
 
 
 def compare_to_reference(
@@ -375,6 +409,7 @@ def compare_to_reference(
     paired: Mapping[str, bool],
     alpha: float = ALPHA,
     power: float = POWER,
+    bounds: tuple[float, float] | None = None,
 ) -> dict[str, Comparison]:
     """Every other setting against ``reference``: difference, interval, test, Holm, power.
 
@@ -385,47 +420,20 @@ def compare_to_reference(
         paired: Per setting, whether its seeds are matched pairs of the reference's.
         alpha: Family-wise level for Holm and for the seeds-needed estimate.
         power: Power for the seeds-needed estimate.
+        bounds: The range of the values (``ACCURACY_BOUNDS``), which bounds the
+            differences' intervals (``difference_interval``); ``None``: unbounded.
 
     Returns:
         One ``Comparison`` per setting other than ``reference``, in the input order.
         p-values are Holm-adjusted over the comparisons that have one.
     """
-    base = values[reference]
-    others = [name for name in values if name != reference]
-    raw: dict[str, Comparison] = {}
-    for name in others:
-        pairs = paired[name]
-        n, difference, interval = difference_interval(values[name], base, pairs)
-        if pairs:
-            a, b = _as_array(values[name]), _as_array(base)
-            d = (a - b)[np.isfinite(a) & np.isfinite(b)]
-            p = paired_permutation_p(d)
-            spread = float(np.std(d, ddof=1)) if d.size > 1 else None
-        else:
-            p = unpaired_permutation_p(values[name], base)
-            groups = [finite(values[name]), finite(base)]
-            spread = (
-                float(np.sqrt(np.mean([np.var(g, ddof=1) for g in groups])))
-                if min(g.size for g in groups) > 1
-                else None
-            )
-        raw[name] = Comparison(
-            setting=name,
-            reference=reference,
-            paired=pairs,
-            n=n,
-            difference=difference,
-            ci_low=None if interval is None else interval[0],
-            ci_high=None if interval is None else interval[1],
-            p_value=p,
-            p_holm=None,
-            probability_of_improvement=probability_of_improvement(values[name], base, pairs)
-            if n
-            else None,
-            spread=spread,
-            seeds_for_power=None,
-        )
-    tested = [name for name in others if raw[name].p_value is not None]
+    base = _as_array(values[reference])
+    raw = {
+        name: _compare(name, _as_array(seeds), base, reference, paired[name], bounds)
+        for name, seeds in values.items()
+        if name != reference
+    }
+    tested = [name for name, item in raw.items() if item.p_value is not None]
     adjusted = dict(zip(tested, holm([raw[name].p_value for name in tested]), strict=True))
     family = max(1, len(tested))
     result = {}
@@ -436,11 +444,7 @@ def compare_to_reference(
             else None
         )
         p_holm = adjusted.get(name)
-        result[name] = Comparison(
-            **{
-                **item.__dict__,
-                "p_holm": None if p_holm is None else float(p_holm),
-                "seeds_for_power": needed,
-            }
+        result[name] = replace(
+            item, p_holm=None if p_holm is None else float(p_holm), seeds_for_power=needed
         )
     return result

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -319,3 +320,42 @@ def test_unknown_key_does_not_hide_other_problems_in_its_section(params) -> None
     )
     assert any(p.startswith("(top level): unknown key 'trian'") for p in problems)
     assert len(problems) == 4
+
+
+def test_non_string_keys_in_a_flow_mapping_are_quoted_with_their_own_lines(tmp_path) -> None:
+    lines = committed_text("params.yaml").splitlines()
+    start = lines.index(next(line for line in lines if line.startswith("settings:")))
+    end = next(i for i in range(start + 1, len(lines)) if re.match(r"[a-z]", lines[i]))
+    flow = ["settings: {1e-3: {lr: 0.1},", "  0o17: {lr: 0.2}, a: {lr: x}}"]
+    path = tmp_path / "params.yaml"
+    path.write_text("\n".join(lines[:start] + flow + lines[end:]) + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    first = start + 1  # lines count from 1
+    problems = caught.value.problems
+    assert problems[0].startswith(
+        f"settings: setting name 1e-3 (line {first}) is read by YAML as a float (0.001), "
+        "not a string: use 1-64 letters"
+    )
+    assert problems[1].startswith(
+        f"settings: setting name 0o17 (line {first + 1}) is read by YAML as an integer (15), "
+        "not a string: use 1-64 letters"
+    )
+    assert problems[2].startswith("settings.a.lr = 'x'")  # the rest as usual
+
+
+def test_non_string_keys_without_the_file_show_the_value_as_yaml_writes_it(params) -> None:
+    """parse_config on a mapping (no file): no line, the key as YAML would write it."""
+    import datetime
+
+    params["settings"][datetime.date(2024, 1, 1)] = {"lr": 0.01}
+    params["train"][None] = 3
+    problems = problems_for(params)
+    assert any(
+        p.startswith("settings: setting name 2024-01-01 is read by YAML as a date")
+        for p in problems
+    )
+    assert any(
+        p.startswith("train: key null is read by YAML as null, not a string") for p in problems
+    )
+    assert len(problems) == 2

@@ -9,8 +9,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.colors import to_rgba
+from matplotlib.contour import ContourSet
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
@@ -64,6 +65,47 @@ NAMES = ["lr_large", "lr_small", "lr_medium", "plateau"]
 
 
 # --- styles and layout ---
+
+
+def test_the_41st_setting_no_longer_takes_the_1sts_style_and_80_are_distinct() -> None:
+    """Issue 21: the 41st setting silently got the 1st one's colour and style."""
+    names = [f"s{index}" for index in range(80)]
+    styles = plots.setting_styles(names)
+    assert len({(style.color, str(style.linestyle)) for style in styles.values()}) == 80
+    assert len({(style.color, style.marker) for style in styles.values()}) == 80
+    assert styles["s40"].color == styles["s0"].color
+    assert (styles["s40"].linestyle, styles["s40"].marker) != ("-", "o")
+    # The first 40 keep the styles they always had (committed figures do not change).
+    assert [
+        (styles[f"s{block * 10}"].linestyle, styles[f"s{block * 10}"].marker) for block in range(4)
+    ] == [
+        ("-", "o"),
+        ("--", "s"),
+        (":", "^"),
+        ("-.", "D"),
+    ]
+
+
+def test_beyond_80_settings_styles_repeat_and_a_warning_says_so() -> None:
+    names = [f"s{index}" for index in range(81)]
+    with pytest.warns(UserWarning, match=r"setting 81 \(s80\) and those after it repeat"):
+        styles = plots.setting_styles(names)
+    assert styles["s80"] == styles["s0"]
+
+
+def test_a_41st_setting_draws_its_own_line_style_in_the_learning_curves() -> None:
+    names = [f"s{index}" for index in range(41)]
+    summary = epoch_summary(long_history(histories(names, seeds=1, epochs=3)))
+    figure = plots.learning_curves(summary, names)
+    color = plots.setting_styles(names)["s0"].color
+    # tab10's first colour: s0, s10, s20, s30 and s40, each with its own dashes (matplotlib
+    # has no public getter of a line's dash pattern)
+    patterns = {
+        (line.get_linestyle(), str(line._unscaled_dash_pattern))
+        for line in setting_lines(figure.axes[0], color)
+    }
+    assert len(patterns) == 5
+    render(figure)
 
 
 def test_setting_styles_are_distinct_for_many_settings() -> None:
@@ -126,6 +168,39 @@ def test_decision_boundaries_has_one_panel_per_setting(count: int) -> None:
         assert (panel.get_xlim(), panel.get_ylim()) == ((-1.5, 1.5), (-1.5, 1.5))
     colorbars = [axes for axes in figure.axes if "P(y = 1)" in axes.get_ylabel()]
     assert len(colorbars) == 1
+    render(figure)
+
+
+def test_decision_boundaries_draw_the_half_line_above_small_translucent_points() -> None:
+    """Issue 21: 600 test points hid the boundary; it is now a line drawn over them."""
+    figure = boundaries(2)
+    panels = [axes for axes in figure.axes if axes.get_visible() and axes.get_title()]
+    for panel in panels:
+        (points,) = [item for item in panel.collections if isinstance(item, PathCollection)]
+        (line,) = [
+            item for item in panel.collections if isinstance(item, ContourSet) and not item.filled
+        ]
+        assert list(line.levels) == [0.5]
+        assert line.get_zorder() > points.get_zorder()
+        # P(y = 1) = 1 / (1 + exp(-8 (r - 0.5))) is 0.5 on the circle r = 0.5
+        vertices = np.concatenate([path.vertices for path in line.get_paths()])
+        assert np.abs(np.hypot(vertices[:, 0], vertices[:, 1]) - 0.5).max() < 0.03
+        assert max(points.get_sizes()) <= 5 and points.get_alpha() < 1
+    (legend,) = figure.legends
+    assert [text.get_text() for text in legend.get_texts()] == [
+        "test point of class 0",
+        "test point of class 1",
+        "decision boundary: $P(y = 1) = 0.5$",
+    ]
+    render(figure)
+
+
+def test_decision_boundaries_draw_no_half_line_where_the_model_never_crosses_it() -> None:
+    axis = np.linspace(-1.5, 1.5, 15)
+    sure = np.full((15, 15), 0.9)  # one class everywhere (a collapsed seed)
+    figure = plots.decision_boundaries(axis, {"sure": sure}, {}, np.zeros((3, 2)), np.ones(3))
+    (panel,) = [axes for axes in figure.axes if axes.get_visible() and axes.get_title()]
+    assert [item.filled for item in panel.collections if isinstance(item, ContourSet)] == [True]
     render(figure)
 
 
@@ -368,14 +443,14 @@ def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:
     assert counts[-4:] == [2, 3, 3, 3]  # every seed with a value is a dot; 2 crosses
     right = next(child for child in axis.child_axes)
     texts = [label.get_text() for label in right.get_yticklabels()]
-    # 0.98, 0.99, 0.985: mean 0.985, s = 0.005, t(0.975, 2) = 4.302653 -> +-0.012421
-    assert texts[0] == "0.985 [0.973, 0.997]"
+    # 0.98, 0.99, 0.985: mean 0.985, se = 0.005 / sqrt(3), t(0.975, 2) = 4.302653; on the
+    # logit scale ln(0.985 / 0.015) = 4.184591 -/+ 4.302653 * 0.0028868 / 0.014775 =
+    # 0.840656, back through expit: 0.965906, 0.993473 (the plain t: 0.973 to 0.997)
+    assert texts[0] == "0.985 [0.966, 0.993]"
     assert texts[2] == "0.700 [n/a (1 seed)], 2 diverged"
     whiskers = [item for item in axis.collections if isinstance(item, LineCollection)]
     segments = [segment for item in whiskers for segment in item.get_segments()]
-    assert any(
-        np.allclose(seg[:, 0], [0.985 - 0.012421, 0.985 + 0.012421], atol=1e-5) for seg in segments
-    )
+    assert any(np.allclose(seg[:, 0], [0.965906, 0.993473], atol=1e-6) for seg in segments)
     crosses = [item for item in dots if item.get_offsets().shape[0] == 2]
     assert len(crosses) == 1  # the two diverged seeds of "broken", on its row
     np.testing.assert_allclose(crosses[0].get_offsets()[:, 1], [2 - 0.2, 2 + 0.2])
@@ -386,6 +461,28 @@ def test_test_accuracy_sorted_with_chance_dots_and_spread() -> None:
         "chance (0.5)",
         "seed diverged (no accuracy)",
     ]
+    render(figure)
+
+
+def test_test_accuracy_whiskers_stay_inside_0_1_and_always_end_in_caps() -> None:
+    # Two seeds 0.45 and 0.65: the plain t-interval is 0.55 -/+ 12.7062 * 0.1 = -0.721 to
+    # 1.821; the bounded one expit(0.200671 -/+ 12.7062 * 0.1 / 0.2475) = 0.007152 to
+    # 0.995201, drawn whole, so both of its ends get a cap (no interval is ever cut).
+    figure = plots.test_accuracy({"two": [0.45, 0.65], "three": [0.97, 0.99, 1.0]})
+    axis = figure.axes[0]
+    whiskers = [item for item in axis.collections if isinstance(item, LineCollection)]
+    ends = [seg[:, 0] for item in whiskers for seg in item.get_segments()]
+    assert any(np.allclose(end, [0.007152, 0.995201], atol=1e-6) for end in ends)
+    assert all(0.0 < value < 1.0 for end in ends for value in end)
+    # each errorbar container: (mean marker, its caps, its whisker)
+    caps = {
+        round(float(bar[2][0].get_segments()[0][0, 0]), 6): sorted(
+            round(float(cap.get_xdata()[0]), 6) for cap in bar[1]
+        )
+        for bar in axis.containers
+    }
+    assert caps[0.007152] == [0.007152, 0.995201]
+    assert all(len(ends) == 2 for ends in caps.values()) and len(caps) == 2
     render(figure)
 
 

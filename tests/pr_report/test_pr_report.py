@@ -177,26 +177,30 @@ def test_changed_settings_from_params_metrics_and_presence() -> None:
 def test_spread_delta_and_per_seed_cells() -> None:
     base = BASE_METRICS["lr_medium"]["test_accuracy"]
     head = HEAD_METRICS["lr_medium"]["test_accuracy"]
-    # 0.94, 0.96: mean 0.95, s = 0.014142, t(0.975, 1) = 12.7062 -> +-0.1271; PDG rule:
-    # leading digits 127 -> two significant digits -> 2 decimals
-    assert spread_cell(head) == "0.95 [0.82, 1.08] (2 seeds)"
+    # 0.94, 0.96: mean 0.95, se = 0.01, t(0.975, 1) = 12.7062; on the logit scale
+    # ln(0.95 / 0.05) = 2.944439 -/+ 12.7062 * 0.01 / (0.95 * 0.05) = 2.674990, back
+    # through expit: 0.566958, 0.996386 (the plain t-interval, 0.82 to 1.08, passed 1).
+    # Half-width 0.2147, PDG rule: leading digits 214 -> two significant -> 2 decimals
+    assert spread_cell(head) == "0.95 [0.57, 1.00] (2 seeds)"
     five = accuracy(
         0, 0, 0, 0, **{f"seed_{i}": v for i, v in enumerate([0.98, 0.99, 0.985, 0.99, 0.98])}
     )
-    # mean 0.985, s = 0.005, t(0.975, 4) = 2.776445 -> +-0.006208: 3 decimals
-    assert spread_cell(five) == "0.985 [0.979, 0.991] (5 seeds)"
+    # mean 0.985, se = 0.005 / sqrt(5), t(0.975, 4) = 2.776445: logit 4.184591 -/+
+    # 0.420191 -> 0.977344, 0.990095; half-width 0.00638 (leading 638): 3 decimals
+    assert spread_cell(five) == "0.985 [0.977, 0.990] (5 seeds)"
     assert spread_cell(accuracy(0.5, 0.0, 0.5, 0.5, seed_0=0.5)) == "0.5000 [n/a (1 seed)]"
     assert spread_cell(accuracy(None, None, None, None, seed_0=None)) == (
         "n/a (1 seed, none with a result)"
     )
     assert spread_cell(None) == "—"
-    # paired differences +0.06, +0.04: +0.05, s = 0.014142 -> +0.05 +- 0.1271
+    # paired differences +0.06, +0.04: +0.05, se = 0.01: tanh(atanh(0.05) -/+
+    # 12.7062 * 0.01 / (1 - 0.05^2)) = -0.077185, +0.175584
     assert delta_cells(base, head) == ("+0.05 [-0.08, +0.18]", "within seed noise (2 seeds)")
     shifted = accuracy(
-        0, 0, 0, 0, **{f"seed_{i}": v + 0.02 for i, v in enumerate([0.98, 0.99, 0.985, 0.99, 0.98])}
+        0, 0, 0, 0, **{f"seed_{i}": v - 0.02 for i, v in enumerate([0.98, 0.99, 0.985, 0.99, 0.98])}
     )
     # every paired difference is +0.02 (to rounding): a zero-width interval off 0
-    difference, verdict = delta_cells(five, shifted)
+    difference, verdict = delta_cells(shifted, five)
     assert difference.startswith("+0.02") and verdict == "**beyond seed noise** (5 seeds)"
     # unpaired (architecture changed): Welch, same means
     assert delta_cells(base, head, paired=False)[1].endswith("(2 seeds, unpaired)")
@@ -232,8 +236,9 @@ def test_accuracy_section() -> None:
         "| setting | base: mean [95 % CI] | head: mean [95 % CI] "
         "| head − base [95 % CI] | seed noise? | head per seed |",
         "|---|---:|---:|---:|---|---|",
-        # base 0.88, 0.92: s = 0.028284 -> +-0.2541 -> 2 decimals
-        "| lr_medium | 0.90 [0.65, 1.15] (2 seeds) | 0.95 [0.82, 1.08] (2 seeds) "
+        # base 0.88, 0.92: se = 0.02, logit 2.197225 -/+ 12.7062 * 0.02 / 0.09 = 2.823601
+        # -> 0.348333, 0.993444; half-width 0.3226 -> 2 decimals
+        "| lr_medium | 0.90 [0.35, 0.99] (2 seeds) | 0.95 [0.57, 1.00] (2 seeds) "
         "| +0.05 [-0.08, +0.18] | within seed noise (2 seeds) | 0: 0.9400, 1: 0.9600 |",
         "| added | — | — | — | — | — |",
     ]
@@ -250,9 +255,10 @@ def test_accuracy_chart_draws_base_over_head_per_changed_setting() -> None:
     )
     # the base's mean 0.90 lies left of the head's 0.95 on their shared scale
     assert base.index("|") < head.index("|")
-    # intervals beyond accuracy 1 stop at the edge: 2 seeds give +-0.25 and +-0.13
-    assert base.endswith("0.90 [0.65, 1.15] (2 seeds)") and ">" in base
-    assert head.endswith("0.95 [0.82, 1.08] (2 seeds)")
+    # intervals stay inside [0, 1] (built on the logit scale): never cut at an edge
+    assert base.endswith("0.90 [0.35, 0.99] (2 seeds)") and ">" not in base
+    assert head.endswith("0.95 [0.57, 1.00] (2 seeds)")
+    assert base.count("[") == base.count("]") == 2  # the strip's and the note's
     # a setting neither revision has: the rows say so, no axis
     assert "\nadded\nbase  — (the base has no added)\nhead  — (the head has no added)\n" in body
     assert "`[---|---]` the 95 % interval of the mean" in chart.split("```")[2]
@@ -312,7 +318,7 @@ def test_render_report_puts_the_sections_in_order() -> None:
         "### Figures",
         "#### Test accuracy",
     ]
-    assert "| lr_medium | 0.90 [0.65, 1.15] (2 seeds)" in report
+    assert "| lr_medium | 0.90 [0.35, 0.99] (2 seeds)" in report
     assert "| lr_large |" not in report
     chart = report.split("```text\n")[1].split("```")[0]
     assert chart.startswith("lr_medium\n") and "lr_large" not in chart

@@ -13,8 +13,9 @@ def strip_of(line: str, label_width: int, width: int) -> str:
 
 def test_marks_land_on_the_shared_scale() -> None:
     # Seeds 0.2 / 0.4 / 0.6 ... on an axis from 0 to 1 over 21 characters: one
-    # character is 0.05. The head's mean is 0.5 (column 10); its t-interval over
-    # 0.4, 0.5, 0.6 is 0.5 +- 4.303 * 0.1 / sqrt(3) = [0.2516, 0.7484]: columns 5 to 15.
+    # character is 0.05. The head's mean is 0.5 (column 10); its interval over 0.4, 0.5,
+    # 0.6 in [0, 1] is expit(0 -/+ 4.302653 * (0.1 / sqrt(3)) / 0.25) = expit(-/+0.993655)
+    # = [0.2702, 0.7298]: columns 5 to 15.
     chart = interval_text_chart(
         [
             (
@@ -26,14 +27,15 @@ def test_marks_land_on_the_shared_scale() -> None:
             )
         ],
         width=21,
-        limits=(0.0, 1.0),
+        bounds=(0.0, 1.0),
     )
     title, scale, rule, base, head = chart.splitlines()
     assert title == "setting"
     assert rule == "      +----+----+----+----+"
     assert scale == "    0.00 0.25 0.50 0.75 1.00"
-    # base: 0 and 1, mean 0.5; its interval runs off both ends of the [0, 1] limits
-    assert strip_of(base, 4, 21) == "<---------|--------->"
+    # base: 0 and 1, mean 0.5; its interval, expit(-/+ 12.7062 * 0.5 / 0.25), spans
+    # nearly all of [0, 1] and ends inside it, so it is drawn whole, not cut
+    assert strip_of(base, 4, 21) == "[---------|---------]"
     assert base.endswith("  note one")
     # head: seeds at 8, 10, 12 hidden under the interval; mean at 10
     assert strip_of(head, 4, 21) == "     [----|----]     "

@@ -32,6 +32,7 @@ from lrstudy.report.markdown import metrics_table, summary_markdown, summary_tab
 from lrstudy.report.reading import reading
 from lrstudy.report.summary import (
     SettingSummary,
+    accuracy_summary,
     metrics_document,
     summarize_setting,
     with_comparisons,
@@ -257,7 +258,7 @@ def summary(name: str, accuracies: list[float | None], **changes: Any) -> Settin
         "batch_size": 100,
         "epochs": 50,
         "seeds": len(accuracies),
-        "accuracy": summarize(accuracies),
+        "accuracy": accuracy_summary(accuracies),
         "per_seed_accuracy": accuracies,
         "best_val_loss": 0.1,
         "best_val_loss_epoch": 40,
@@ -317,8 +318,10 @@ def test_summary_table_has_one_row_per_setting_with_every_column() -> None:
         assert column in header
     assert "epochs to 95% val acc" in header and "diverged seeds" in header
     good, slow, wild = lines[2:]
-    # mean 0.98, s = 0.014142, t(0.975, 1) = 12.7062: 0.98 +- 0.127062
-    assert "| 0.9800 [0.8529 to 1.1071] | 0.9700–0.9900 | best (reference) |" in good
+    # mean 0.98, se = 0.01, t(0.975, 1) = 12.7062; on the logit scale ln(0.98 / 0.02) =
+    # 3.891820 -/+ 12.7062 * 0.01 / 0.0196 = 6.482758 -> expit: 0.069724, 0.999969 (the
+    # plain t-interval, 0.8529 to 1.1071, passed 1)
+    assert "| 0.9800 [0.0697 to 1.0000] | 0.9700–0.9900 | best (reference) |" in good
     assert "| 0.1000 (40) | 20 | none | 0 of 2 [0.00–0.66] |" in good
     # paired differences -0.47, -0.47: -0.47 with a zero-width interval; the exact
     # sign-flip test of two equal differences gives p = 2/4 = 0.5. wild (unpaired, 0.8 and
@@ -327,9 +330,29 @@ def test_summary_table_has_one_row_per_setting_with_every_column() -> None:
     # permutation floor counts, 2 / 2^n <= 0.05 / 2 -> n = 7.
     assert "| -0.4700 [-0.4700 to -0.4700] | 0.667 | 0.00 | 7 |" in slow
     assert "| never |" in slow and "| 2 of 2 [0.34–1.00] |" in slow
-    assert "0.8500 [0.2147 to 1.4853] (2 of 3 seeds)" in wild
+    # 0.8 and 0.9: 1.734601 -/+ 12.7062 * 0.05 / 0.1275 = 4.982825 -> 0.037391, 0.998792
+    assert "0.8500 [0.0374 to 0.9988] (2 of 3 seeds)" in wild
     assert "(unpaired)" in wild  # seed lists differ from the best's
     assert "| n/a | 20 | 0 (from epoch 7) |" in wild
+
+
+def test_metrics_intervals_of_accuracies_and_differences_stay_in_their_range() -> None:
+    # Issue 21's two seeds, 290/600 and 370/600: mean 0.55, plain t-interval -0.2971 to
+    # 1.3971; the summary's is expit(ln(0.55 / 0.45) -/+ 12.7062 * 0.0666667 / 0.2475)
+    # = 0.038351 to 0.973998 (tests/test_statistics.py works it through).
+    wide = summary("wide", [290 / 600, 370 / 600], val_accuracy=[0.5, 0.5])
+    best = summary("best", [0.99, 0.995])
+    document = metrics_document(with_comparisons([best, wide]))
+    accuracy = document["wide"]["test_accuracy"]
+    assert (accuracy["ci_low"], accuracy["ci_high"]) == (0.038351, 0.973998)
+    # paired differences -0.506667, -0.378333: mean -0.4425, se 0.0641667;
+    # tanh(atanh(-0.4425) -/+ 12.7062 * 0.0641667 / (1 - 0.4425^2)) = -0.903171, 0.491847
+    # (plain t: -1.2578 to 0.3728)
+    versus = document["wide"]["vs_best"]
+    assert versus["ci_low"] == pytest.approx(-0.903171, abs=1e-6)
+    assert versus["ci_high"] == pytest.approx(0.491847, abs=1e-6)
+    loss = document["wide"]["test_loss"]  # a loss has no upper bound: the plain t
+    assert (loss["ci_low"], loss["ci_high"]) == pytest.approx((-0.2971, 1.3971), abs=5e-5)
 
 
 def test_one_seed_gives_n_a_for_every_interval_and_test_never_nan() -> None:

@@ -2,7 +2,9 @@
 
 Each line names the key path, the value as given and what is allowed:
 ``settings.x.lr = true: expected a finite number ...``; an unknown key's line lists the
-allowed keys and the closest one when it looks like a typo.
+allowed keys and the closest one when it looks like a typo. A key YAML reads as something
+other than a string (``1e-3``, ``true``, ``null``, ``2024-01-01``) is quoted as written in
+the file, with its line, when the file's ``Spellings`` are known.
 """
 
 from __future__ import annotations
@@ -14,25 +16,42 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel
 
 from lrstudy.config.schedules import SCHEDULE_TYPES
-from lrstudy.config.types import LR_SUGGESTIONS, yaml_repr
+from lrstudy.config.types import LR_SUGGESTIONS, yaml_kind, yaml_repr
+
+# (parent key path, key) -> (the key as written in the file, its line); see
+# ``loading.key_spellings``.
+Spellings = Mapping[tuple[tuple[str, ...], Any], tuple[str, int]]
+# What YAML 1.2 read a key as, in a sentence.
+_KIND_PHRASES = {"bool": "a boolean", "int": "an integer", "null": "null", "date": "a date"}
 
 
-def format_error(error: Mapping[str, Any], root: type[BaseModel]) -> str:
+def format_error(
+    error: Mapping[str, Any], root: type[BaseModel], spellings: Spellings | None = None
+) -> str:
     """One ``key.path = value: what is allowed`` line for a pydantic error.
 
     Args:
         error: one of pydantic's ``ValidationError.errors()``, located from ``root``.
         root: the model validated (``Config``), to find the allowed keys of a section.
+        spellings: the file's keys that YAML did not read as strings, as written.
     """
-    raw_loc = [str(part) for part in error["loc"]]
-    loc = raw_loc
+    spellings = spellings or {}
+    original = [part for part in error["loc"]]
     # Drop the union-member tag pydantic inserts after 'schedule' (e.g. '.plateau.').
-    loc = [
+    kept = [
         part
-        for index, part in enumerate(loc)
-        if not (index > 0 and loc[index - 1] == "schedule" and part in SCHEDULE_TYPES)
+        for index, part in enumerate(original)
+        if not (index > 0 and original[index - 1] == "schedule" and part in SCHEDULE_TYPES)
     ]
+    raw_loc = [str(part) for part in original]
+    loc = [_spelled(kept[:index], part, spellings) for index, part in enumerate(kept)]
     path = ".".join(loc)
+    if error["type"] in ("invalid_key", "setting_name") and not isinstance(error["input"], str):
+        # a setting name's location ends with (name, '[key]'), another key's with the key
+        trim = -2 if error["type"] == "setting_name" else -1
+        model = _model_at(raw_loc[:trim], root)
+        parent = [str(part) for part in kept[:trim]]
+        return _non_string_key(parent, error, model, spellings)
     message = error["msg"]
     message = message.removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
@@ -52,6 +71,44 @@ def format_error(error: Mapping[str, Any], root: type[BaseModel]) -> str:
     if isinstance(value, Mapping) and value:
         return f"{path or '(top level)'}: {message}"
     return f"{path} = {yaml_repr(value)}: {message}"
+
+
+def _spelled(parent: Sequence[Any], part: Any, spellings: Spellings) -> str:
+    """A location part: a non-string key as written in the file, else as pydantic has it."""
+    found = spellings.get((tuple(str(item) for item in parent), part))
+    return found[0] if found else str(part)
+
+
+def _non_string_key(
+    parent: Sequence[str],
+    error: Mapping[str, Any],
+    model: type[BaseModel] | None,
+    spellings: Spellings,
+) -> str:
+    """``settings: setting name 1e-3 (line 12) is read by YAML as a float (0.001), ...``.
+
+    A setting name (``setting_name``) gets the naming rule; any other key
+    (``invalid_key``) the keys allowed in ``model``, the section it is in. Without the
+    file's spellings (a mapping validated directly) the key is shown as YAML would write
+    the value.
+    """
+    key = error["input"]
+    where = ".".join(parent) or "(top level)"
+    spelling, line = spellings.get((tuple(parent), key), (None, None))
+    shown = key.isoformat() if hasattr(key, "isoformat") else yaml_repr(key)
+    kind = yaml_kind(key)
+    read = _KIND_PHRASES.get(kind, f"a {kind}")
+    if spelling is not None and spelling != shown and key is not None:
+        read += f" ({shown})"
+    written = (spelling or shown) + (f" (line {line})" if line else "")
+    if error["type"] == "setting_name":
+        return (
+            f"{where}: setting name {written} is read by YAML as {read}, not a string: "
+            f"{error['ctx']['rule']}"
+        )
+    allowed = [field.alias or name for name, field in model.model_fields.items()] if model else []
+    listed = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+    return f"{where}: key {written} is read by YAML as {read}, not a string{listed}"
 
 
 def _lr_source_hint(loc: Sequence[str], value: Any) -> str | None:

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from lrstudy.clock import lasts_a_tick, steps_per_epoch, ticks_per_epoch
-from lrstudy.config.errors import format_error
+from lrstudy.config.errors import Spellings, format_error
 from lrstudy.config.schedules import CosineRestartsSchedule, CyclicSchedule
 from lrstudy.config.sections import Config
 from lrstudy.config.types import MAX_SEED, ConfigError, yaml_kind
@@ -155,8 +155,14 @@ def cross_check(config: Config) -> list[str]:
     return problems
 
 
-def parse_config(raw: Any, source: str = "params.yaml") -> Config:
-    """Validate a parsed params mapping; raise ConfigError listing every problem."""
+def parse_config(
+    raw: Any, source: str = "params.yaml", spellings: Spellings | None = None
+) -> Config:
+    """Validate a parsed params mapping; raise ConfigError listing every problem.
+
+    ``spellings`` (``key_spellings`` of the file's text) lets a message quote a key YAML
+    did not read as a string as it is written in the file, with its line.
+    """
     if not isinstance(raw, Mapping):
         raise ConfigError([f"expected a mapping at the top level, got {yaml_kind(raw)}"], source)
     try:
@@ -164,7 +170,9 @@ def parse_config(raw: Any, source: str = "params.yaml") -> Config:
     except ValidationError as exc:
         # One line per problem (a key with a line break in it spans two).
         problems = [
-            line for error in exc.errors() for line in format_error(error, Config).split("\n")
+            line
+            for error in exc.errors()
+            for line in format_error(error, Config, spellings).split("\n")
         ]
         raise ConfigError(problems, source) from None
     problems = cross_check(config)
@@ -181,12 +189,14 @@ def read_params(path: str | Path = "params.yaml") -> Any:
     Raises:
         ConfigError: the file is missing or is not valid YAML (a repeated key included).
     """
-    path = Path(path)
+    return parse_params_text(_read_text(Path(path)), str(path))
+
+
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError([f"file not found: {path}"], str(path)) from None
-    return parse_params_text(text, str(path))
 
 
 def parse_params_text(text: str, source: str = "params.yaml") -> Any:
@@ -204,6 +214,38 @@ def parse_params_text(text: str, source: str = "params.yaml") -> Any:
         raise ConfigError([f"not valid YAML: {detail}"], source) from None
 
 
+def key_spellings(text: str, raw: Any) -> Spellings:
+    """Each mapping key YAML did not read as a string: its text in the file and its line.
+
+    ``1e-3``, ``0x10``, ``true``, ``~`` or ``2024-01-01`` as a key become a float, an int,
+    a boolean, null or a date, and a message naming the value (0.001, 16, ...) would
+    quote something the user never wrote. Keyed by ``(parent path, key)``, the key
+    both as parsed and as pydantic prints it in a location (``repr``); found by walking
+    YAML's node tree (``compose``, which keeps the source text and position of each
+    scalar) alongside the parsed mappings, which keep the file's order.
+    """
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+    found: Spellings = {}
+
+    def walk(node: Any, value: Any, path: tuple[str, ...]) -> None:
+        if not (isinstance(node, MappingNode) and isinstance(value, Mapping)):
+            return
+        if len(node.value) != len(value):  # merge keys (<<): no one-to-one order
+            return
+        for (key_node, child_node), (key, child) in zip(node.value, value.items(), strict=True):
+            if not isinstance(key, str) and isinstance(key_node, ScalarNode):
+                place = (key_node.value, key_node.start_mark.line + 1)
+                found[(path, key)] = found[(path, repr(key))] = place
+            walk(child_node, child, (*path, key if isinstance(key, str) else repr(key)))
+
+    walk(YAML(typ="safe").compose(text), raw, ())
+    return found
+
+
 def load_config(path: str | Path = "params.yaml") -> Config:
     """Read and validate a params file (see ``read_params`` and ``parse_config``)."""
-    return parse_config(read_params(path), str(Path(path)))
+    text = _read_text(Path(path))
+    raw = parse_params_text(text, str(Path(path)))
+    return parse_config(raw, str(Path(path)), key_spellings(text, raw))

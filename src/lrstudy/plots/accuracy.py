@@ -13,14 +13,14 @@ from matplotlib.lines import Line2D
 
 from lrstudy.data import CHANCE_ACCURACY
 from lrstudy.plots.style import Style, setting_styles
-from lrstudy.statistics import finite, mean_interval
+from lrstudy.statistics import ACCURACY_BOUNDS, finite, mean_interval
 
 # The test-accuracy figure zooms in on the settings within this of the highest mean.
 ZOOM_WIDTH = 0.05
 
 
 def _describe_accuracy(values: np.ndarray, missing: int) -> str:
-    interval = mean_interval(values)
+    interval = mean_interval(values, bounds=ACCURACY_BOUNDS)
     if values.size == 0:
         text = "n/a"
     elif interval is None:
@@ -46,8 +46,10 @@ def test_accuracy(
 
     Returns:
         A horizontal dot plot sorted by mean (settings without any result last): each
-        seed a dot, the mean a bar whose whisker is the 95 % t-interval of the mean
-        (``statistics.mean_interval``, clipped to [0, 1]; none with one seed), each
+        seed a dot, the mean a bar whose whisker is the 95 % interval of the mean
+        (``statistics.mean_interval`` with ``ACCURACY_BOUNDS``: a t-interval on the
+        logit scale, inside [0, 1] by construction, so no whisker is ever cut and each
+        ends in a cap; none with one seed), each
         diverged seed a red cross at the left edge, the chance level dashed, and the
         mean [interval] written at the right. Where the settings near the top would
         crowd into a sliver of the full range, a second panel (same rows) zooms in on
@@ -124,17 +126,8 @@ class _AccuracyRow:
                 name, values, missing, None, math.nan, math.nan, _describe_accuracy(values, missing)
             )
         mean = float(values.mean())
-        low, high = mean_interval(values) or (mean, mean)
-        # The whisker stops at the possible range [0, 1].
-        return cls(
-            name,
-            values,
-            missing,
-            mean,
-            max(0.0, low),
-            min(1.0, high),
-            _describe_accuracy(values, missing),
-        )
+        low, high = mean_interval(values, bounds=ACCURACY_BOUNDS) or (mean, mean)
+        return cls(name, values, missing, mean, low, high, _describe_accuracy(values, missing))
 
 
 def _zoom_limits(rows: Sequence[_AccuracyRow], left: float) -> tuple[float, float] | None:

@@ -14,6 +14,15 @@ from matplotlib.lines import Line2D
 
 from lrstudy.plots.style import LEGEND_FONT_SIZE, finite_values, grid_shape
 
+# The test points' colours by true class (two classes): the ends of RdBu, the colour map
+# of P(y = 1), so a point sits on the colour of its class where the model is right.
+POINT_COLORS = mpl.colors.ListedColormap([mpl.colormaps["RdBu"](0.0), mpl.colormaps["RdBu"](1.0)])
+# The P(y = 1) shading: RdBu mixed 45 % with white, so dark points of either class show
+# on it (opaque, unlike an alpha, which leaves seams between the filled levels).
+SHADING = mpl.colors.ListedColormap(
+    0.55 * mpl.colormaps["RdBu"](np.linspace(0, 1, 256))[:, :3] + 0.45, name="RdBu_light"
+)
+
 
 def decision_boundaries(
     axis: np.ndarray,
@@ -24,7 +33,10 @@ def decision_boundaries(
 ) -> Figure:
     """Each setting's decision boundary on the grid, one panel per setting.
 
-    Two classes: the notebook's contour of P(y=1) (RdBu, 25 levels) with one colour bar.
+    Two classes: the notebook's filled contour of P(y=1) (RdBu, 25 levels, lightened) with
+    one colour bar, and the decision boundary P(y=1) = 0.5 as a black line drawn above the
+    test points, which are small translucent dots (600 of them covered the inner class,
+    and the boundary with it); a legend names the points and the line.
     k > 2 classes: the region each class is predicted in (the most probable class), one
     colour per class, the same colours for the test points' true classes, and a legend.
     More than two features: the grid is the slice x2 = ... = 0 and the points are projected
@@ -78,7 +90,7 @@ def decision_boundaries(
     for panel in list(axes.flat)[len(names) :]:
         panel.set_visible(False)
     _boundary_key(figure, axes, contour, class_colors, n_classes, rows)
-    title = "Decision boundary of each setting (test points on top)"
+    title = "Decision boundary of each setting, over the test points"
     if n_features > 2:
         others = ", ".join(f"$x_{index}$" for index in range(2, n_features))
         title += f"\nslice at {others} = 0; test points projected onto ($x_0$, $x_1$)"
@@ -114,7 +126,7 @@ def _draw_boundary(
     n_classes: int,
     class_cmap: Colormap,
 ) -> QuadContourSet | None:
-    """One setting's regions (k > 2 classes) or P(y=1) contour, and the points on top.
+    """One setting's regions (k > 2 classes) or P(y=1) contour, the points, the 0.5 line.
 
     Returns:
         The P(y=1) contour set (for the colour bar) with two classes, else ``None``.
@@ -140,11 +152,13 @@ def _draw_boundary(
     else:
         # A diverged model predicts NaN: show it as undecided (0.5), never crash.
         grid = np.clip(np.nan_to_num(grid, nan=0.5), 0, 1)
-        contour = panel.contourf(first, second, grid, levels=np.linspace(0, 1, 26), cmap="RdBu")
-        colors = dict(c=points_y, cmap="RdBu", vmin=-0.2, vmax=1.2)
-    panel.scatter(
-        points_x[:, 0], points_x[:, 1], s=10, edgecolors="white", linewidths=0.4, **colors
-    )
+        contour = panel.contourf(first, second, grid, levels=np.linspace(0, 1, 26), cmap=SHADING)
+        colors = dict(c=points_y, cmap=POINT_COLORS, vmin=0, vmax=1)
+    # Small, translucent points, so the regions and the boundary stay visible through them.
+    panel.scatter(points_x[:, 0], points_x[:, 1], s=5, alpha=0.7, linewidths=0, zorder=2, **colors)
+    if n_classes == 2 and np.ptp(grid) > 0 and grid.min() < 0.5 < grid.max():
+        # The boundary itself, P(y = 1) = 0.5, drawn above the points.
+        panel.contour(first, second, grid, levels=[0.5], colors="black", linewidths=1.4, zorder=3)
     return contour
 
 
@@ -174,5 +188,22 @@ def _boundary_key(
         )
     elif contour is not None:
         bar = figure.colorbar(contour, ax=axes, shrink=min(0.9, 0.45 + 0.15 * rows))
-        bar.set_label("model's $P(y = 1)$; points: true class of each test sample")
+        bar.set_label("shaded: the model's $P(y = 1)$")
         bar.set_ticks([0, 0.25, 0.5, 0.75, 1])
+        handles = [
+            Line2D([], [], marker="o", linestyle="", markersize=4, color=POINT_COLORS(label))
+            for label in (0, 1)
+        ]
+        handles.append(Line2D([], [], color="black", linewidth=1.4))
+        figure.legend(
+            handles,
+            [
+                "test point of class 0",
+                "test point of class 1",
+                "decision boundary: $P(y = 1) = 0.5$",
+            ],
+            loc="outside lower center",
+            ncols=3,
+            fontsize=LEGEND_FONT_SIZE,
+            frameon=False,
+        )

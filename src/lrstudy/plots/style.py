@@ -9,6 +9,7 @@ without timestamp metadata and closes the figure.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,26 @@ from matplotlib.ticker import LogLocator
 from lrstudy.io import atomic_path
 
 DPI = 110
-LINE_STYLES = ("-", "--", ":", "-.")
+LineStyle = str | tuple[float, tuple[float, ...]]
+# One line style and one dot marker per block of ten settings (a block: the ten tab10
+# colours). Matplotlib's four named styles, then dash patterns (offset, (on, off, ...)),
+# in line widths, chosen to stay distinct in a legend's short handle: dense dashes,
+# dash-dot-dot, sparse dots, long dash with three dots.
+LINE_STYLES: tuple[LineStyle, ...] = (
+    "-",
+    "--",
+    ":",
+    "-.",
+    (0, (5, 1)),
+    (0, (3, 1, 1, 1, 1, 1)),
+    (0, (1, 3)),
+    (0, (7, 2, 1, 2, 1, 2, 1, 2)),
+)
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+COLORS = mpl.colormaps["tab10"]
+# Settings that get a style of their own: beyond, styles repeat (and setting_styles warns).
+DISTINCT_STYLES = COLORS.N * min(len(LINE_STYLES), len(MARKERS))
 LEGEND_FONT_SIZE = 9
-MARKERS = ("o", "s", "^", "D")
 
 
 @dataclass(frozen=True)
@@ -34,7 +52,7 @@ class Style:
     """How one setting is drawn in every figure (lines: colour, line style; dots: marker)."""
 
     color: tuple[float, float, float, float]
-    linestyle: str
+    linestyle: LineStyle
     marker: str = "o"
 
 
@@ -42,10 +60,14 @@ def setting_styles(names: Sequence[str]) -> dict[str, Style]:
     """One style per setting, stable for a given order.
 
     The ten tab10 colours first; from the eleventh setting on the colours repeat with
-    another line style (dashed, dotted, dash-dot) and dot marker (square, triangle,
-    diamond): a dot plot has no line style, so the marker tells the two settings of one
-    colour apart there (tab20's light shades would read as the same hue at a dot's size).
-    Distinct up to 40 settings.
+    another line style (dashed, dotted, dash-dot, then four dash patterns) and dot marker
+    (square, triangle, diamond, then four more), one of each per block of ten: a dot plot
+    has no line style, so the marker tells the settings of one colour apart there
+    (tab20's light shades would read as the same hue at a dot's size). Both the
+    (colour, line style) and the (colour, marker) pairs are distinct up to
+    ``DISTINCT_STYLES`` (80) settings (with four blocks, the 41st setting silently took
+    the 1st's style). Beyond 80 the styles repeat, and a ``UserWarning`` says from which
+    setting on.
 
     Args:
         names: Setting names, in legend (and colour) order.
@@ -53,12 +75,20 @@ def setting_styles(names: Sequence[str]) -> dict[str, Style]:
     Returns:
         ``{name: Style}`` in the order of ``names``; colours are RGBA tuples in [0, 1].
     """
-    palette = mpl.colormaps["tab10"]
+    if len(names) > DISTINCT_STYLES:
+        warnings.warn(
+            f"{len(names)} settings: the figures have {DISTINCT_STYLES} distinct styles "
+            f"(colour, line style, marker), so setting {DISTINCT_STYLES + 1} "
+            f"({names[DISTINCT_STYLES]}) and those after it repeat the styles of the "
+            f"settings {DISTINCT_STYLES} places before them",
+            stacklevel=2,
+        )
+    blocks = DISTINCT_STYLES // COLORS.N
     return {
         name: Style(
-            color=palette(index % palette.N),
-            linestyle=LINE_STYLES[(index // palette.N) % len(LINE_STYLES)],
-            marker=MARKERS[(index // palette.N) % len(MARKERS)],
+            color=COLORS(index % COLORS.N),
+            linestyle=LINE_STYLES[(index // COLORS.N) % blocks],
+            marker=MARKERS[(index // COLORS.N) % blocks],
         )
         for index, name in enumerate(names)
     }

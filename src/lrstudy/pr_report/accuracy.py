@@ -13,13 +13,14 @@ from typing import Any
 from lrstudy.pr_report.text_chart import TEXT_CHART_LEGEND, TextRow, interval_text_chart
 from lrstudy.report.formatting import (
     MISSING,
+    decimals_for,
     fixed,
     is_number,
     not_enough,
     plural,
     signed_fixed,
 )
-from lrstudy.statistics import decimals_for, difference_interval, mean_interval
+from lrstudy.statistics import ACCURACY_BOUNDS, difference_interval, mean_interval
 
 
 def accuracy_of(metrics: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
@@ -38,10 +39,11 @@ def seed_values(accuracy: Mapping[str, Any]) -> dict[str, float | None]:
 def spread_cell(accuracy: Mapping[str, Any] | None) -> str:
     """``mean [95 % CI] (n seeds)`` of one setting's test accuracy, or a dash.
 
-    The interval is the t-interval of the mean over the seeds that have a value
-    (``statistics.mean_interval``), computed from the per-seed values so that a base
-    revision written before intervals existed gets one too; the digits shown are those
-    the interval supports (``statistics.decimals_for``).
+    The interval is the t-interval of the mean on the logit scale, inside [0, 1], over
+    the seeds that have a value (``statistics.mean_interval`` with ``ACCURACY_BOUNDS``),
+    computed from the per-seed values so that a base revision written before intervals
+    existed (or with unbounded ones) gets the same kind; the digits shown are those the
+    interval supports (``formatting.decimals_for``).
     """
     if accuracy is None:
         return MISSING
@@ -49,7 +51,7 @@ def spread_cell(accuracy: Mapping[str, Any] | None) -> str:
     present = [value for value in values.values() if value is not None]
     if not present:
         return f"n/a ({plural(len(values), 'seed')}, none with a result)"
-    interval = mean_interval(present)
+    interval = mean_interval(present, bounds=ACCURACY_BOUNDS)
     mean = sum(present) / len(present)
     if interval is None:
         return f"{fixed(mean)} [{not_enough(len(present))}]"
@@ -69,7 +71,8 @@ def delta_cells(
 
     Seeds are paired by seed key when both revisions ran the same seeds and ``paired``
     (the architecture did not change, so a seed starts from the same weights in both);
-    otherwise Welch's interval (``statistics.difference_interval``). The difference is
+    otherwise Welch's; either on the logit scale of [-1, 1], so it stays inside
+    (``statistics.difference_interval`` with ``ACCURACY_BOUNDS``). The difference is
     *within seed noise* when its interval contains 0.
 
     Returns:
@@ -80,7 +83,7 @@ def delta_cells(
     old, new = seed_values(base), seed_values(head)
     paired = paired and list(old) == list(new)  # same seeds, same order
     count, difference, interval = difference_interval(
-        list(new.values()), list(old.values()), paired
+        list(new.values()), list(old.values()), paired, bounds=ACCURACY_BOUNDS
     )
     if difference is None:
         return "n/a", "n/a"
@@ -135,10 +138,12 @@ def accuracy_section(
         "| setting | base: mean [95 % CI] | head: mean [95 % CI] "
         "| head − base [95 % CI] | seed noise? | head per seed |\n"
         "|---|---:|---:|---:|---|---|\n" + "\n".join(rows) + "\n\n"
-        "Test accuracy: the mean over seeds with its 95 % t-interval. head − base is the "
+        "Test accuracy: the mean over seeds with its 95 % t-interval on the logit scale "
+        "(inside [0, 1] by construction). head − base is the "
         "change in mean, over seeds paired by seed number where both revisions ran the "
         "same seeds and the architecture did not change (else unpaired, Welch), with its "
-        "95 % interval: *within seed noise* when the interval contains 0, so a reviewer "
+        "95 % interval (on the logit scale of [−1, 1]): *within seed noise* when the "
+        "interval contains 0, so a reviewer "
         "need not chase it. Digits: as many as the interval supports. "
         "— means the revision has no such setting; n/a (1 seed): an interval needs two.\n"
     )
@@ -149,8 +154,8 @@ def accuracy_chart(
 ) -> str:
     """The changed settings' per-seed test accuracy, base over head, as a text figure.
 
-    A fenced ``text_chart.interval_text_chart`` (each setting on its own scale, accuracy
-    clipped to [0, 1]) with its legend; "" without changed settings. Text, not a PNG: a
+    A fenced ``text_chart.interval_text_chart`` (each setting on its own scale, the
+    intervals inside [0, 1]) with its legend; "" without changed settings. Text, not a PNG: a
     PR comment shows images only from URLs, and a figure drawn while the report is built
     is committed nowhere, while a code block shows in the comment, the run summary and
     the local file alike.
@@ -166,5 +171,5 @@ def accuracy_chart(
         groups.append((name, rows))
     if not groups:
         return ""
-    chart = interval_text_chart(groups, limits=(0.0, 1.0))
+    chart = interval_text_chart(groups, bounds=ACCURACY_BOUNDS)
     return f"```text\n{chart}\n```\n\n{TEXT_CHART_LEGEND}\n"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from lrstudy.pr_report.accuracy import seed_values
-from lrstudy.report.formatting import digits_cell, format_value, is_number
-from lrstudy.statistics import decimals_for, mean_interval
+from lrstudy.report.formatting import decimals_for, digits_cell, format_value, is_number
+from lrstudy.statistics import ACCURACY_BOUNDS, mean_interval
 
 METRICS_FILE = "reports/metrics.json"
 
@@ -106,13 +106,14 @@ def params_table(changes: Sequence[Change]) -> str:
 
 
 PRECISION_METRICS = ("test_accuracy", "test_loss")
+METRIC_BOUNDS = {"test_accuracy": ACCURACY_BOUNDS, "test_loss": None}
 ACCURACY_UNITS = ("difference", "ci_low", "ci_high")  # vs_best leaves in accuracy units
 
 
 def metric_decimals(*metrics: Mapping[str, Any]) -> dict[str, int]:
     """Decimals per ``<setting>.<metric>`` that the seed spread supports.
 
-    From the 95 % interval of the mean over seeds (``statistics.decimals_for``): a change
+    From the 95 % interval of the mean over seeds (``formatting.decimals_for``): a change
     of 0.001666 where the interval is ±0.004 shows as +0.002. The first metrics document
     that gives a setting an interval wins (pass the head's first).
     """
@@ -124,7 +125,7 @@ def metric_decimals(*metrics: Mapping[str, Any]) -> dict[str, int]:
                 if not isinstance(block, Mapping) or f"{name}.{metric}" in decimals:
                     continue
                 present = [v for v in seed_values(block).values() if v is not None]
-                interval = mean_interval(present)
+                interval = mean_interval(present, bounds=METRIC_BOUNDS[metric])
                 if interval is not None:
                     decimals[f"{name}.{metric}"] = decimals_for((interval[1] - interval[0]) / 2)
     return decimals

@@ -8,7 +8,6 @@ matplotlib's figure machinery (only its tick locator, when a chart is drawn).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,7 +51,7 @@ def _step_decimals(step: float) -> int:
 def interval_text_chart(
     groups: Sequence[tuple[str, Sequence[TextRow]]],
     width: int = 44,
-    limits: tuple[float, float] = (-math.inf, math.inf),
+    bounds: tuple[float, float] | None = None,
 ) -> str:
     """Per-seed values and the 95 % interval of their mean, as monospace ASCII.
 
@@ -66,8 +65,9 @@ def interval_text_chart(
     Args:
         groups: ``(title, rows)``; the title is printed above the group's axis.
         width: Characters of the strip.
-        limits: Values outside these are drawn at the edge (e.g. an interval of an
-            accuracy beyond 1 stops at 1 with ``>``).
+        bounds: The range the values lie in (an accuracy's [0, 1]), or ``None``: the
+            intervals are then built inside it (``statistics.mean_interval`` with
+            ``bounds``), so none is ever cut at an edge.
 
     Returns:
         The chart, lines joined by newlines (no fence), or "" without groups.
@@ -78,10 +78,10 @@ def interval_text_chart(
     indent = " " * (label_width + 2)
     lines: list[str] = []
     for title, rows in groups:
-        samples = [mean_interval(row.values) for row in rows]
-        seeds = [np.clip(finite(row.values), *limits) for row in rows]
+        samples = [mean_interval(row.values, bounds=bounds) for row in rows]
+        seeds = [finite(row.values) for row in rows]
         points = [value for values in seeds for value in values]
-        points += [min(max(end, limits[0]), limits[1]) for iv in samples if iv for end in iv]
+        points += [end for interval in samples if interval for end in interval]
         if lines:
             lines.append("")
         lines.append(title)
@@ -116,8 +116,7 @@ def interval_text_chart(
                     first, last = column(left), column(right)
                     for place in range(first + 1, last):
                         strip[place] = "-"
-                    strip[first] = "<" if left < limits[0] else "["
-                    strip[last] = ">" if right > limits[1] else "]"
+                    strip[first], strip[last] = "[", "]"
                 strip[column(float(values.mean()))] = "|"
             lines.append(f"{row.label:<{label_width}}  {''.join(strip)}  {row.note}".rstrip())
     return "\n".join(lines)

@@ -24,11 +24,13 @@ FIGURES = (
         "test_accuracy.png",
         "Test accuracy per setting",
         "Each dot is one seed; the black bar is the mean over seeds and its whisker the "
-        "95 % confidence interval of the mean (Student t); a red cross is a seed that "
+        "95 % confidence interval of the mean (Student t on the logit scale: inside [0, 1], "
+        "never cut); a red cross is a seed that "
         "diverged (no accuracy); the dashed line is chance. Sorted by mean test accuracy, "
         "highest on top; the name in bold is the best on validation accuracy, the "
         "reference of the comparisons below. Where the best settings crowd together, the "
-        "right panel zooms in on them.",
+        "right panel zooms in on them; a whisker that runs off that panel's edge goes on "
+        "beyond it (its cap is at the interval's end, out of view).",
     ),
     FigureEntry(
         "learning_curves.png",
@@ -48,7 +50,8 @@ FIGURES = (
         "decision_boundaries.png",
         "Decision boundaries",
         "P(y = 1) over the input plane for each setting's median seed (by test "
-        "accuracy), with the test points coloured by their true class.",
+        "accuracy), shaded; the black line is the decision boundary, P(y = 1) = 0.5, drawn "
+        "over the test points (small dots coloured by their true class).",
     ),
     FigureEntry(
         "lr_sweep.png",

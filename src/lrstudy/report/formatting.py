@@ -92,6 +92,23 @@ def p_phrase(value: float | None, count: int) -> str:
 # --- the PR report ---
 
 
+def decimals_for(half_width: float | None, default: int = 4) -> int:
+    """Decimals that show a value to the precision its interval supports.
+
+    The Particle Data Group's rounding rule (Review of Particle Physics, Introduction,
+    "Rounding"): take the interval half-width's three leading digits; 100–354 keep two
+    significant digits, 355–949 one, 950–999 round up to 1000 and keep two. Bounded to
+    1–6 decimals; ``default`` without an interval. Half-width 0.127 → 2 decimals,
+    0.0062 → 3, 0.0025 → 4.
+    """
+    if half_width is None or not math.isfinite(half_width) or half_width <= 0:
+        return default
+    exponent = math.floor(math.log10(half_width))
+    leading = int(half_width / 10 ** (exponent - 2))
+    decimals = 1 - exponent if leading <= 354 else -exponent
+    return int(min(6, max(1, decimals)))
+
+
 def format_value(value: Any) -> str:
     """A param or metric value for a table cell (five significant digits, like dvc)."""
     if value is None:
