@@ -127,3 +127,14 @@ def test_divergence_epoch_non_finite_far_above_start_and_healthy_short_runs() ->
     # recovers are not divergence; the old rule (last > first) flagged the first
     assert divergence_epoch(losses([0.693, 0.695, 0.699])) is None
     assert divergence_epoch(losses([0.7, 5.0, 0.3])) is None
+
+
+def test_setting_accuracy_interval_stays_inside_zero_and_one() -> None:
+    """2 seeds at 0.5 and 0.6: the plain t-interval is 0.55 ± 12.706 · 0.05 = -0.085 to 1.185."""
+    from lrstudy.evaluation import setting_metrics
+
+    per_seed = {0: {"loss": 0.5, "accuracy": 0.5}, 1: {"loss": 0.4, "accuracy": 0.6}}
+    accuracy = setting_metrics(per_seed)["test_accuracy"]
+    assert 0 < accuracy["ci_low"] < 0.5 and 0.6 < accuracy["ci_high"] < 1
+    loss = setting_metrics(per_seed)["test_loss"]
+    assert loss["ci_low"] < 0  # a loss keeps the plain t-interval: 0.45 ± 12.7 * 0.05

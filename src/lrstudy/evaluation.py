@@ -14,7 +14,7 @@ import numpy as np
 
 from lrstudy.config import GridConfig
 from lrstudy.runlog import seed_key
-from lrstudy.statistics import finite, mean_interval
+from lrstudy.statistics import ACCURACY_BOUNDS, finite, mean_interval
 
 if TYPE_CHECKING:
     import keras
@@ -67,8 +67,14 @@ def history_frame(history: Mapping[str, Sequence[float]]) -> pd.DataFrame:
     return frame
 
 
-def summarize(values: Sequence[float | None]) -> dict[str, float | int | None]:
-    """Mean, sample std, min, max and 95 % t-interval of the mean over the finite values.
+def summarize(
+    values: Sequence[float | None], bounds: tuple[float, float] | None = None
+) -> dict[str, float | int | None]:
+    """Mean, sample std, min, max and 95 % interval of the mean over the finite values.
+
+    The interval is ``statistics.mean_interval``'s: Student's t, on the logit scale of
+    ``bounds`` when the values have bounds (an accuracy: ``ACCURACY_BOUNDS``), so it stays
+    inside them.
 
     A seed without a value (``None``, NaN or ±inf: a diverged run) is left out and ``n``
     counts the seeds that remain. With one value the std is 0 and the interval ``None``;
@@ -83,7 +89,7 @@ def summarize(values: Sequence[float | None]) -> dict[str, float | int | None]:
     if array.size == 0:
         empty: dict[str, float | int | None] = dict.fromkeys(SUMMARY_KEYS)
         return {**empty, "n": 0}
-    interval = mean_interval(array)
+    interval = mean_interval(array, bounds=bounds)
     return {
         "mean": _round(float(np.mean(array))),
         "std": _round(sample_std(array)),
@@ -190,10 +196,10 @@ def setting_metrics(
     seeds = sorted(per_seed)
     lost = set(diverged) | {seed for seed in seeds if seed_diverged(per_seed[seed])}
     result: dict[str, object] = {}
-    for metric in ("accuracy", "loss"):
+    for metric, bounds in (("accuracy", ACCURACY_BOUNDS), ("loss", None)):
         values = [None if seed in lost else per_seed[seed][metric] for seed in seeds]
         result[f"test_{metric}"] = {
-            **summarize(values),
+            **summarize(values, bounds),
             "seeds": {
                 seed_key(seed): None if value is None else _round(value)
                 for seed, value in zip(seeds, values, strict=True)

@@ -32,13 +32,13 @@ from lrstudy.report.markdown import metrics_table, summary_markdown, summary_tab
 from lrstudy.report.reading import reading
 from lrstudy.report.summary import (
     SettingSummary,
-    accuracy_summary,
     metrics_document,
     summarize_setting,
     with_comparisons,
 )
 from lrstudy.runlog import read_live_history, read_step_rates
 from lrstudy.stages import compare
+from lrstudy.statistics import ACCURACY_BOUNDS
 
 
 def history(losses: list[float], rates: list[float] | None = None) -> pd.DataFrame:
@@ -258,7 +258,7 @@ def summary(name: str, accuracies: list[float | None], **changes: Any) -> Settin
         "batch_size": 100,
         "epochs": 50,
         "seeds": len(accuracies),
-        "accuracy": accuracy_summary(accuracies),
+        "accuracy": summarize(accuracies, ACCURACY_BOUNDS),
         "per_seed_accuracy": accuracies,
         "best_val_loss": 0.1,
         "best_val_loss_epoch": 40,

@@ -26,7 +26,6 @@ from lrstudy.statistics import (
     Comparison,
     compare_to_reference,
     finite,
-    mean_interval,
     wilson_interval,
 )
 
@@ -43,7 +42,7 @@ class SettingSummary:
 
     ``accuracy`` and ``loss`` are ``evaluation.summarize`` outputs over the seeds that
     have a result (mean, std, min, max, ci_low, ci_high, n); the accuracy's interval is
-    bounded to [0, 1] (``accuracy_summary``). Per-seed sequences are in
+    bounded to [0, 1] (``summarize`` with ``ACCURACY_BOUNDS``). Per-seed sequences are in
     seed order (``seed_ids``), ``None`` where a seed has no value (it diverged).
     """
 
@@ -102,19 +101,6 @@ class SettingSummary:
     def collapse_interval(self) -> tuple[float, float] | None:
         """95 % Wilson interval of the fraction of collapsed seeds (of those with a result)."""
         return wilson_interval(self.collapsed_seeds, int(self.finite_accuracies.size))
-
-
-def accuracy_summary(values: Sequence[float | None]) -> dict[str, float | int | None]:
-    """``evaluation.summarize`` of accuracies, with the interval kept inside [0, 1].
-
-    The mean's interval is ``statistics.mean_interval`` with ``ACCURACY_BOUNDS`` (a
-    t-interval on the logit scale) instead of the plain t-interval, which at a few seeds
-    runs past 0 or 1 (0.5 and 0.6: −0.09 to 1.19).
-    """
-    summary = summarize(values)
-    interval = mean_interval(values, bounds=ACCURACY_BOUNDS)
-    low, high = (None, None) if interval is None else (_rounded(end) for end in interval)
-    return {**summary, "ci_low": low, "ci_high": high}
 
 
 def _finite_losses(history: pd.DataFrame) -> bool:
@@ -177,7 +163,7 @@ def summarize_setting(
         batch_size=spec.batch_size,
         epochs=spec.epochs,
         seeds=len(seeds),
-        accuracy=accuracy_summary(kept_accuracy),
+        accuracy=summarize(kept_accuracy, ACCURACY_BOUNDS),
         per_seed_accuracy=kept_accuracy,
         best_val_loss=float(val_loss[best]),
         best_val_loss_epoch=int(mean_curve["epoch"].iloc[best]),
