@@ -138,3 +138,16 @@ def test_setting_accuracy_interval_stays_inside_zero_and_one() -> None:
     assert 0 < accuracy["ci_low"] < 0.5 and 0.6 < accuracy["ci_high"] < 1
     loss = setting_metrics(per_seed)["test_loss"]
     assert loss["ci_low"] < 0  # a loss keeps the plain t-interval: 0.45 ± 12.7 * 0.05
+
+
+def test_a_training_history_reads_as_a_frame_divergence_epoch_accepts() -> None:
+    """The sweep judges each member's history dict: a run that blows up is flagged at the
+    first epoch past twice its first loss (before, the dict had no epoch column and a
+    diverging sweep member raised KeyError)."""
+    from lrstudy.evaluation import history_frame
+
+    history = {"loss": [0.7, 0.9, 1.5, 3.0], "val_loss": [0.7, 0.8, 1.0, 2.0]}
+    frame = history_frame(history)
+    assert list(frame["epoch"]) == [1, 2, 3, 4]
+    assert divergence_epoch(frame) == 3
+    assert divergence_epoch(history_frame({"loss": [0.7, 0.5], "val_loss": [0.7, 0.6]})) is None
