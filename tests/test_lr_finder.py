@@ -174,3 +174,21 @@ def test_range_test_trains_and_stops_once_the_loss_diverges() -> None:
     # Same seed, same losses.
     again = range_test(model, train, 50, 0, rates, diverge_factor=4.0, beta=0.9, n_classes=2)
     np.testing.assert_array_equal(losses, again)
+
+
+def test_rules_never_read_past_the_blow_up() -> None:
+    """With the stop effectively off, a curve falls, blows up to 1e6 and falls again from
+    there: the steepest fall is after the blow-up, but no rule may suggest a rate there."""
+    rates = np.geomspace(1e-4, 1e4, 60)
+    losses = np.concatenate([np.linspace(1.0, 0.3, 30), [1e6], np.geomspace(1e6, 1e3, 29)])
+    found = suggest(rates, losses, steps=60)
+    for rate in found.as_dict().values():
+        assert rate is None or rate <= rates[29]
+
+
+def test_a_loss_that_blows_up_at_once_is_named_as_such() -> None:
+    rates = np.geomspace(1e-4, 1e4, 60)
+    losses = np.concatenate([[0.7, 0.7, 50.0], np.full(57, 1e3)])
+    found = suggest(rates, losses, steps=60)
+    assert found.as_dict() == {"minimum": None, "steep": None, "valley": None}
+    assert "blew up at step 2" in found.reason and "never fell" not in found.reason

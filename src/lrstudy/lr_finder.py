@@ -38,6 +38,10 @@ SKIP_START_FRACTION = 10
 SKIP_END = 5
 # A curve whose smoothed loss varies by less than this fraction of its level is flat.
 FLAT_RELATIVE_RANGE = 1e-3
+# The rules read a curve only up to where it blew up: its first non-finite smoothed loss or
+# the first step above this many times its lowest (fastai's stop_div default), whatever
+# ``lr_find.diverge_factor`` let the test run on to.
+RULE_DIVERGE_FACTOR = 4.0
 
 
 def exponential_rates(start_lr: float, end_lr: float, steps: int) -> np.ndarray:
@@ -180,8 +184,10 @@ def suggest(
             Defaults to ``n``.
 
     Returns:
-        The three suggestions; all ``None`` with a ``reason`` when fewer than 3 points
-        are left or the loss is flat (varies by less than 0.1 % of its level); a rule
+        The three suggestions, read from the curve up to where it blew up
+        (``RULE_DIVERGE_FACTOR``); all ``None`` with a ``reason`` when fewer than 3 points
+        are left (saying so when the loss blew up too early) or the loss is flat
+        (varies by less than 0.1 % of its level); a rule
         that finds nothing (the loss never falls the way it looks for) gives ``None``
         and is named in ``reason``.
     """
@@ -189,12 +195,21 @@ def suggest(
     losses = np.asarray(smoothed, dtype=np.float64)
     if rates.shape != losses.shape:
         raise ValueError(f"rates {rates.shape} and losses {losses.shape} differ in shape")
+    blown = divergence_step(losses, RULE_DIVERGE_FACTOR)
+    if blown is not None:
+        rates, losses = rates[: blown + 1], losses[: blown + 1]
     begin = (steps if steps is not None else len(rates)) // SKIP_START_FRACTION
     rates, losses = rates[begin : len(rates) - SKIP_END], losses[begin : len(losses) - SKIP_END]
-    finite = np.isfinite(losses)
-    rates, losses = rates[finite], losses[finite]
     if len(losses) < 3:
-        return Suggestions(None, None, None, f"only {len(losses)} usable steps (need 3)")
+        if blown is not None:
+            reason = (
+                f"the loss blew up at step {blown}, before {begin + 3 + SKIP_END} steps "
+                "(fastai leaves out the first tenth and the last 5): no rate to judge; "
+                "lower lr_find.start_lr or raise lr_find.steps"
+            )
+        else:
+            reason = f"only {len(losses)} usable steps (need 3)"
+        return Suggestions(None, None, None, reason)
     level = float(np.max(np.abs(losses)))
     if float(np.ptp(losses)) <= FLAT_RELATIVE_RANGE * level:
         return Suggestions(None, None, None, "the loss is flat: no rate trains faster")

@@ -298,8 +298,9 @@ class Config(StrictModel):
             raise ConfigError(
                 [
                     f"{where}.suggestion = {wanted!r}: the range test made no such suggestion "
-                    "(its loss never fell, see reports/figures/lr_find.png); choose another "
-                    "suggestion or a fixed rate under settings"
+                    "on any seed (each seed's reason is under seeds in lr_find/suggestions.json;"
+                    " see reports/figures/lr_find.png); choose another suggestion or a fixed "
+                    "rate under settings"
                 ]
             )
         return float(rate)
