@@ -135,3 +135,20 @@ def test_grid_predictions_for_three_and_one_features(config) -> None:
     assert predict_grid(
         build_model(config.model, n_features=1, n_classes=config.data.n_classes), grid
     ).shape == (0, 0)
+
+
+@pytest.mark.parametrize("hidden", [[10, 10], [300]])
+def test_grid_predicted_in_chunks_equals_one_batch(config, hidden) -> None:
+    """predict_grid's chunks give the bits of one predict_on_batch over every grid row."""
+    import keras
+
+    from lrstudy.evaluation import PREDICT_ROWS, grid_points, predict_grid
+
+    grid = config.evaluate.grid.model_copy(update={"points": 200})  # 40,000 rows: 5 chunks
+    assert grid.points**2 > 4 * PREDICT_ROWS
+    keras.utils.set_random_seed(1)
+    model = build_model(
+        config.model.model_copy(update={"hidden_units": hidden}), n_features=2, n_classes=2
+    )
+    whole = np.asarray(model.predict_on_batch(grid_points(grid, 2))).reshape(200, 200)
+    np.testing.assert_array_equal(predict_grid(model, grid), whole)

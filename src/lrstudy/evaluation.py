@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
     from lrstudy.data import Dataset
 
+# Grid rows per predict_on_batch call: memory stays ~rows × the widest layer × 4 bytes
+# (33 MB at 1,000 units) whatever the grid. Each row's output depends only on that row, so
+# the chunks give the same bits as one call (tested).
+PREDICT_ROWS = 8192
 ROUND = 6  # decimals kept in metrics files: readable diffs, far below seed-to-seed noise
 SUMMARY_KEYS = ("mean", "std", "min", "max", "ci_low", "ci_high")
 # A run diverged if its loss went non-finite or its training loss ended more than this
@@ -149,13 +153,20 @@ def predict_grid(model: keras.Model, config: GridConfig) -> np.ndarray:
     Returns:
         Indexed ``[x0, x1]``: shape (points, points), P(y = 1), for a one-unit (binary)
         output; (points, points, k), the k class probabilities, for a k-unit softmax
-        output; (0, 0) for a model of one feature, which has no 2-D slice. One
-        ``predict_on_batch`` call (300 x 300 points by default: a few MB).
+        output; (0, 0) for a model of one feature, which has no 2-D slice. Predicted in
+        chunks of ``PREDICT_ROWS`` rows (``predict_on_batch``), so a wide network on a fine
+        grid never holds every row's activations at once.
     """
     n_features = int(model.input_shape[-1])
     if n_features < 2:
         return np.zeros((0, 0), dtype=np.float32)
-    probabilities = np.asarray(model.predict_on_batch(grid_points(config, n_features)))
+    rows = grid_points(config, n_features)
+    probabilities = np.concatenate(
+        [
+            np.asarray(model.predict_on_batch(rows[start : start + PREDICT_ROWS]))
+            for start in range(0, len(rows), PREDICT_ROWS)
+        ]
+    )
     shape = (config.points, config.points)
     if probabilities.shape[-1] > 1:
         shape += (probabilities.shape[-1],)
