@@ -296,8 +296,8 @@ class InverseSqrtSchedule(_Warmup, _InverseSqrtDecay):
 
     @model_validator(mode="after")
     def _has_a_timescale(self) -> InverseSqrtSchedule:
-        if self.timescale_epochs is None and self.warmup_epochs == 0:
-            message = "give 'timescale_epochs' or a warmup (the timescale defaults to its length)"
+        if self.timescale_epochs is None and as_rational(self.warmup_epochs) == 0:
+            message = "give 'timescale_epochs' or a warmup of 1e-9 epochs or more (its default)"
             raise PydanticCustomError("no_timescale", message)
         return self
 
