@@ -563,4 +563,42 @@ BAD_PARAMS = [
         ("suggested.lr_valley.schedule.first_decay_epochs = 0.5", "at least one tick"),
         e2e=False,
     ),
+    # The schedule families of issue 18: wsd's cooldown must fit its run after the warmup
+    # (the setting's own epochs: the end-to-end copies shrink train.epochs).
+    BadParams(
+        "wsd-unknown-decay-type",
+        _schedule({"type": "wsd", "decay_fraction": 0.2, "decay_type": "sqrt"}),
+        ("settings.x.schedule.decay_type = 'sqrt'", "'1-sqrt', 'linear' or 'cosine'"),
+        e2e=False,
+    ),
+    BadParams(
+        "wsd-cooldown-longer-than-the-run",
+        _setting("x", {"lr": 0.05, "epochs": 10, "schedule": {"type": "wsd", "decay_epochs": 12}}),
+        ("settings.x.schedule.decay_epochs = 12", "longer than the run", "its 10 epochs"),
+    ),
+    BadParams(
+        "wsd-warmup-past-the-cooldown",
+        _setting(
+            "x",
+            {
+                "lr": 0.05,
+                "epochs": 10,
+                "schedule": {"type": "wsd", "decay_fraction": 0.5, "warmup_epochs": 6},
+            },
+        ),
+        ("settings.x.schedule.warmup_epochs = 6", "past the cooldown's start at epoch 5"),
+        e2e=False,
+    ),
+    BadParams(
+        "wsd-two-cooldown-lengths",
+        _schedule({"type": "wsd", "decay_epochs": 2, "decay_fraction": 0.2}),
+        ("settings.x.schedule", "exactly one of 'decay_epochs' or 'decay_fraction'", "both"),
+        e2e=False,
+    ),
+    BadParams(
+        "inverse-sqrt-without-timescale",
+        _schedule({"type": "inverse_sqrt"}),
+        ("settings.x.schedule", "'timescale_epochs' or a warmup"),
+        e2e=False,
+    ),
 ]

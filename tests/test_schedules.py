@@ -319,6 +319,9 @@ def test_warmup_prefix_literals() -> None:
         {"type": "cosine_restarts", "first_decay_epochs": 4, "t_mul": 1.5},
         {"type": "polynomial", "power": 2.0},
         {"type": "step", "milestones": [2, 5]},
+        {"type": "wsd", "decay_epochs": 5, "decay_type": "cosine", "min_lr_ratio": 0.1},
+        {"type": "inverse_sqrt", "timescale_epochs": 2},
+        {"type": "rex"},
     ],
     ids=lambda fields: fields["type"],
 )
@@ -340,6 +343,11 @@ def test_default_per_by_type() -> None:
     assert make(type="cyclic", min_lr=0.001, step_size=10).per == "step"
     assert make(type="one_cycle").per == "step"
     assert make(type="plateau").per == "epoch"
+    assert make(type="constant", warmup_epochs=1).per == "step"
+    assert make(type="wsd", decay_fraction=0.2).per == "epoch"
+    assert make(type="wsd", decay_fraction=0.2, warmup_epochs=1).per == "step"
+    assert make(type="inverse_sqrt", warmup_epochs=1).per == "step"
+    assert make(type="rex").per == "epoch"
 
 
 def test_steps_per_epoch_follows_train_size_and_batch() -> None:
@@ -373,6 +381,8 @@ def test_describe_lists_what_differs_from_the_defaults() -> None:
         "cosine (warmup_epochs=5, per=epoch)"
     )
     assert describe(make(type="step", milestones=[10, 20.5])) == "step (milestones=[10, 20.5])"
+    assert describe(make(type="wsd", decay_fraction=0.2)) == "wsd (decay_fraction=0.2)"
+    assert describe(make(type="constant", warmup_epochs=2)) == "constant (warmup_epochs=2)"
 
 
 # --- The settings in params.yaml --------------------------------------------------------------
@@ -515,6 +525,54 @@ BAD_SCHEDULES = [
     ),
     ({"type": "plateau", "per": "step"}, ["settings.x.schedule.per = 'step'", "'epoch'"]),
     ({"type": "plateau", "factor": -0.5}, ["settings.x.schedule.factor = -0.5"]),
+    (
+        {"type": "wsd", "decay_fraction": 0.2, "decay_type": "sqrt"},
+        ["settings.x.schedule.decay_type = 'sqrt'", "'1-sqrt', 'linear' or 'cosine'"],
+    ),
+    ({"type": "wsd"}, ["settings.x.schedule", "'decay_epochs' or 'decay_fraction'", "neither"]),
+    (
+        {"type": "wsd", "decay_epochs": 5, "decay_fraction": 0.2},
+        ["settings.x.schedule", "'decay_epochs' or 'decay_fraction'", "both"],
+    ),
+    (
+        {"type": "wsd", "decay_fraction": 0.2, "min_lr": 0.001, "min_lr_ratio": 0.1},
+        ["settings.x.schedule", "at most one of 'min_lr' or 'min_lr_ratio'", "both"],
+    ),
+    (
+        {"type": "wsd", "decay_fraction": 0.2, "min_lr": 0.05},
+        ["settings.x.schedule", "min_lr = 0.05", "below the setting's lr (0.05)"],
+    ),
+    (
+        {"type": "wsd", "decay_fraction": 1.5},
+        ["settings.x.schedule.decay_fraction = 1.5", "less than or equal to 1"],
+    ),
+    (
+        {"type": "wsd", "decay_fraction": 0.2, "min_lr_ratio": 1},
+        ["settings.x.schedule.min_lr_ratio = 1", "less than 1"],
+    ),
+    # The run is train.epochs = 50: the cooldown must fit in it, after the warmup.
+    (
+        {"type": "wsd", "decay_epochs": 50.5},
+        ["settings.x.schedule.decay_epochs = 50.5", "longer than the run", "its 50 epochs"],
+    ),
+    (
+        {"type": "wsd", "decay_epochs": 10, "warmup_epochs": 40.5},
+        ["settings.x.schedule.warmup_epochs = 40.5", "past the cooldown's start at epoch 40"],
+    ),
+    (
+        {"type": "wsd", "decay_fraction": 0.25, "warmup_epochs": 38},
+        ["settings.x.schedule.warmup_epochs = 38", "epoch 37.5", "decay_fraction = 0.25"],
+    ),
+    (
+        {"type": "inverse_sqrt"},
+        ["settings.x.schedule", "'timescale_epochs' or a warmup of 1e-9 epochs or more"],
+    ),
+    (
+        {"type": "inverse_sqrt", "warmup_epochs": 1e-10},
+        ["settings.x.schedule", "'timescale_epochs' or a warmup"],
+    ),
+    ({"type": "rex", "decay_epochs": -1}, ["settings.x.schedule.decay_epochs = -1"]),
+    ({"type": "constant", "warmup_epochs": -1}, ["settings.x.schedule.warmup_epochs = -1"]),
 ]
 
 
@@ -632,6 +690,26 @@ EXACT_BOUNDARIES = [
     ({"type": "step", "every": 2.1, "factor": 0.5, "warmup_epochs": 2.1}, 10, 42, BASE * 0.5),
     # warmup 1.2 steps from 0: step 1 is 1 / 1.2 of the way to lr.
     ({"type": "cosine", "warmup_epochs": 0.1}, 12, 1, BASE / 1.2),
+    # wsd in a 10-epoch run of 12 steps (120 ticks): cooldown D = 2.1 · 12 = 25.2 steps from
+    # 120 − 25.2 = 94.8; step 94 is still stable, step 95 is 0.2 / 25.2 = 1/126 into it.
+    ({"type": "wsd", "decay_epochs": 2.1, "per": "step"}, 12, 94, BASE),
+    (
+        {"type": "wsd", "decay_epochs": 2.1, "per": "step"},
+        12,
+        95,
+        BASE * (1 - math.sqrt(1 / 126)),
+    ),
+    # ... after a warmup of 0.1 · 12 = 1.2 steps: step 1 warms up, step 2 is stable.
+    ({"type": "wsd", "decay_epochs": 2.1, "warmup_epochs": 0.1}, 12, 1, BASE / 1.2),
+    ({"type": "wsd", "decay_epochs": 2.1, "warmup_epochs": 0.1}, 12, 2, BASE),
+    # inverse_sqrt after a 1.2-step warmup, timescale 1.2: step 2 is lr · sqrt(1.2 / 2).
+    ({"type": "inverse_sqrt", "warmup_epochs": 0.1}, 12, 2, BASE * math.sqrt(0.6)),
+    # rex over 2.5 · 12 = 30 steps: step 15 is z = 1/2, 0.5 / 0.75; step 30 reaches 0.
+    ({"type": "rex", "decay_epochs": 2.5, "per": "step"}, 12, 15, BASE * 2 / 3),
+    ({"type": "rex", "decay_epochs": 2.5, "per": "step"}, 12, 30, 0.0),
+    # constant after a warmup of 0.25 · 12 = 3 steps: step 2 is 2/3 of lr, step 3 is lr.
+    ({"type": "constant", "warmup_epochs": 0.25}, 12, 2, BASE * 2 / 3),
+    ({"type": "constant", "warmup_epochs": 0.25}, 12, 3, BASE),
 ]
 
 
@@ -666,4 +744,245 @@ def test_every_schedule_family_has_a_builder() -> None:
         cls.__name__ for cls in SCHEDULE_CLASSES if not any(map(cls.__mro__.__contains__, BUILDERS))
     ]
     assert missing == []
-    assert len(SCHEDULE_CLASSES) == len(SCHEDULE_TYPES) == 9
+    assert len(SCHEDULE_CLASSES) == len(SCHEDULE_TYPES) == 12
+
+
+# --- Issue 18: warmup-stable-decay, inverse square root, REX, constant with a warmup. -----
+# Hand-computed from the published formulas, and from transformers' and timm's code read
+# (neither is installed): get_wsd_schedule's and get_inverse_sqrt_schedule's lr_lambda in
+# src/transformers/optimization.py, WSDLRScheduler._get_lr in timm/scheduler/wsd_lr.py.
+# Both count the step from 0 (LambdaLR's step; timm's step_update(num_updates) after each
+# update), as lrstudy's tick t does.
+
+
+def test_wsd_at_every_phase_boundary() -> None:
+    # 10 epochs of 10 steps: N = 100 ticks, warmup W = 10, cooldown D = 20 from 100 − 20 = 80.
+    # Warmup t / W; stable 1; cooldown 1 − sqrt(p), p = (t − 80) / 20 (Hägele et al. 2024).
+    schedule = make(type="wsd", warmup_epochs=1, decay_epochs=2)
+    rate = rate_function(schedule, 1.0, 10, 10)
+    expected = {
+        0: 0.0,
+        5: 0.5,
+        9: 0.9,  # the warmup's last tick
+        10: 1.0,  # the stable phase's first
+        79: 1.0,  # ... and last
+        80: 1.0,  # the cooldown's first tick: p = 0
+        81: 1 - math.sqrt(1 / 20),  # 0.776393...
+        85: 0.5,  # p = 1/4
+        95: 1 - math.sqrt(3 / 4),  # 0.133975...
+        99: 1 - math.sqrt(19 / 20),  # the run's last tick: 0.025321..., not yet min_lr
+        100: 0.0,  # p = 1 one tick after the run, as in transformers and timm
+    }
+    for t, value in expected.items():
+        assert rate(t) == pytest.approx(value, rel=1e-12, abs=1e-15), t
+    # decay_fraction 0.2 of the run is the same cooldown.
+    same = rate_function(make(type="wsd", warmup_epochs=1, decay_fraction=0.2), 1.0, 10, 10)
+    assert [same(t) for t in range(101)] == [rate(t) for t in range(101)]
+
+
+@pytest.mark.parametrize(
+    ("decay_type", "expected"),
+    [
+        # min_lr 0.1 · lr; p = (t − 80) / 20; rate 0.1 + 0.9 · c(p).
+        ("linear", {80: 1.0, 85: 0.1 + 0.9 * 0.75, 90: 0.55, 99: 0.1 + 0.9 * 0.05, 100: 0.1}),
+        # c(p) = (1 + cos(pi p)) / 2: p = 1/4 → 0.853553..., p = 1/2 → 1/2.
+        (
+            "cosine",
+            {
+                80: 1.0,
+                85: 0.1 + 0.9 * (1 + math.cos(math.pi / 4)) / 2,
+                90: 0.55,
+                100: 0.1,
+            },
+        ),
+        ("1-sqrt", {80: 1.0, 85: 0.55, 100: 0.1}),
+    ],
+)
+def test_wsd_cooldown_shapes_and_floor(decay_type, expected) -> None:
+    schedule = make(type="wsd", decay_epochs=2, decay_type=decay_type, min_lr_ratio=0.1, per="step")
+    rate = rate_function(schedule, 1.0, 10, 10)
+    assert [rate(t) for t in (0, 79)] == [1.0, 1.0]  # no warmup: stable from the start
+    for t, value in expected.items():
+        assert rate(t) == pytest.approx(value, rel=1e-12), t
+    by_min_lr = make(type="wsd", decay_epochs=2, decay_type=decay_type, min_lr=0.1, per="step")
+    assert rate_function(by_min_lr, 1.0, 10, 10)(90) == pytest.approx(rate(90), rel=1e-12)
+
+
+def test_wsd_per_epoch_ends_one_step_short_of_min_lr() -> None:
+    # 10 epochs, cooldown 5 epochs: epochs 5..9 at p = 0, 1/5, ..., 4/5. timm's docstring:
+    # "the last of 5 decay epochs w/ '1-sqrt' is at ~10% of the stable lr": 1 − sqrt(4/5).
+    rate = rate_function(make(type="wsd", decay_epochs=5), 1.0, 12, 10)
+    assert [rate(t) for t in (4, 5)] == [1.0, 1.0]
+    assert rate(9) == pytest.approx(0.10557280900008414, rel=1e-12)
+
+
+# transformers get_wsd_schedule(optimizer with lr 0.05, num_warmup_steps=10,
+# num_decay_steps=20, num_training_steps=100, decay_type="1-sqrt", min_lr_ratio=0):
+# warmup s / 10; stable until 10 + 70; then progress (s − 80) / max(1, 20), factor
+# 1 − sqrt(progress); from s = 100 on, min_lr_ratio.
+TRANSFORMERS_WSD_1SQRT = {
+    0: 0.0,
+    5: 0.025,
+    10: 0.05,
+    79: 0.05,
+    80: 0.05,
+    81: 0.038819660112501056,  # 0.05 · (1 − sqrt(0.05))
+    85: 0.025,  # 0.05 · (1 − sqrt(0.25))
+    95: 0.00669872981077807,  # 0.05 · (1 − sqrt(0.75))
+    99: 0.0012660282759551834,  # 0.05 · (1 − sqrt(0.95))
+    100: 0.0,
+}
+# ... with decay_type="cosine", min_lr_ratio=0.1 (num_cycles 0.5): the factor f becomes
+# f · 0.9 + 0.1 in warmup and cooldown alike, so its warmup starts at 0.1 · lr.
+TRANSFORMERS_WSD_COSINE = {
+    0: 0.005000000000000001,  # 0.05 · 0.1
+    5: 0.027500000000000004,  # 0.05 · (0.5 · 0.9 + 0.1)
+    10: 0.05,
+    80: 0.05,
+    85: 0.04340990257669732,  # 0.05 · (0.5 · (1 + cos(pi / 4)) · 0.9 + 0.1)
+    90: 0.027500000000000004,  # 0.05 · (0.5 · 0.9 + 0.1)
+    99: 0.005277012336609404,  # 0.05 · (0.5 · (1 + cos(0.95 pi)) · 0.9 + 0.1)
+    100: 0.005000000000000001,
+}
+# timm WSDLRScheduler(t_initial=90, decay_t=20, warmup_t=10, warmup_lr_init=0.005,
+# lr_min=0.001, decay_fn="linear"), base lr 0.05: warmup 0.005 + t · 0.0045; then
+# t_decay = (t − 10) − (90 − 20), stable while t_decay <= 0, else
+# 0.001 + 0.049 · (1 − min(t_decay / 20, 1)).
+TIMM_WSD_LINEAR = {
+    0: 0.005,
+    5: 0.027500000000000004,
+    10: 0.05,
+    80: 0.05,
+    85: 0.037750000000000006,  # t_decay 5: 0.001 + 0.049 · 0.75
+    99: 0.003450000000000002,  # t_decay 19: 0.001 + 0.049 · 0.05
+    100: 0.001,
+}
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        # num_warmup_steps 10 = 1 epoch of 10 steps; num_decay_steps 20 = 2 epochs.
+        ({"warmup_epochs": 1, "decay_epochs": 2}, TRANSFORMERS_WSD_1SQRT),
+        (
+            {
+                "warmup_epochs": 1,
+                "decay_fraction": 0.2,
+                "decay_type": "cosine",
+                "min_lr_ratio": 0.1,
+                "warmup_start_factor": 0.1,  # transformers warms up from min_lr_ratio · lr
+            },
+            TRANSFORMERS_WSD_COSINE,
+        ),
+        # warmup_t 10, t_initial 90 = the run's 100 ticks less the warmup; decay_t 20.
+        (
+            {
+                "warmup_epochs": 1,
+                "decay_epochs": 2,
+                "decay_type": "linear",
+                "min_lr": 0.001,
+                "warmup_start_factor": 0.1,  # warmup_lr_init 0.005 = 0.1 · 0.05
+            },
+            TIMM_WSD_LINEAR,
+        ),
+    ],
+    ids=["transformers-1-sqrt", "transformers-cosine", "timm-linear"],
+)
+def test_wsd_matches_transformers_and_timm(fields, expected) -> None:
+    rate = rate_function(make(type="wsd", per="step", **fields), 0.05, 10, 10)
+    for t, value in expected.items():
+        assert rate(t) == pytest.approx(value, rel=1e-12, abs=1e-18), t
+
+
+def test_wsd_per_epoch_matches_timm_stepped_per_epoch() -> None:
+    # timm WSDLRScheduler(t_initial=10, decay_t=5), t_in_epochs, step(epoch) at each epoch's
+    # start: t_decay = t − 5; epoch 6 → 0.05 · (1 − sqrt(1/5)), epoch 9 → 0.05 · (1 − sqrt(4/5)).
+    rate = rate_function(make(type="wsd", decay_epochs=5), 0.05, 12, 10)
+    assert rate(5) == 0.05
+    assert rate(6) == pytest.approx(0.02763932022500211, rel=1e-12)
+    assert rate(9) == pytest.approx(0.005278640450004208, rel=1e-12)
+
+
+def test_wsd_builder_refuses_a_cooldown_that_does_not_fit() -> None:
+    # parse_config refuses these first (tests/bad_params.py); a direct call is refused too.
+    with pytest.raises(ValueError, match="does not fit a run"):
+        rate_function(make(type="wsd", decay_epochs=5), 0.05, 12, 4)
+    with pytest.raises(ValueError, match="does not fit a run"):
+        rate_function(make(type="wsd", decay_fraction=0.5, warmup_epochs=6), 0.05, 12, 10)
+    # warmup ending exactly where the cooldown starts is allowed (timm: decay_t <= t_initial).
+    rate = rate_function(make(type="wsd", decay_fraction=0.5, warmup_epochs=5), 1.0, 2, 10)
+    assert [rate(t) for t in (9, 10, 15)] == pytest.approx([0.9, 1.0, 1 - math.sqrt(0.5)])
+
+
+# transformers get_inverse_sqrt_schedule(lr 0.05, num_warmup_steps=10, timescale=None → 10):
+# s / 10 while s < 10, then 1 / sqrt((s + timescale − 10) / timescale).
+TRANSFORMERS_INVERSE_SQRT = {
+    0: 0.0,
+    5: 0.025,
+    10: 0.05,  # 1 / sqrt(10 / 10)
+    40: 0.025,  # 1 / sqrt(40 / 10) = 1/2: the Transformer's lr · sqrt(warmup / step)
+    90: 0.016666666666666666,  # 1 / sqrt(90 / 10) = 1/3
+}
+# ... with timescale=20: shift 10, 1 / sqrt((s + 10) / 20).
+TRANSFORMERS_INVERSE_SQRT_20 = {
+    10: 0.05,
+    30: 0.035355339059327376,  # 1 / sqrt(2)
+    70: 0.025,  # 1 / sqrt(4)
+}
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"warmup_epochs": 1}, TRANSFORMERS_INVERSE_SQRT),
+        ({"warmup_epochs": 1, "timescale_epochs": 2}, TRANSFORMERS_INVERSE_SQRT_20),
+    ],
+    ids=["timescale-warmup", "timescale-20"],
+)
+def test_inverse_sqrt_matches_transformers(fields, expected) -> None:
+    rate = rate_function(make(type="inverse_sqrt", **fields), 0.05, 10, 10)
+    for t, value in expected.items():
+        assert rate(t) == pytest.approx(value, rel=1e-12, abs=1e-18), t
+
+
+def test_inverse_sqrt_without_warmup_is_timms_rsqrt() -> None:
+    # timm's rsqrt stable phase (1 + t / timescale) ** -0.5, timescale 2 epochs, per epoch.
+    rate = rate_function(make(type="inverse_sqrt", timescale_epochs=2), 1.0, 12, 20)
+    assert [rate(t) for t in (0, 2, 6, 16)] == pytest.approx(
+        [1.0, 1 / math.sqrt(2), 0.5, 1 / 3], rel=1e-12
+    )
+
+
+def test_rex_is_chen_wolfe_kyrillidis() -> None:
+    # lr · (1 − z) / (1/2 + (1 − z) / 2), z = t / T; T = the run's 10 epochs.
+    rate = rate_function(make(type="rex"), 0.05, 12, 10)
+    expected = {
+        0: 0.05,
+        1: 0.04736842105263159,  # 0.05 · 0.9 / 0.95
+        5: 0.03333333333333333,  # 0.05 · 0.5 / 0.75
+        9: 0.009090909090909089,  # 0.05 · 0.1 / 0.55
+        10: 0.0,
+        12: 0.0,  # after T the rate stays 0
+    }
+    for t, value in expected.items():
+        assert rate(t) == pytest.approx(value, rel=1e-12, abs=1e-18), t
+    # After a 2-epoch warmup T is the rest of a 12-epoch run (10), counted from its end.
+    warmed = rate_function(make(type="rex", warmup_epochs=2, per="epoch"), 0.05, 12, 12)
+    assert [warmed(t) for t in (0, 1, 2)] == pytest.approx([0.0, 0.025, 0.05])
+    assert warmed(7) == pytest.approx(0.03333333333333333, rel=1e-12)
+
+
+def test_constant_with_warmup_is_transformers_constant_with_warmup() -> None:
+    # get_constant_schedule_with_warmup(num_warmup_steps=10): s / 10 below 10, then 1.
+    rate = rate_function(make(type="constant", warmup_epochs=1), 0.05, 10, 5)
+    assert [rate(t) for t in (0, 3, 9, 10, 49)] == pytest.approx([0.0, 0.015, 0.045, 0.05, 0.05])
+
+
+def test_new_formulas_directly() -> None:
+    assert schedules.warmup_stable_decay(5, 1.0, 4, 4, "linear") == 0.75
+    assert schedules.warmup_stable_decay(4, 1.0, 4, 4) == 1.0
+    assert schedules.warmup_stable_decay(99, 1.0, 4, 4, "cosine", 0.2) == 0.2
+    with pytest.raises(ValueError, match="unknown decay_type 'sqrt'"):
+        schedules.warmup_stable_decay(5, 1.0, 4, 4, "sqrt")
+    assert schedules.inverse_sqrt(30, 1.0, 10) == 0.5
+    assert schedules.rex(5, 1.0, 10) == pytest.approx(2 / 3)

@@ -111,7 +111,7 @@ def plan_callbacks(plan: RatePlan) -> list[keras.callbacks.Callback]:
     """Callbacks that apply ``plan`` during ``model.fit``, by setting the optimizer's rate.
 
     * plateau: ``keras.callbacks.ReduceLROnPlateau`` with the setting's options;
-    * constant: none (the optimizer is compiled with ``lr``);
+    * constant without a warmup: none (the optimizer is compiled with ``lr``);
     * ``per: epoch``: ``keras.callbacks.LearningRateScheduler`` setting the rate of the
       epoch's first step;
     * ``per: step``: a callback that, before every optimizer step, sets the rate of that
@@ -136,7 +136,7 @@ def plan_callbacks(plan: RatePlan) -> list[keras.callbacks.Callback]:
                 verbose=0,
             )
         ]
-    if isinstance(schedule, ConstantSchedule):
+    if isinstance(schedule, ConstantSchedule) and not schedule.warmup_epochs:
         return []
     rates, per_epoch = plan.rates, plan.steps_per_epoch
     if plan.per == "epoch":

@@ -1,9 +1,7 @@
-"""Learning-rate schedules as pure arithmetic.
+"""Learning-rate schedules: a validated setting → the rate at each tick of its clock.
 
-Each schedule is a plain function ``f(t, ...) -> rate`` of a time ``t`` and durations in
-the same unit; it needs no model and no TensorFlow, so it is tested against independent
-references on its own (Keras' schedule classes, the papers' formulas, PyTorch's
-documented semantics). ``rate_function`` turns a validated schedule setting into the one
+The formulas are pure functions in ``lrstudy.schedule_formulas`` (``f(t, ...) -> rate``,
+re-exported here). ``rate_function`` turns a validated schedule setting into the one
 function of the schedule's clock the training applies, through one small builder per
 schedule family (``BUILDERS``), and is the single source of truth: ``lrstudy.rate_plan``
 tabulates its values once per run and the training loops only apply them.
@@ -15,16 +13,13 @@ are in epochs (cyclic's ``step_size`` excepted: optimizer steps) and are convert
 exactly: each duration is taken as the decimal number written in params.yaml (``2.1`` is
 21/10, see ``lrstudy.clock``) and multiplied by the ticks per epoch in rational
 arithmetic, so a cut, restart or new cycle that falls on a tick happens at that tick, never
-one early or late through floating-point rounding. The pure functions accept floats or
-``fractions.Fraction`` alike and compare, floor and ceil them exactly; only the smooth parts
-(cosines, powers) are evaluated in floating point.
+one early or late through floating-point rounding.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from fractions import Fraction as Rational
 from functools import partial
 from typing import Any
@@ -41,203 +36,43 @@ from lrstudy.config import (
     PolynomialSchedule,
     StepSchedule,
 )
+from lrstudy.config.schedules import InverseSqrtSchedule, RexSchedule, WsdSchedule
+from lrstudy.schedule_formulas import (
+    constant,
+    cosine_decay,
+    cosine_restarts,
+    cyclic,
+    exponential_decay,
+    inverse_sqrt,
+    linear_warmup,
+    multistep_decay,
+    one_cycle,
+    polynomial_decay,
+    rex,
+    step_decay,
+    warmup_stable_decay,
+)
+
+__all__ = [
+    "BUILDERS",
+    "constant",
+    "cosine_decay",
+    "cosine_restarts",
+    "cyclic",
+    "describe",
+    "exponential_decay",
+    "inverse_sqrt",
+    "linear_warmup",
+    "multistep_decay",
+    "one_cycle",
+    "polynomial_decay",
+    "rate_function",
+    "rex",
+    "step_decay",
+    "warmup_stable_decay",
+]
 
 RateFunction = Callable[[int], float]
-
-
-def constant(t: float, lr: float) -> float:
-    """The same rate at every step: ``lr``."""
-    del t
-    return float(lr)
-
-
-def step_decay(t: float, lr: float, factor: float, every: float) -> float:
-    """PyTorch ``StepLR``: ``lr * factor ** floor(t / every)``."""
-    return lr * factor ** math.floor(t / every)
-
-
-def multistep_decay(t: float, lr: float, factor: float, milestones: Sequence[float]) -> float:
-    """PyTorch ``MultiStepLR``: ``lr * factor ** (number of milestones <= t)``.
-
-    The cut takes effect *at* a milestone: with ``milestones=[10]`` the rate of ``t=10`` is
-    already ``lr * factor``.
-    """
-    return lr * factor ** bisect.bisect_right(list(milestones), t)
-
-
-def exponential_decay(
-    t: float, lr: float, rate: float, decay: float = 1.0, staircase: bool = False, hold: float = 0.0
-) -> float:
-    """``lr`` until ``hold``, then ``lr * rate ** ((t - hold) / decay)``.
-
-    With ``hold=0`` this is Keras' ``ExponentialDecay(lr, decay, rate, staircase)``;
-    ``staircase`` floors the exponent. ``rate=exp(-k)``, ``decay=1``, ``hold=10`` is the
-    notebook's ``lr if epoch < 10 else lr * exp(0.1 * (10 - epoch))`` for ``k=0.1``.
-    """
-    if t < hold:
-        return float(lr)
-    exponent = (t - hold) / decay
-    if staircase:
-        exponent = math.floor(exponent)
-    return lr * rate**exponent
-
-
-def cosine_decay(t: float, lr: float, decay: float, alpha: float = 0.0) -> float:
-    """Keras ``CosineDecay``: ``lr * ((1 - alpha) * (1 + cos(pi * t / decay)) / 2 + alpha)``.
-
-    ``t`` is clipped to ``decay``, after which the rate stays at ``alpha * lr``. The same as
-    PyTorch's ``CosineAnnealingLR(T_max=decay, eta_min=alpha * lr)`` up to ``T_max``.
-    """
-    fraction = min(t, decay) / decay
-    return lr * ((1.0 - alpha) * 0.5 * (1.0 + math.cos(math.pi * fraction)) + alpha)
-
-
-def cosine_restarts(
-    t: float,
-    lr: float,
-    first_period: float,
-    t_mul: float = 2.0,
-    m_mul: float = 1.0,
-    alpha: float = 0.0,
-) -> float:
-    """SGDR (Loshchilov & Hutter 2017), as Keras' ``CosineDecayRestarts``.
-
-    Period ``i`` (0-based) lasts ``first_period * t_mul ** i`` and starts at the peak
-    ``m_mul ** i``; within it ``lr * ((1 - alpha) * m_mul ** i * (1 + cos(pi * f)) / 2 + alpha)``
-    with ``f`` the completed fraction of the period. Period ``i`` starts at
-    ``first_period * (t_mul ** i - 1) / (t_mul - 1)`` (``first_period * i`` for ``t_mul = 1``);
-    the index comes from that closed form (Keras' formula) and is then checked against the
-    exact start times, so a restart lands on its boundary and no loop runs more than a
-    couple of times, however short the period.
-
-    Raises:
-        ValueError: if ``first_period`` is not positive or ``t_mul`` is below 1.
-    """
-    if first_period <= 0 or t_mul < 1:
-        raise ValueError(f"need first_period > 0 and t_mul >= 1, got {first_period}, {t_mul}")
-
-    def start_of(index: int) -> float:
-        if t_mul == 1:
-            return first_period * index
-        return first_period * (t_mul**index - 1) / (t_mul - 1)
-
-    if t_mul == 1:
-        restart = max(0, math.floor(t / first_period))
-    else:
-        growth = 1 - t * (1 - t_mul) / first_period
-        restart = max(0, math.floor(math.log(max(float(growth), 1.0)) / math.log(t_mul)))
-    while restart > 0 and start_of(restart) > t:  # floating-point estimate one too high
-        restart -= 1
-    while start_of(restart + 1) <= t:  # ... or one too low
-        restart += 1
-    period = first_period * t_mul**restart
-    fraction = (t - start_of(restart)) / period
-    decayed = 0.5 * m_mul**restart * (1.0 + math.cos(math.pi * fraction))
-    return lr * ((1.0 - alpha) * decayed + alpha)
-
-
-def polynomial_decay(
-    t: float,
-    lr: float,
-    decay: float,
-    end_lr: float = 0.0,
-    power: float = 1.0,
-    cycle: bool = False,
-) -> float:
-    """Keras ``PolynomialDecay``: ``(lr - end_lr) * (1 - t / decay) ** power + end_lr``.
-
-    ``power=1`` is linear decay. Without ``cycle`` ``t`` is clipped to ``decay``; with it the
-    period is the first multiple of ``decay`` not below ``t`` (``decay`` at ``t=0``).
-    """
-    if cycle:
-        decay = decay * max(1, math.ceil(t / decay))
-    else:
-        t = min(t, decay)
-    return (lr - end_lr) * (1.0 - t / decay) ** power + end_lr
-
-
-def cyclic(
-    t: float,
-    min_lr: float,
-    max_lr: float,
-    step_size: float,
-    mode: str = "triangular",
-    gamma: float = 1.0,
-) -> float:
-    """Smith's cyclical learning rate (Smith 2017, "Cyclical Learning Rates"; ``CyclicLR``).
-
-    ``cycle = floor(1 + t / (2 * step_size))``, ``x = |t / step_size - 2 * cycle + 1|``,
-    rate ``min_lr + (max_lr - min_lr) * max(0, 1 - x) * scale`` with ``scale`` 1
-    (triangular), ``1 / 2 ** (cycle - 1)`` (triangular2) or ``gamma ** t`` (exp_range).
-    ``t`` and ``step_size`` (the half-cycle) count optimizer steps.
-    """
-    cycle = math.floor(1 + t / (2 * step_size))
-    x = abs(t / step_size - 2 * cycle + 1)
-    if mode == "triangular":
-        scale = 1.0
-    elif mode == "triangular2":
-        scale = 0.5 ** (cycle - 1)  # a float power: past ~1,000 cycles it is 0, not an error
-    elif mode == "exp_range":
-        scale = gamma**t
-    else:
-        raise ValueError(f"unknown cyclic mode {mode!r}")
-    return min_lr + (max_lr - min_lr) * max(0.0, 1.0 - x) * scale
-
-
-def _anneal(start: float, end: float, fraction: float, strategy: str) -> float:
-    if strategy == "cos":
-        return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1.0)
-    return (end - start) * fraction + start
-
-
-def one_cycle(
-    t: float,
-    max_lr: float,
-    total: float,
-    pct_start: float = 0.3,
-    div_factor: float = 25.0,
-    final_div_factor: float = 1e4,
-    anneal_strategy: str = "cos",
-    three_phase: bool = False,
-) -> float:
-    """The 1cycle policy (Smith & Topin 2018) as PyTorch's ``OneCycleLR`` defines it.
-
-    From ``initial = max_lr / div_factor`` up to ``max_lr`` by step ``pct_start * total - 1``,
-    then down to ``initial / final_div_factor`` at step ``total - 1`` (``three_phase``: back
-    to ``initial`` by ``2 * pct_start * total - 2`` first), each phase annealed by cosine
-    (``end + (start - end) / 2 * (1 + cos(pi * f))``) or linearly. After ``total - 1`` the
-    rate stays at its final value.
-    """
-    initial = max_lr / div_factor
-    final = initial / final_div_factor
-    up_end = pct_start * total - 1
-    if three_phase:
-        phases = [
-            (up_end, initial, max_lr),
-            (2 * pct_start * total - 2, max_lr, initial),
-            (total - 1, initial, final),
-        ]
-    else:
-        phases = [(up_end, initial, max_lr), (total - 1, max_lr, final)]
-    t = min(t, total - 1)
-    phase_start = 0.0
-    for index, (phase_end, start_lr, end_lr) in enumerate(phases):
-        if t <= phase_end or index == len(phases) - 1:
-            span = phase_end - phase_start
-            fraction = (t - phase_start) / span if span > 0 else 1.0
-            return _anneal(start_lr, end_lr, fraction, anneal_strategy)
-        phase_start = phase_end
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def linear_warmup(t: float, lr: float, warmup: float, start_factor: float = 0.0) -> float:
-    """Linear warmup from ``start_factor * lr`` at ``t=0`` towards ``lr`` at ``t=warmup``.
-
-    As Keras' ``CosineDecay`` warmup (``initial_learning_rate`` → ``warmup_target``) and
-    PyTorch's ``LinearLR(start_factor, total_iters=warmup)``.
-    """
-    start = start_factor * lr
-    return start + (lr - start) * t / warmup
 
 
 # --- A setting → one function of its clock: one builder per schedule family. ------------------
@@ -359,6 +194,56 @@ def _one_cycle_body(schedule: OneCycleSchedule, lr: float, clock: RunClock) -> B
     )
 
 
+def _wsd_body(schedule: WsdSchedule, lr: float, clock: RunClock) -> Body:
+    """``warmup_stable_decay`` with its cooldown over the run's last ticks.
+
+    The cooldown lasts ``decay_epochs`` (or ``decay_fraction`` of the run) and ends with
+    the run; its start is counted from the end of the warmup, where the body's t = 0.
+
+    Raises:
+        ValueError: if the cooldown starts before the warmup ends (or before the run).
+    """
+    if schedule.decay_epochs is not None:
+        decay = clock.ticks_of(schedule.decay_epochs)
+    else:
+        decay = as_rational(schedule.decay_fraction or 1.0) * clock.run
+    decay_start = clock.run - decay - clock.warmup
+    if decay_start < 0:
+        raise ValueError(
+            f"the cooldown of {decay} ticks after a warmup of {clock.warmup} ticks does not "
+            f"fit a run of {clock.run} ticks"
+        )
+    min_lr = schedule.min_lr if schedule.min_lr is not None else (schedule.min_lr_ratio or 0) * lr
+    return partial(
+        warmup_stable_decay,
+        lr=lr,
+        decay_start=decay_start,
+        decay=decay,
+        decay_type=schedule.decay_type,
+        min_lr=min_lr,
+    )
+
+
+def _inverse_sqrt_body(schedule: InverseSqrtSchedule, lr: float, clock: RunClock) -> Body:
+    """``inverse_sqrt`` with ``timescale_epochs`` (default: the warmup's length).
+
+    Raises:
+        ValueError: without a timescale (no ``timescale_epochs`` and no warmup).
+    """
+    if schedule.timescale_epochs is not None:
+        timescale = clock.ticks_of(schedule.timescale_epochs)
+    else:
+        timescale = clock.warmup
+    if timescale <= 0:
+        raise ValueError("inverse_sqrt needs timescale_epochs or a warmup to take it from")
+    return partial(inverse_sqrt, lr=lr, timescale=timescale)
+
+
+def _rex_body(schedule: RexSchedule, lr: float, clock: RunClock) -> Body:
+    """``rex`` over ``decay_epochs`` (default: the rest of the run)."""
+    return partial(rex, lr=lr, decay=_decay_ticks(clock, schedule.decay_epochs))
+
+
 # One builder per schedule setting class: a new family is a config model and a builder here.
 BUILDERS: dict[type, Builder] = {
     ConstantSchedule: _constant_body,
@@ -370,6 +255,9 @@ BUILDERS: dict[type, Builder] = {
     PolynomialSchedule: _polynomial_body,
     CyclicSchedule: _cyclic_body,
     OneCycleSchedule: _one_cycle_body,
+    WsdSchedule: _wsd_body,
+    InverseSqrtSchedule: _inverse_sqrt_body,
+    RexSchedule: _rex_body,
 }
 
 
@@ -386,8 +274,9 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
         lr: the setting's ``lr``: the initial rate, or the peak of a warmup, a cycle or 1cycle
             (cyclic and one_cycle use it as ``max_lr`` unless that is given).
         steps_per_epoch: optimizer steps per epoch (``steps_per_epoch(n_train, batch)``).
-        epochs: the run's length; schedules that span the run (cosine and polynomial
-            without ``decay_epochs``, one_cycle without ``total_epochs``) derive theirs from it.
+        epochs: the run's length; schedules that span the run (cosine, polynomial and rex
+            without ``decay_epochs``, one_cycle without ``total_epochs``, wsd's cooldown at
+            its end) derive theirs from it.
 
     Returns:
         ``f(t) -> float``: ``t`` is the epoch index for ``per: epoch``, the global optimizer
@@ -396,7 +285,8 @@ def rate_function(schedule: Any, lr: float, steps_per_epoch: int, epochs: int) -
 
     Raises:
         TypeError: if ``schedule`` is no schedule setting.
-        ValueError: if a cosine_restarts period is shorter than one tick.
+        ValueError: if a cosine_restarts period is shorter than one tick, a wsd cooldown
+            does not fit the run after its warmup, or inverse_sqrt has no timescale.
     """
     builder = next((BUILDERS[kind] for kind in type(schedule).__mro__ if kind in BUILDERS), None)
     if builder is None:

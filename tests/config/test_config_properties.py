@@ -6,7 +6,10 @@ A drawn setting that ``parse_config`` refuses is discarded (that path has its ow
 tests/bad_params.py); one it accepts must then train without surprises: its rate at every
 optimizer step is a finite, non-negative float32 no higher than the schedule's peak, the
 schedule describes itself, and Keras gets its callbacks. The two limits this found (a
-rate beyond float32's range, a duration below 1e-9 epochs) are cases in tests/bad_params.py.
+rate beyond float32's range, a duration below 1e-9 epochs) are cases in tests/bad_params.py;
+for inverse_sqrt it found a warmup below 1e-9 epochs taken as a timescale of 0 ticks.
+The families of issue 18 are also drawn one at a time, so each is checked on 40 accepted
+settings whatever the share of the union's draws it gets.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import copy
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
@@ -80,24 +84,8 @@ def accepted(setting: dict[str, Any], epochs: int, batch_size: int, n_samples: i
         return None
 
 
-# Derandomized: the same 200 examples on every run and machine, so a red run is a change
-# in the code, never a lucky draw; no example database is written into the project.
-@settings(
-    max_examples=200,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
-)
-@given(
-    setting=from_schema(SETTING_SCHEMA),
-    epochs=st.integers(1, 60),
-    batch_size=st.integers(8, 512),
-    n_samples=st.integers(10, 1000),
-)
-def test_every_accepted_setting_has_a_finite_rate_at_every_step(
-    setting: dict[str, Any], epochs: int, batch_size: int, n_samples: int
-) -> None:
+def check_setting(setting: dict[str, Any], epochs: int, batch_size: int, n_samples: int) -> str:
+    """The property for one drawn setting (discarded if refused); its schedule type."""
     config = accepted(setting, epochs, batch_size, n_samples)
     assume(config is not None)
     spec = config.run("s")
@@ -112,4 +100,57 @@ def test_every_accepted_setting_has_a_finite_rate_at_every_step(
     assert rates.max() <= peak * (1 + 1e-12), describe(spec.schedule)
     assert describe(spec.schedule).startswith(spec.schedule.type)
     callbacks = plan_callbacks(schedule_plan(spec.schedule, spec.lr, per_epoch, spec.epochs))
-    assert len(callbacks) == (spec.schedule.type != "constant")
+    fixed = spec.schedule.type == "constant" and not spec.schedule.warmup_epochs
+    assert len(callbacks) == (not fixed)
+    return spec.schedule.type
+
+
+# Derandomized: the same examples on every run and machine, so a red run is a change in
+# the code, never a lucky draw; no example database is written into the project.
+DRAWS = {
+    "derandomize": True,
+    "database": None,
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.filter_too_much, HealthCheck.too_slow],
+}
+RUNS = {
+    "epochs": st.integers(1, 60),
+    "batch_size": st.integers(8, 512),
+    "n_samples": st.integers(10, 1000),
+}
+
+
+@settings(max_examples=200, **DRAWS)
+@given(setting=from_schema(SETTING_SCHEMA), **RUNS)
+def test_every_accepted_setting_has_a_finite_rate_at_every_step(
+    setting: dict[str, Any], epochs: int, batch_size: int, n_samples: int
+) -> None:
+    check_setting(setting, epochs, batch_size, n_samples)
+
+
+def family_schema(kind: str) -> dict[str, Any]:
+    """``SETTING_SCHEMA`` with a ``schedule`` required and of type ``kind`` only."""
+    schema = copy.deepcopy(SETTING_SCHEMA)
+    branches = schema["properties"]["schedule"]["oneOf"]
+    (branch,) = [each for each in branches if each["properties"]["type"].get("const") == kind]
+    schema["properties"]["schedule"] = branch
+    schema["required"] = [*schema.get("required", []), "schedule"]
+    return schema
+
+
+# The families of issue 18 (and constant, which gained a warmup), each drawn on its own:
+# among the twelve above, a family with cross-checks would get only a few accepted draws.
+FAMILIES = ("wsd", "inverse_sqrt", "rex", "constant")
+
+
+@pytest.mark.parametrize("kind", FAMILIES)
+def test_each_new_family_has_a_finite_rate_at_every_step(kind: str) -> None:
+    seen = []
+
+    @settings(max_examples=40, **DRAWS)
+    @given(setting=from_schema(family_schema(kind)), **RUNS)
+    def check(setting: dict[str, Any], epochs: int, batch_size: int, n_samples: int) -> None:
+        seen.append(check_setting(setting, epochs, batch_size, n_samples))
+
+    check()
+    assert set(seen) == {kind}  # accepted draws of the family were checked

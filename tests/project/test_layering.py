@@ -22,7 +22,7 @@ LAYERS = (
     {"", "clock", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
     {"config", "runlog"},
     {"data"},
-    {"schedules", "rate_plan", "model", "evaluation"},
+    {"schedule_formulas", "schedules", "rate_plan", "model", "evaluation"},
     {
         "training_run",
         "member_optimizers",

@@ -130,6 +130,16 @@ def _periods_last_a_tick(config: Config) -> list[str]:
     return problems
 
 
+def _schedules_fit_their_runs(config: Config) -> list[str]:
+    """Each schedule fits its run's epochs (wsd: warmup and cooldown within the run)."""
+    return [
+        f"{section}.{name}.schedule.{problem}"
+        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
+        for name, setting in (settings or {}).items()
+        for problem in setting.schedule.problems_in_a_run(setting.epochs or config.train.epochs)
+    ]
+
+
 # Every check that needs several sections at once, in the order of its lines in the
 # message, each with whether its problems end the list (a gate). The checks after
 # _split_leaves_data count train rows, so they need it to pass; _suggested_settings' lines
@@ -139,6 +149,7 @@ CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
     (_split_leaves_data, True),
     (_seeds_in_range, False),
     (_periods_last_a_tick, False),
+    (_schedules_fit_their_runs, False),
 )
 
 

@@ -1,6 +1,6 @@
 """The schedule settings: one schema per schedule type, told apart by ``type``.
 
-``Schedule`` is the field type of a setting's ``schedule``: the nine schemas as one union
+``Schedule`` is the field type of a setting's ``schedule``: the twelve schemas as one union
 keyed by ``type``, cross-checked against the setting's ``lr``. Durations are in epochs
 (fractions allowed); the clock they become ticks on is ``lrstudy.clock``.
 """
@@ -8,6 +8,7 @@ keyed by ``type``, cross-checked against the setting's ``lr``. Durations are in 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from fractions import Fraction as Rational
 from itertools import pairwise
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -21,7 +22,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from lrstudy.clock import MAX_DURATION, MIN_DURATION, Per
+from lrstudy.clock import MAX_DURATION, MIN_DURATION, Per, as_rational
 from lrstudy.config.types import (
     Fraction,
     LearningRate,
@@ -68,6 +69,11 @@ class _ScheduleBase(StrictModel):
         except (TypeError, ValueError):
             return "epoch"
 
+    def problems_in_a_run(self, epochs: int) -> list[str]:
+        """Why the schedule cannot run ``epochs`` epochs: one line each, key first (none)."""
+        del epochs
+        return []
+
     @model_validator(mode="before")
     @classmethod
     def _fill_in_per(cls, data: Any) -> Any:
@@ -93,14 +99,17 @@ class _Warmup(_ScheduleBase):
     per: Per = "epoch"
 
 
-def _exactly_one(model: BaseModel, first: str, second: str, what: str) -> None:
-    """Raise unless exactly one of two alternative keys is set."""
+def _exactly_one(
+    model: BaseModel, first: str, second: str, what: str, required: bool = True
+) -> None:
+    """Raise unless exactly one of two alternative keys is set (at most one if not required)."""
     given = [key for key in (first, second) if getattr(model, key) is not None]
-    if len(given) != 1:
+    if len(given) == 2 or (required and not given):
         raise PydanticCustomError(
             "exactly_one",
-            "give exactly one of '{first}' or '{second}' ({what}); got {got}",
+            "give {how} one of '{first}' or '{second}' ({what}); got {got}",
             {
+                "how": "exactly" if required else "at most",
                 "first": first,
                 "second": second,
                 "what": what,
@@ -109,11 +118,17 @@ def _exactly_one(model: BaseModel, first: str, second: str, what: str) -> None:
         )
 
 
-class ConstantSchedule(_ScheduleBase):
-    """The rate stays at the setting's ``lr``."""
+class _Constant(_ScheduleBase):
+    """The keys of ``ConstantSchedule`` before its warmup."""
 
     type: Literal["constant"]
-    per: Per = "epoch"
+
+
+class ConstantSchedule(_Warmup, _Constant):
+    """The rate stays at the setting's ``lr``; optionally after a linear warmup.
+
+    With a warmup from 0, transformers' ``constant_with_warmup``.
+    """
 
 
 class _StepDecay(_ScheduleBase):
@@ -220,6 +235,87 @@ class PolynomialSchedule(_Warmup, _PolynomialDecay):
     """
 
 
+class _WarmupStableDecay(_ScheduleBase):
+    """The keys of ``WsdSchedule`` before its warmup."""
+
+    type: Literal["wsd"]
+    decay_epochs: Epochs | None = None
+    decay_fraction: strict_number(float, gt=0, le=1) | None = None
+    decay_type: Literal["1-sqrt", "linear", "cosine"] = "1-sqrt"
+    min_lr: RateFloor | None = None
+    min_lr_ratio: Alpha | None = None
+
+    @model_validator(mode="after")
+    def _one_length_at_most_one_floor(self) -> _WarmupStableDecay:
+        _exactly_one(self, "decay_epochs", "decay_fraction", "the cooldown's length")
+        _exactly_one(self, "min_lr", "min_lr_ratio", "the floor; default 0", required=False)
+        return self
+
+
+class WsdSchedule(_Warmup, _WarmupStableDecay):
+    """Warmup-stable-decay (MiniCPM, Hu et al. 2024; Hägele et al., NeurIPS 2024).
+
+    ``lr`` after the warmup until a cooldown over the run's last ``decay_epochs`` (or
+    ``decay_fraction`` of it) takes it along ``decay_type`` to ``min_lr`` (or its ratio).
+    """
+
+    def problems_in_a_run(self, epochs: int) -> list[str]:
+        """Where the cooldown (after the warmup) does not fit a run of ``epochs`` epochs."""
+        run = Rational(epochs)
+        if self.decay_epochs is not None:
+            decay, length = as_rational(self.decay_epochs), f"decay_epochs = {self.decay_epochs!r}"
+        else:
+            decay = as_rational(self.decay_fraction or 1) * run
+            length = f"decay_fraction = {self.decay_fraction!r} of them"
+        if decay > run:
+            return [
+                f"{length}: longer than the run; the cooldown lasts at most its {epochs} epochs"
+            ]
+        if as_rational(self.warmup_epochs) > run - decay:
+            return [
+                f"warmup_epochs = {self.warmup_epochs!r}: the warmup runs past the cooldown's "
+                f"start at epoch {float(run - decay):g} (the run's {epochs} epochs less "
+                f"{length}); warmup and cooldown must fit in the run"
+            ]
+        return []
+
+
+class _InverseSqrtDecay(_ScheduleBase):
+    """The keys of ``InverseSqrtSchedule`` before its warmup."""
+
+    type: Literal["inverse_sqrt"]
+    timescale_epochs: Epochs | None = None
+
+
+class InverseSqrtSchedule(_Warmup, _InverseSqrtDecay):
+    """``lr * sqrt(timescale / (t + timescale))`` after the warmup (the Transformer's).
+
+    ``timescale_epochs`` defaults to ``warmup_epochs``, giving ``lr * sqrt(warmup / t)``
+    with ``t`` counted from the warmup's start (transformers' ``get_inverse_sqrt_schedule``).
+    """
+
+    @model_validator(mode="after")
+    def _has_a_timescale(self) -> InverseSqrtSchedule:
+        if self.timescale_epochs is None and as_rational(self.warmup_epochs) == 0:
+            message = "give 'timescale_epochs' or a warmup of 1e-9 epochs or more (its default)"
+            raise PydanticCustomError("no_timescale", message)
+        return self
+
+
+class _RexDecay(_ScheduleBase):
+    """The keys of ``RexSchedule`` before its warmup."""
+
+    type: Literal["rex"]
+    decay_epochs: Epochs | None = None
+
+
+class RexSchedule(_Warmup, _RexDecay):
+    """REX (Chen, Wolfe & Kyrillidis, MLSys 2022): ``lr * (1 - z) / (1/2 + (1 - z) / 2)``.
+
+    ``z = t / decay_epochs`` (default: the rest of the run after the warmup).
+    """
+
+
 class CyclicSchedule(_ScheduleBase):
     """Smith's cyclical learning rate (PyTorch ``CyclicLR``) between min_lr and max_lr.
 
@@ -316,6 +412,12 @@ def _fits_the_setting_lr(schedule: Any, info: ValidationInfo) -> Any:
             "min_lr = {min_lr} must be below max_lr, which defaults to the setting's lr ({lr})",
             {"min_lr": schedule.min_lr, "lr": lr},
         )
+    if isinstance(schedule, WsdSchedule) and schedule.min_lr is not None and schedule.min_lr >= lr:
+        raise PydanticCustomError(
+            "min_above_lr",
+            "min_lr = {min_lr} must be below the setting's lr ({lr}), the rate it cools down from",
+            {"min_lr": schedule.min_lr, "lr": lr},
+        )
     if isinstance(schedule, PolynomialSchedule) and schedule.end_lr >= lr:
         raise PydanticCustomError(
             "end_above_lr",
@@ -332,6 +434,9 @@ ScheduleConfig = (
     | CosineSchedule
     | CosineRestartsSchedule
     | PolynomialSchedule
+    | WsdSchedule
+    | InverseSqrtSchedule
+    | RexSchedule
     | CyclicSchedule
     | OneCycleSchedule
     | PlateauSchedule
