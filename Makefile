@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test test-fast lint format bench cross-cpu vega-page lock clean FORCE
+.PHONY: help venv repro test test-fast lint format bench cross-cpu cross-python \
+	cross-python-venvs vega-page lock clean FORCE
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
@@ -96,6 +97,15 @@ bench: $(STAMP) ## Training speed and the LR sweep vs Keras Tuner, side by side 
 cross-cpu: $(STAMP) ## Train and evaluate under emulated Intel/AMD CPUs; same bytes? (benchmarks/cross_cpu.md)
 	bash .ci/install-qemu
 	$(BIN)/python benchmarks/cross_cpu.py
+
+# The same tiny study under each Python of CROSS_PYTHONS that is installed, each in a venv
+# from requirements.lock: .venv for its own version, .venvs/py3.X (cached) for the others.
+CROSS_PYTHONS ?= 3.11 3.12 3.13
+cross-python-venvs: $(STAMP) ## Build .venvs/py3.X (requirements.lock) for the other Pythons 3.11-3.13 here
+	@bash .ci/cross-python-venvs $(CROSS_PYTHONS)
+
+cross-python: cross-python-venvs ## Train and evaluate a tiny study under each Python 3.11-3.13: same bytes?
+	$(BIN)/python benchmarks/cross_python.py
 
 vega-page: $(STAMP) ## Rebuild .dvc/plots/page.html (dvc plots' offline page) from npm (needs npm)
 	PYTHONPATH=src $(BIN)/python -m lrstudy.vega_page --out .dvc/plots/page.html
