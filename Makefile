@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv repro test test-fast lint format bench cross-cpu cross-python \
+.PHONY: help venv repro recheck test test-fast lint format bench cross-cpu cross-python \
 	cross-python-venvs vega-page lock clean FORCE
 
 help: ## List the targets
@@ -34,6 +34,11 @@ venv: $(STAMP) ## Create .venv from requirements.lock (PYTHON=... or the first o
 repro: $(STAMP) ## Check params.yaml, then run the pipeline (dvc repro): only what changed
 	PYTHONPATH=src $(BIN)/python -m lrstudy.stages.validate
 	$(BIN)/dvc repro
+
+# dvc repro skips what dvc.lock says is present, and a clone has the committed sweep/,
+# lr_find/ and reports/ (cache: false); recheck reruns all of it in a temporary clone of HEAD.
+recheck: $(STAMP) ## Rerun every stage from scratch in a temp clone of HEAD: same bytes as committed? (~10 min)
+	$(BIN)/python benchmarks/recheck.py
 
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").
 .PHONY: exp-show metrics pr-report
