@@ -329,6 +329,18 @@ def test_ci_prepares_two_interpreters_before_the_tests() -> None:
     assert "-lt 2" in (PROJECT_ROOT / ".ci" / "cross-python-venvs").read_text()
 
 
+def test_ci_installs_no_python_when_two_are_there(tmp_path: Path) -> None:
+    """.ci/install-pythons with two supported Pythons present says which and installs
+    nothing (the install path needs root or pyenv, and is not run here)."""
+    root = tmp_path / "project"
+    for name in ("install-pythons", "find-python"):
+        write_script(root / ".ci" / name, (PROJECT_ROOT / ".ci" / name).read_text())
+    fakes = fake_pythons(tmp_path / "bin", "3.11", "3.13")
+    result = run_script(root / ".ci" / "install-pythons", path=tools_path(fakes))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Pythons for the cross-Python check: 3.11 3.13\n"
+
+
 def test_the_cross_python_venvs_are_ignored_by_git_and_dvc() -> None:
     for ignore in (".gitignore", ".dvcignore"):
         lines = (PROJECT_ROOT / ignore).read_text().splitlines()
