@@ -112,3 +112,16 @@ def test_uses_committed_results_only_when_they_are_current(steps) -> None:
     assert pull < check < repro
     # The repro is the last resort: it sits in the branch taken when the check fails.
     assert script.index("else", check) < repro
+
+
+def test_ci_calls_only_existing_make_targets_and_scripts() -> None:
+    """.ci/run's `make X` are Makefile targets and its `bash .ci/Y` exist (a renamed target
+    or script would fail CI only when it gets there)."""
+    script = (ROOT / ".ci" / "run").read_text()
+    commands = [line.strip() for line in script.splitlines() if not line.lstrip().startswith("#")]
+    used = {m for line in commands for m in re.findall(r"^make ([a-z][\w-]*)", line)}
+    assert {"lint", "test", "cross-python-venvs"} <= used
+    assert used <= make_targets(), used - make_targets()
+    scripts = {m for line in commands for m in re.findall(r"^bash (\.ci/[\w-]+)", line)}
+    assert {".ci/install-qemu", ".ci/install-pythons"} <= scripts
+    assert all((ROOT / path).is_file() for path in scripts)
