@@ -5,8 +5,8 @@ running this script (``.venv``, under ``make``) for its own version, ``.venvs/py
 the others (``make cross-python-venvs`` builds them for every Python 3.11-3.13 installed;
 ``.ci/venv``, ``.ci/find-python``). In one process of each interpreter this script
 generates and splits the data (``cross_cpu.prepare``), then runs ``cross_cpu.execute``: the
-train and evaluate stage code (``lrstudy.stages.train.main``, ``lrstudy.stages.evaluate.main``)
-for ``cross_cpu``'s fixed tiny study (``lr_large``, ``one_cycle``, ``plateau``; 2 seeds,
+train stage code (``lrstudy.stages.train.main``, which trains and evaluates) for
+``cross_cpu``'s fixed tiny study (``lr_large``, ``one_cycle``, ``plateau``; 2 seeds,
 200 samples) in a child process of that interpreter, and hashes every file written: the
 data splits, the ``.keras`` models, the DVCLive logs, the per-step rates and the
 evaluation, i.e. what ``dvc.lock`` records. Every interpreter must give the same hashes.
@@ -183,7 +183,8 @@ def report(results: list[Result], missing: dict[str, str]) -> str:
     lines = [
         "# `make cross-python` results",
         "",
-        "`benchmarks/cross_cpu.py`'s tiny study (data, then the train and evaluate stages; "
+        "`benchmarks/cross_cpu.py`'s tiny study (data, then the train stage: training, "
+        "evaluation; "
         f"{len(reference.files)} files hashed per run) under each Python's venv, built from "
         "requirements.lock. Fingerprint: sha256 over every file's path and sha256 (first 12 "
         "hex digits). Seconds: the whole run, TensorFlow's import included.",
