@@ -219,7 +219,10 @@ class Trainer:
             if self.model.stop_training:
                 break
         callback_list.on_train_end()
-        return TrainingResult(self.model.get_weights(), history, np.concatenate(used_rates), plan)
+        state = [np.asarray(variable) for variable in self.model.optimizer.variables]
+        return TrainingResult(
+            self.model.get_weights(), history, np.concatenate(used_rates), plan, state
+        )
 
 
 def fast_loop_callbacks(plan: RatePlan) -> list[keras.callbacks.Callback]:

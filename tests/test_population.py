@@ -174,6 +174,12 @@ def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
         np.testing.assert_array_equal(result.step_rates, fitted.step_rates)
         for weight, reference in zip(result.weights, fitted.weights, strict=True):
             np.testing.assert_allclose(weight, reference, rtol=0, atol=WEIGHT_ATOL)
+        # The optimizer's state as fit leaves it: steps taken and next rate exactly, then
+        # every slot (Adam's m and v) to the weights' tolerance.
+        steps, rate, *slots = result.optimizer_state
+        assert (steps, rate) == tuple(fitted.optimizer_state[:2])
+        for slot, reference in zip(slots, fitted.optimizer_state[2:], strict=True):
+            np.testing.assert_allclose(slot, reference, rtol=0, atol=WEIGHT_ATOL)
     if kind == "plateau":  # the comparison covers real cuts, not a constant rate
         assert len(set(alone.history["learning_rate"])) >= 2
     if kind == "one_cycle":

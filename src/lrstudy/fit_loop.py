@@ -136,4 +136,5 @@ def fit_seed(
         )
     history = {key: [float(value) for value in fitted.history[key]] for key in HISTORY_KEYS}
     rates = np.asarray(recorder.rates, np.float32)
-    return TrainingResult(model.get_weights(), history, rates, plan)
+    state = [np.asarray(variable) for variable in model.optimizer.variables]
+    return TrainingResult(model.get_weights(), history, rates, plan, state)

@@ -21,6 +21,7 @@ from lrstudy.runtime import import_keras
 
 if TYPE_CHECKING:
     import keras
+    import numpy as np
 
 BINARY_LOSS = "binary_crossentropy"
 MULTICLASS_LOSS = "sparse_categorical_crossentropy"
@@ -94,13 +95,37 @@ def compiled_model(
 ) -> keras.Model:
     """A compiled model of the network (``build_model`` + ``compile_model``).
 
-    Give it trained weights (``set_weights``) before ``save_model``: the saved file holds
-    the network, its weights and the compile configuration; the optimizer's state is not
-    saved. ``evaluate_model`` needs the compiled loss and metric.
+    Its optimizer is built (its variables exist); give it a run's weights and optimizer
+    state (``set_trained_state``) before ``save_model``: the saved file holds the network,
+    its weights, the compile configuration and the optimizer's state.
+    ``evaluate_model`` needs the compiled loss and metric.
     """
     model = build_model(config, n_features, n_classes)
     compile_model(model, config, learning_rate)
+    model.optimizer.build(model.trainable_variables)
     return model
+
+
+def set_trained_state(
+    model: keras.Model, weights: list[np.ndarray], optimizer_state: list[np.ndarray]
+) -> None:
+    """Give a ``compiled_model`` a training run's weights and optimizer state.
+
+    Args:
+        model: from ``compiled_model`` (its optimizer built).
+        weights: ``TrainingResult.weights``.
+        optimizer_state: ``TrainingResult.optimizer_state``, in ``optimizer.variables``'s
+            order: the saved model loads without Keras' warning about a missing optimizer
+            state and resumes where training stopped.
+    """
+    model.set_weights(weights)
+    variables = model.optimizer.variables
+    if len(variables) != len(optimizer_state):
+        raise ValueError(
+            f"the optimizer has {len(variables)} variables, the state {len(optimizer_state)}"
+        )
+    for variable, value in zip(variables, optimizer_state, strict=True):
+        variable.assign(value)
 
 
 def save_model(model: keras.Model, path: str | Path) -> None:

@@ -411,6 +411,17 @@ class PopulationState:
     slots: list[list[np.ndarray]]
     iterations: int
 
+    def member_optimizer_state(self, member: int, rate: float) -> list[np.ndarray]:
+        """Member ``member``'s optimizer variables in Keras' order.
+
+        That of ``optimizer.variables`` once built: steps taken, ``rate`` (its next rate),
+        then each weight's slots in turn (Adam: momentum, velocity).
+        """
+        slots = [
+            np.asarray(slot[k][member]) for k in range(len(self.weights)) for slot in self.slots
+        ]
+        return [np.int64(self.iterations), np.float32(rate), *slots]
+
     def member_weights(self, member: int) -> list[np.ndarray]:
         """Member ``member``'s weights in Keras' ``get_weights`` order."""
         return [np.asarray(w[member]) for w in self.weights]

@@ -17,7 +17,7 @@ import numpy as np
 from lrstudy.config import Config, RunSpec
 from lrstudy.data import Dataset
 from lrstudy.evaluation import evaluate_model, predict_grid, setting_metrics
-from lrstudy.model import compiled_model, save_model
+from lrstudy.model import compiled_model, save_model, set_trained_state
 from lrstudy.runlog import (
     live_logger,
     model_path,
@@ -63,7 +63,7 @@ def train_and_evaluate(
     )
     per_seed, boundaries = {}, []
     for seed, result in zip(seeds, results, strict=True):
-        model.set_weights(result.weights)
+        set_trained_state(model, result.weights, result.optimizer_state)
         save_model(model, model_path(folders["models"], seed))
         if result.plan.per == "step":
             log_dir = seed_log_dir(folders["logs"], seed)

@@ -180,9 +180,24 @@ def _train_chunk(
     for callback_list in lists:
         callback_list.on_train_end()
     return [
-        TrainingResult(state.member_weights(m), histories[m], np.concatenate(used[m]), plans[m])
+        TrainingResult(
+            state.member_weights(m),
+            histories[m],
+            np.concatenate(used[m]),
+            plans[m],
+            state.member_optimizer_state(m, _last_rate(plans[m], shims[m])),
+        )
         for m in range(len(members))
     ]
+
+
+def _last_rate(plan: Any, shim: _MemberModel) -> float:
+    """The rate a member's optimizer holds after training, as ``fit`` leaves it.
+
+    The last step's planned rate, or its plateau rate (a cut at the last epoch's end
+    included).
+    """
+    return float(shim.optimizer.learning_rate if plan.rates is None else plan.rates[-1])
 
 
 def _epoch_rates(plan: Any, shim: _MemberModel, epoch: int) -> np.ndarray:

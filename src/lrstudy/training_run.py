@@ -51,9 +51,14 @@ class TrainingResult:
         history: per-epoch lists under ``HISTORY_KEYS``.
         step_rates: the rate used at every optimizer step, shape ``(epochs * steps_per_epoch,)``.
         plan: the run's ``RatePlan`` (its ``steps_per_epoch`` and ``per`` for the logs).
+        optimizer_state: the optimizer's variables after training, in the order of Keras'
+            built ``optimizer.variables`` (steps taken, the rate it would apply next, then
+            each weight's slots: Adam's momentum and velocity), so a saved model resumes
+            where training stopped (``model.set_trained_state``).
     """
 
     weights: list[np.ndarray]
     history: dict[str, list[float]]
     step_rates: np.ndarray
     plan: RatePlan
+    optimizer_state: list[np.ndarray]
