@@ -56,6 +56,7 @@ def test_suggested_setting_needs_the_suggestions_file(tmp_path, params, capsys) 
             *("--params", write_params(tmp_path, params), "--setting", "lr_valley"),
             *("--suggestions", str(tmp_path / "missing.json"), "--data", "x"),
             *("--models", str(models), "--logs", str(tmp_path / "logs")),
+            *("--evaluation", str(tmp_path / "evaluation")),
         ]
     )
     assert code == 2
@@ -73,6 +74,7 @@ def test_suggestion_the_range_test_did_not_make_stops_training(tmp_path, params,
             *("--params", write_params(tmp_path, params), "--setting", "lr_valley"),
             *("--suggestions", str(found), "--data", "x"),
             *("--models", str(models), "--logs", str(tmp_path / "logs")),
+            *("--evaluation", str(tmp_path / "evaluation")),
         ]
     )
     assert code == 2

@@ -187,6 +187,7 @@ def stage_inputs(tiny, tmp_path):
     data = tmp_path / "data"
     write_dataset(data / "train.csv", parts["train"])
     write_dataset(data / "val.csv", parts["val"])
+    write_dataset(data / "test.csv", parts["test"])
     return copy.deepcopy(params), data, tmp_path
 
 
@@ -207,6 +208,8 @@ def run_stage(params: dict, setting: str, data: Path, root: Path) -> int:
             str(root / "models" / setting),
             "--logs",
             str(root / "logs" / setting),
+            "--evaluation",
+            str(root / "evaluation" / setting),
         ]
     )
 
@@ -258,9 +261,9 @@ def test_bad_schedule_stops_the_stage_before_training(
     def no_training(*args, **kwargs):
         raise AssertionError("training started")
 
-    monkeypatch.setattr(stage, "train_setting", no_training)
+    monkeypatch.setattr(stage, "train_and_evaluate", no_training)
     params, data, root = stage_inputs
     params["settings"]["bad"] = {"lr": 0.05, "epochs": 3, "schedule": schedule}
     assert run_stage(params, "bad", data, root) == 2
     assert fragment in capsys.readouterr().err
-    assert not (root / "models").exists() and not (root / "logs").exists()
+    assert not any((root / part).exists() for part in ("models", "logs", "evaluation"))
