@@ -267,3 +267,22 @@ def test_bad_schedule_stops_the_stage_before_training(
     assert run_stage(params, "bad", data, root) == 2
     assert fragment in capsys.readouterr().err
     assert not any((root / part).exists() for part in ("models", "logs", "evaluation"))
+
+
+def test_ctrl_c_stops_the_stage_with_one_line_and_status_130(
+    stage_inputs, monkeypatch, capsys
+) -> None:
+    import lrstudy.stages.train as stage
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stage, "train_and_evaluate", interrupted)
+    params, data, root = stage_inputs
+    assert run_stage(params, "lr_medium", data, root) == 130
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("interrupted: ")
+    assert "Traceback" not in error
+    # Nothing half-written: no output folder and nothing staged beside where it would go.
+    for folder in (root / part for part in ("models", "logs", "evaluation")):
+        assert not folder.exists() or list(folder.iterdir()) == []

@@ -31,8 +31,11 @@ def stage_main(
 
     The body runs only if params.yaml is valid; a ConfigError (raised by validation or by
     the body) or a MissingInputsError prints every problem to stderr and exits with
-    status 2. Every stage takes ``--suggestions PATH``: the range test's suggestions,
-    which settings under ``suggested`` take their rate from.
+    status 2. Ctrl-C (``KeyboardInterrupt``) prints one line instead of a traceback through
+    TensorFlow and exits with status 130, the shell's for SIGINT; the stage's outputs are
+    built aside (``io.atomic_directory``), so nothing is half-written. Every stage takes
+    ``--suggestions PATH``: the range test's suggestions, which settings under
+    ``suggested`` take their rate from.
     """
 
     def decorate(body: Callable[[Config, argparse.Namespace], None]) -> Callable[..., int]:
@@ -52,6 +55,12 @@ def stage_main(
             except (ConfigError, MissingInputsError) as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
+            except KeyboardInterrupt:
+                print(
+                    f"interrupted: {parser.prog} stopped, its outputs left as they were",
+                    file=sys.stderr,
+                )
+                return 130
             return 0
 
         return main
