@@ -123,3 +123,17 @@ def test_stages_give_the_same_bytes_on_an_emulated_intel_avx2_cpu() -> None:
     )
     assert haswell.files.keys() == native.files.keys()
     assert not differing, differing
+
+
+def test_the_uncapped_control_must_differ_only_where_the_cpu_has_more_than_avx2() -> None:
+    cross_cpu = _cross_cpu()
+    native = cross_cpu.Outcome(cross_cpu.Run("native"), {"a": "1"}, isa="Intel AVX2")
+    control = cross_cpu.Run("uncapped", isa="ALL", expect_same=False)
+    avx512 = "Intel AVX-512 with float16, Intel DL Boost and bfloat16 support"
+    same_here = cross_cpu.Outcome(control, {"a": "1"}, isa="Intel AVX2")
+    differs = cross_cpu.Outcome(control, {"a": "2"}, isa=avx512)
+    assert cross_cpu.expects_same(same_here, native)
+    assert not cross_cpu.expects_same(differs, native)
+    assert cross_cpu.as_expected([native, same_here, differs])
+    # On an AVX-512 CPU an uncapped run that still matched would mean the check cannot fail.
+    assert not cross_cpu.as_expected([native, cross_cpu.Outcome(control, {"a": "1"}, isa=avx512)])
