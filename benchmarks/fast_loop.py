@@ -221,7 +221,7 @@ class Trainer:
         callback_list.on_train_end()
         state = [np.asarray(variable) for variable in self.model.optimizer.variables]
         return TrainingResult(
-            self.model.get_weights(), history, np.concatenate(used_rates), plan, state
+            self.model.get_weights(), history, np.concatenate(used_rates), plan, state, np.nan
         )
 
 

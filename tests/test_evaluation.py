@@ -119,14 +119,25 @@ def losses(values: list[float]) -> pd.DataFrame:
     )
 
 
-def test_divergence_epoch_non_finite_far_above_start_and_healthy_short_runs() -> None:
-    assert divergence_epoch(losses([0.7, 0.5, np.nan, np.inf])) == 3
-    # ends at 3.0 > 2 x 0.7: diverged from the first epoch above 1.4 (epoch 3)
-    assert divergence_epoch(losses([0.7, 1.2, 1.5, 3.0])) == 3
-    # a healthy 3-epoch warm-up (loss creeping up a little) and a bouncing run that
-    # recovers are not divergence; the old rule (last > first) flagged the first
-    assert divergence_epoch(losses([0.693, 0.695, 0.699])) is None
-    assert divergence_epoch(losses([0.7, 5.0, 0.3])) is None
+def test_divergence_epoch_non_finite_far_above_the_untrained_loss_and_healthy_runs() -> None:
+    untrained = 0.69
+    assert divergence_epoch(losses([0.7, 0.5, np.nan, np.inf]), untrained) == 3
+    # ends at 3.0 > 1.25 x 0.69 = 0.8625: diverged from the first epoch above it (epoch 2)
+    assert divergence_epoch(losses([0.7, 1.2, 1.5, 3.0]), untrained) == 2
+    # a healthy 3-epoch warm-up (loss creeping up a little), a run that never learns and a
+    # bouncing run that recovers are not divergence
+    assert divergence_epoch(losses([0.693, 0.695, 0.699]), untrained) is None
+    assert divergence_epoch(losses([0.69, 0.70, 0.69]), untrained) is None
+    assert divergence_epoch(losses([0.7, 5.0, 0.3]), untrained) is None
+
+
+def test_a_run_that_blew_up_in_its_first_epoch_is_judged_against_the_untrained_model() -> None:
+    """Issue 21's Adam-at-10 seeds: first epoch 12-22, last 1.0-3.4, untrained 0.69.
+    Against the first epoch (the old rule) they looked like learning; they diverged."""
+    for first, last in ((12.0, 1.0), (22.0, 3.4)):
+        history = losses([first, 5.0, last])
+        assert divergence_epoch(history, 0.69) == 1
+        assert divergence_epoch(history, float("nan")) is None  # no reference: first epoch
 
 
 def test_setting_accuracy_interval_stays_inside_zero_and_one() -> None:
@@ -142,12 +153,13 @@ def test_setting_accuracy_interval_stays_inside_zero_and_one() -> None:
 
 def test_a_training_history_reads_as_a_frame_divergence_epoch_accepts() -> None:
     """The sweep judges each member's history dict: a run that blows up is flagged at the
-    first epoch past twice its first loss (before, the dict had no epoch column and a
+    first epoch past 1.25 x its untrained loss (before, the dict had no epoch column and a
     diverging sweep member raised KeyError)."""
     from lrstudy.evaluation import history_frame
 
     history = {"loss": [0.7, 0.9, 1.5, 3.0], "val_loss": [0.7, 0.8, 1.0, 2.0]}
     frame = history_frame(history)
     assert list(frame["epoch"]) == [1, 2, 3, 4]
-    assert divergence_epoch(frame) == 3
-    assert divergence_epoch(history_frame({"loss": [0.7, 0.5], "val_loss": [0.7, 0.6]})) is None
+    assert divergence_epoch(frame, 0.69) == 2  # 0.9 > 1.25 x 0.69 = 0.8625
+    healthy = history_frame({"loss": [0.7, 0.5], "val_loss": [0.7, 0.6]})
+    assert divergence_epoch(healthy, 0.69) is None

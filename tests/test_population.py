@@ -26,7 +26,7 @@ from lrstudy.config import parse_config
 from lrstudy.data import generate, split
 from lrstudy.fit_loop import fit_seed
 from lrstudy.member_optimizers import OPTIMIZERS
-from lrstudy.model import build_model, make_optimizer
+from lrstudy.model import build_model, compile_model, make_optimizer
 from lrstudy.population import (
     Member,
     Population,
@@ -171,6 +171,7 @@ def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
         for key in HISTORY_KEYS:
             assert len(result.history[key]) == spec.epochs
             np.testing.assert_allclose(result.history[key], fitted.history[key], rtol=RTOL)
+        assert result.initial_loss == pytest.approx(fitted.initial_loss, rel=RTOL)
         np.testing.assert_array_equal(result.step_rates, fitted.step_rates)
         for weight, reference in zip(result.weights, fitted.weights, strict=True):
             np.testing.assert_allclose(weight, reference, rtol=0, atol=WEIGHT_ATOL)
@@ -185,6 +186,21 @@ def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
     if kind == "one_cycle":
         per_epoch = alone.plan.steps_per_epoch
         assert len(set(alone.step_rates[:per_epoch])) == per_epoch
+
+
+def test_the_initial_loss_is_the_untrained_models_on_the_train_split(small) -> None:
+    """Against Keras: the seed's untrained model, test_on_batch on every train row."""
+    keras = import_keras()
+    config, parts = small
+    spec = replace(config.run("lr_medium"), epochs=1)
+    results = population_results(spec, config, parts, range(2, 5))
+    for seed, result in zip(range(2, 5), results, strict=True):
+        keras.utils.set_random_seed(seed)
+        model = build_model(config.model, 2, 2)
+        compile_model(model, config.model, 0.01)
+        train = parts["train"]
+        logs = model.test_on_batch(train.x, train.y.astype(np.float32), return_dict=True)
+        assert result.initial_loss == pytest.approx(logs["loss"], rel=RTOL)
 
 
 def test_members_of_two_settings_pair_by_seed(small) -> None:

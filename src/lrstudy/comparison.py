@@ -38,6 +38,7 @@ from lrstudy.report.summary import (
 from lrstudy.runlog import (
     EVALUATION_FILES,
     read_evaluation,
+    read_initial_loss,
     read_live_history,
     read_step_rates,
     seed_key,
@@ -62,6 +63,8 @@ class CompareInputs:
     Attributes:
         metrics: Per setting, its evaluation's ``metrics.json``.
         histories: Per setting and seed, the per-epoch history (``read_live_history``).
+        initial_losses: Per setting and seed, the untrained model's training loss
+            (``read_initial_loss``).
         steps: Per setting and seed, the per-step rates where the seed logged them.
         boundaries: Per setting, ``boundary.npy`` (memory-mapped, read-only): one grid of
             probabilities per seed.
@@ -75,6 +78,7 @@ class CompareInputs:
 
     metrics: dict[str, dict]
     histories: dict[str, dict[int, pd.DataFrame]]
+    initial_losses: dict[str, dict[int, float]]
     steps: dict[str, dict[int, pd.DataFrame]]
     boundaries: dict[str, np.ndarray]
     test: Dataset
@@ -175,6 +179,10 @@ def read_inputs(
             name: {seed: read_live_history(folder) for seed, folder in by_seed.items()}
             for name, by_seed in folders.items()
         },
+        initial_losses={
+            name: {seed: read_initial_loss(folder) for seed, folder in by_seed.items()}
+            for name, by_seed in folders.items()
+        },
         steps={
             name: {
                 seed: rates
@@ -210,7 +218,13 @@ def compare(config: Config, inputs: CompareInputs) -> Comparison:
     chance = 1.0 / config.data.n_classes  # accuracy of guessing on the balanced classes
     summaries = with_comparisons(
         [
-            summarize_setting(config, name, inputs.metrics[name], inputs.histories[name])
+            summarize_setting(
+                config,
+                name,
+                inputs.metrics[name],
+                inputs.histories[name],
+                inputs.initial_losses[name],
+            )
             for name in names
         ]
     )

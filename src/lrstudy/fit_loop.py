@@ -118,6 +118,7 @@ def fit_seed(
     keras.utils.set_random_seed(seed)
     model = build_model(model_config, n_features=train.x.shape[1], n_classes=n_classes)
     compile_model(model, model_config, spec.lr)
+    initial = model.test_on_batch(train.x, train.y.astype(np.float32), return_dict=True)
     train_ds, val_ds = make_datasets(
         train, val, spec.batch_size, epoch_orders(len(train), spec.epochs, seed)
     )
@@ -137,4 +138,4 @@ def fit_seed(
     history = {key: [float(value) for value in fitted.history[key]] for key in HISTORY_KEYS}
     rates = np.asarray(recorder.rates, np.float32)
     state = [np.asarray(variable) for variable in model.optimizer.variables]
-    return TrainingResult(model.get_weights(), history, rates, plan, state)
+    return TrainingResult(model.get_weights(), history, rates, plan, state, float(initial["loss"]))

@@ -10,9 +10,9 @@ fast as one model does alone (``make bench``).
 
 Nothing couples the members:
 
-* the forward pass is a batched matrix product per layer (``tf.linalg.matmul`` of
-  ``[members, batch, in]`` by ``[members, in, out]``), then the bias and Keras' own
-  activation functions;
+* the forward pass (``stacked_network``) is a batched matrix product per layer
+  (``tf.linalg.matmul`` of ``[members, batch, in]`` by ``[members, in, out]``), then the
+  bias and Keras' own activation functions;
 * each member's loss is Keras' loss function averaged over that member's batch, and the
   members' losses are **summed**, so the gradient with respect to member ``m``'s weights is
   exactly member ``m``'s own gradient;
@@ -47,8 +47,7 @@ from lrstudy.member_optimizers import OPTIMIZERS
 from lrstudy.model import build_model, compile_model, make_optimizer
 from lrstudy.rate_plan import RatePlan
 from lrstudy.runtime import import_keras
-
-Tensor = Any  # a tf.Tensor (TensorFlow is imported inside the functions)
+from lrstudy.stacked_network import StackedNetwork, step_function, tensorflow_module
 
 # A chunk of a population holds at most this many bytes of per-member tensors (weights,
 # optimizer slots, gradients and the activations of a batch and of the validation pass,
@@ -125,129 +124,6 @@ def chunk_size(members: int, per_member: int, budget: int = CHUNK_BYTES) -> int:
     return max(1, min(members, budget // max(per_member, 1)))
 
 
-# --- The stacked network's arithmetic. ---------------------------------------------------------
-
-
-class _Network:
-    """The forward pass, loss and accuracy of stacked members (TensorFlow ops, Keras' math).
-
-    The output activation is Keras' sigmoid (2 classes) or softmax, which keep their
-    logits, so Keras' cross-entropy is computed from the logits as in ``fit``.
-    """
-
-    def __init__(self, model_config: ModelConfig, n_classes: int) -> None:
-        keras = import_keras()
-
-        self.binary = n_classes == 2
-        hidden = keras.activations.get(model_config.activation)
-        output = keras.activations.sigmoid if self.binary else keras.activations.softmax
-        self.activations = [hidden] * len(model_config.hidden_units) + [output]
-        losses, metrics = keras.losses, keras.metrics
-        if self.binary:
-            self.loss_fn, self.accuracy_fn = losses.binary_crossentropy, metrics.binary_accuracy
-        else:
-            self.loss_fn = losses.sparse_categorical_crossentropy
-            self.accuracy_fn = metrics.sparse_categorical_accuracy
-
-    def forward(self, weights: list, inputs: Tensor) -> Tensor:
-        """Probabilities ``[members, rows, outputs]`` of inputs ``[members, rows, features]``."""
-        tf = _tensorflow()
-
-        hidden = inputs
-        for index, activation in enumerate(self.activations):
-            kernel, bias = weights[2 * index], weights[2 * index + 1]
-            hidden = activation(tf.linalg.matmul(hidden, kernel) + bias[:, None, :])
-        return hidden
-
-    def labels(self, targets: Tensor) -> Tensor:
-        """Targets ``[members, rows]`` in the shape Keras' loss takes for the output."""
-        return targets[..., None] if self.binary else targets
-
-    def loss(self, targets: Tensor, probabilities: Tensor) -> Tensor:
-        """Each member's mean loss over its rows, shape ``[members]`` (Keras' sum / rows)."""
-        return _member_mean(self.loss_fn(self.labels(targets), probabilities))
-
-    def correct(self, targets: Tensor, probabilities: Tensor) -> Tensor:
-        """1.0 where a row is classified right, shape ``[members, rows]`` (Keras' accuracy)."""
-        tf = _tensorflow()
-
-        hits = self.accuracy_fn(self.labels(targets), probabilities)
-        return tf.reshape(hits, [tf.shape(targets)[0], -1])
-
-    def evaluate(self, weights: list, inputs: Tensor, targets: Tensor) -> tuple:
-        """Loss and accuracy per member of one pass over all rows, as Keras' ``test_step``."""
-        tf = _tensorflow()
-
-        probabilities = self.forward(weights, inputs)
-        loss = self.loss(targets, probabilities)
-        rows = tf.cast(tf.shape(targets)[1], tf.float32)
-        # Keras' Mean tracker of a one-batch pass: (loss * rows) / rows.
-        loss = tf.math.divide_no_nan(loss * rows, rows)
-        return loss, _member_mean(self.correct(targets, probabilities))
-
-
-def _tensorflow() -> Any:
-    """The ``tensorflow`` module, imported after ``runtime.import_keras`` pinned it."""
-    import_keras()
-    import tensorflow as tf
-
-    return tf
-
-
-def _member_mean(values: Tensor) -> Tensor:
-    """``[members, rows]`` → ``[members]``: the sum over rows divided by their count."""
-    tf = _tensorflow()
-
-    rows = tf.cast(tf.shape(values)[1], values.dtype)
-    return tf.math.divide_no_nan(tf.reduce_sum(values, axis=1), rows)
-
-
-def _step_function(
-    network: _Network, train: Dataset, batch_size: int, n_slots: int, update: Callable
-) -> Callable:
-    """One optimizer step of every member, as a ``tf.while_loop`` body.
-
-    The body takes ``(orders, rates, iterations)`` and the loop state ``(index, weights,
-    slots, totals, losses)`` and returns the next loop state: totals are Keras' running
-    sums of the epoch's loss (weighted by batch rows) and hits, ``losses`` each step's
-    batch loss per member.
-    """
-    tf = _tensorflow()
-
-    x = tf.constant(train.x, tf.float32)
-    y = tf.constant(train.y.astype(np.float32))
-
-    def step(orders, rates, iterations, index, weights, slots, totals, losses):
-        rows = orders[:, index * batch_size : (index + 1) * batch_size]
-        inputs, targets = tf.gather(x, rows), tf.gather(y, rows)
-        with tf.GradientTape() as tape:
-            tape.watch(weights)
-            probabilities = network.forward(weights, inputs)
-            loss = network.loss(targets, probabilities)
-            total = tf.reduce_sum(loss)  # summed: member m's gradient is its own
-        gradients = tape.gradient(total, weights)
-        lr, now = rates[:, index], iterations + tf.cast(index, tf.int64)
-        new_weights, new_slots = [], [[] for _ in range(n_slots)]
-        for k, (variable, gradient) in enumerate(zip(weights, gradients, strict=True)):
-            member_lr = tf.reshape(lr, [-1] + [1] * (len(variable.shape) - 1))
-            variable, own = update(variable, gradient, [s[k] for s in slots], member_lr, now)
-            new_weights.append(variable)
-            for slot, value in zip(new_slots, own, strict=True):
-                slot.append(value)
-        batch = tf.cast(tf.shape(rows)[1], tf.float32)
-        correct = network.correct(targets, probabilities)
-        loss_total, loss_count, hit_total, hit_count = totals
-        totals = (
-            loss_total + loss * batch,
-            loss_count + batch,
-            hit_total + tf.reduce_sum(correct, axis=1),
-            hit_count + tf.cast(tf.shape(correct)[1], tf.float32),
-        )
-        return index + 1, new_weights, new_slots, totals, losses.write(index, loss)
-
-    return step
-
-
 # --- The population. ------------------------------------------------------------------------
 
 
@@ -275,7 +151,7 @@ class Population:
         batch_size: int,
     ) -> None:
         keras = import_keras()
-        tf = _tensorflow()
+        tf = tensorflow_module()
 
         self.model_config = model_config
         self.n_train = len(train)
@@ -292,6 +168,7 @@ class Population:
         self._keras = keras
         self.metrics = self._compiled_metrics(train)
         self._epoch = self._compile(train, val, keras, tf)
+        self._train_loss = self._compile_train_loss(train, tf)
 
     def _compiled_metrics(self, train: Dataset) -> list[Any]:
         """A compiled model's built metrics.
@@ -308,8 +185,8 @@ class Population:
 
     def _compile(self, train: Dataset, val: Dataset | None, keras: Any, tf: Any) -> Callable:
         """Trace-once ``tf.function``: state and orders/rates in, new state and metrics out."""
-        network = _Network(self.model_config, self.n_classes)
-        step = _step_function(network, train, self.batch_size, self.n_slots, self._update)
+        network = StackedNetwork(self.model_config, self.n_classes)
+        step = step_function(network, train, self.batch_size, self.n_slots, self._update)
         n_steps, n_slots = self.steps_per_epoch, self.n_slots
         weight_specs = [tf.TensorSpec([None, *shape], tf.float32) for shape in self.shapes]
         signature = [
@@ -355,6 +232,30 @@ class Population:
         # The concrete function: called directly, without tf.function's per-call signature
         # matching (a tenth of an epoch's time at 20 members).
         return run_epoch.get_concrete_function()
+
+    def _compile_train_loss(self, train: Dataset, tf: Any) -> Callable:
+        """Each member's loss on every train row in one pass (Keras' ``test_on_batch``)."""
+        network = StackedNetwork(self.model_config, self.n_classes)
+        x = tf.constant(train.x, tf.float32)[None]
+        y = tf.constant(train.y.astype(np.float32))[None]
+        specs = [tf.TensorSpec([None, *shape], tf.float32) for shape in self.shapes]
+
+        @tf.function(input_signature=[specs], autograph=False, jit_compile=False)
+        def train_loss(weights):
+            members = tf.shape(weights[0])[0]
+            inputs = tf.broadcast_to(x, [members, *x.shape[1:]])
+            targets = tf.broadcast_to(y, [members, y.shape[1]])
+            return network.evaluate(weights, inputs, targets)[0]
+
+        return train_loss.get_concrete_function()
+
+    def train_loss(self, state: PopulationState) -> np.ndarray:
+        """Each member's loss on the whole train split as its weights stand, ``(members,)``.
+
+        Before the first step it is the untrained model's loss, the reference of
+        ``evaluation.divergence_epoch``.
+        """
+        return self._train_loss(state.weights).numpy()
 
     # State. ------------------------------------------------------------------------------
 

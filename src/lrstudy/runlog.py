@@ -7,6 +7,8 @@ A setting's training writes, per seed ``s``:
   under ``plots/metrics/`` (``live_logger`` writes it, ``read_live_history`` reads it);
 * ``<logs>/seed_<s>/learning_rate_steps.tsv`` for a schedule set per optimizer step: the
   rate of every step (``write_step_rates``, ``read_step_rates``);
+* ``<logs>/seed_<s>/initial_loss.txt``: the untrained model's loss on the train split,
+  which divergence is judged against (``write_initial_loss``, ``read_initial_loss``);
 
 and per setting, in its evaluation folder (``write_evaluation``, ``read_evaluation``):
 
@@ -44,6 +46,9 @@ STEP_RATES_COLUMNS = ("step", "epoch_fraction", "learning_rate")
 
 # A setting's evaluation: its test metrics and its decision-boundary grids.
 EVALUATION_FILES = ("metrics.json", "boundary.npy")
+
+# The untrained model's training loss, in each seed's log folder: one float, repr'd.
+INITIAL_LOSS_FILE = "initial_loss.txt"
 
 SEED_PREFIX = "seed_"
 MODEL_SUFFIX = ".keras"
@@ -97,6 +102,11 @@ def write_step_rates(
 ) -> None:
     """Write ``step_rates_table`` to ``<log_dir>/learning_rate_steps.tsv``, atomically."""
     write_text(Path(log_dir) / STEP_RATES_FILE, step_rates_table(rates, steps_per_epoch))
+
+
+def write_initial_loss(log_dir: str | Path, loss: float) -> None:
+    """Write the untrained model's training loss to ``<log_dir>/initial_loss.txt`` (exact)."""
+    write_text(Path(log_dir) / INITIAL_LOSS_FILE, f"{float(loss)!r}\n")
 
 
 def write_evaluation(folder: str | Path, metrics: dict, boundaries: np.ndarray) -> None:
@@ -160,6 +170,12 @@ def read_evaluation(folder: str | Path) -> tuple[dict, np.ndarray]:
     metrics_file, boundary_file = EVALUATION_FILES
     folder = Path(folder)
     return read_json(folder / metrics_file), np.load(folder / boundary_file, mmap_mode="r")
+
+
+def read_initial_loss(directory: str | Path) -> float:
+    """A seed's untrained training loss (``initial_loss.txt``); NaN if it was not written."""
+    path = Path(directory) / INITIAL_LOSS_FILE
+    return float(path.read_text()) if path.is_file() else float("nan")
 
 
 def read_step_rates(directory: str | Path) -> pd.DataFrame | None:

@@ -23,6 +23,7 @@ from lrstudy.runlog import (
     model_path,
     seed_log_dir,
     write_evaluation,
+    write_initial_loss,
     write_step_rates,
 )
 from lrstudy.training import train_setting
@@ -42,7 +43,8 @@ def train_and_evaluate(
         config: the validated params (``model``, ``evaluate.grid``, ``data.n_classes``).
         data: the ``train``, ``val`` and ``test`` splits.
         folders: where to write: ``models`` (``seed_<s>.keras``), ``logs`` (a DVCLive
-            folder per seed, plus ``learning_rate_steps.tsv`` for a per-step schedule) and
+            folder per seed with the untrained model's loss, plus ``learning_rate_steps.tsv``
+            for a per-step schedule) and
             ``evaluation`` (``metrics.json``, ``boundary.npy``).
         progress: called with one line per seed.
 
@@ -65,8 +67,9 @@ def train_and_evaluate(
     for seed, result in zip(seeds, results, strict=True):
         set_trained_state(model, result.weights, result.optimizer_state)
         save_model(model, model_path(folders["models"], seed))
+        log_dir = seed_log_dir(folders["logs"], seed)
+        write_initial_loss(log_dir, result.initial_loss)
         if result.plan.per == "step":
-            log_dir = seed_log_dir(folders["logs"], seed)
             write_step_rates(log_dir, result.step_rates, result.plan.steps_per_epoch)
         per_seed[seed] = evaluate_model(model, test)
         boundaries.append(predict_grid(model, config.evaluate.grid))

@@ -75,7 +75,8 @@ def train_grid(
                     "seed": seed,
                     "test_loss": test["loss"],
                     "test_accuracy": test["accuracy"],
-                    "diverged": divergence_epoch(history_frame(history)) is not None,
+                    "diverged": divergence_epoch(history_frame(history), result.initial_loss)
+                    is not None,
                 }
             )
         accuracies = [round(row["val_accuracy"], 3) for row in rows[-len(spec.seeds) :]]

@@ -150,6 +150,7 @@ def _train_chunk(
         lists.append(keras.callbacks.CallbackList([*scheduler, *extra], model=shim))
     streams = [order_stream(population.n_train, member.seed) for member in members]
     state = population.start([member.seed for member in members])
+    initial = population.train_loss(state)
     histories: list[dict[str, list[float]]] = [{k: [] for k in HISTORY_KEYS} for _ in members]
     used: list[list[np.ndarray]] = [[] for _ in members]
     for callback_list in lists:
@@ -186,6 +187,7 @@ def _train_chunk(
             np.concatenate(used[m]),
             plans[m],
             state.member_optimizer_state(m, _last_rate(plans[m], shims[m])),
+            float(initial[m]),
         )
         for m in range(len(members))
     ]

@@ -55,6 +55,9 @@ class TrainingResult:
             built ``optimizer.variables`` (steps taken, the rate it would apply next, then
             each weight's slots: Adam's momentum and velocity), so a saved model resumes
             where training stopped (``model.set_trained_state``).
+        initial_loss: the loss on the whole train split before the first step (the
+            untrained model's), the reference ``evaluation.divergence_epoch`` judges the
+            run against.
     """
 
     weights: list[np.ndarray]
@@ -62,3 +65,4 @@ class TrainingResult:
     step_rates: np.ndarray
     plan: RatePlan
     optimizer_state: list[np.ndarray]
+    initial_loss: float

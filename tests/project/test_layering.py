@@ -26,6 +26,7 @@ LAYERS = (
     {
         "training_run",
         "member_optimizers",
+        "stacked_network",
         "population",
         "training",
         "fit_loop",

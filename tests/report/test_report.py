@@ -287,9 +287,10 @@ def test_a_seed_ending_far_above_its_start_is_flagged_but_keeps_its_accuracy(
 ) -> None:
     # finite losses: the measured accuracy is a real number, unlike a NaN model's 0.5
     runs = {0: history([0.7, 1.0, 2.0, 30.0]), 1: history([0.7, 0.4, 0.08, 0.09])}
-    item = summarize_setting(study_config, "steady", metrics_for([0.5, 0.98]), runs)
+    untrained = {0: 0.69, 1: 0.69}
+    item = summarize_setting(study_config, "steady", metrics_for([0.5, 0.98]), runs, untrained)
     assert item.per_seed_accuracy == [0.5, 0.98] and item.diverged_seeds == [0]
-    assert item.first_diverged_epoch == 3  # the first epoch above 2 x 0.7
+    assert item.first_diverged_epoch == 2  # the first epoch above 1.25 x 0.69 = 0.8625
     summaries = with_comparisons([item, summary("other", [0.9, 0.91], seed_ids=[0, 1])])
     assert [entry.name for entry in summaries if entry.is_best] == ["other"]
 

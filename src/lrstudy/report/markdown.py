@@ -176,7 +176,8 @@ def summary_markdown(
         "level would need to detect the observed difference given the observed spread. "
         "Validation columns use the mean curve over seeds (an epoch where any seed's value "
         "is NaN or infinite does not count). A seed *diverged* if its loss went NaN or "
-        f"infinite or its training loss ended over {DIVERGENCE_FACTOR:g}× its first epoch's; "
+        f"infinite or its training loss ended over {DIVERGENCE_FACTOR:g}× the untrained "
+        "model's; "
         f"it *collapsed* if its test accuracy is within {COLLAPSE_MARGIN:g} of chance "
         f"({chance:.3g}); the fraction of collapsed seeds has a 95 % Wilson "
         "interval. n/a (1 seed): an interval or test needs at least two seeds.\n",

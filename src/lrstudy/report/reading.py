@@ -251,7 +251,7 @@ def _divergence_sentence(summaries: Sequence[SettingSummary]) -> str:
         return "No run diverged."
     return (
         f"Diverged (loss non-finite, or training loss ending over {DIVERGENCE_FACTOR:g}× "
-        f"its first epoch's): {join_names(unstable)}; a seed whose loss or predictions went "
+        f"the untrained model's): {join_names(unstable)}; a seed whose loss or predictions went "
         "NaN or infinite has no test accuracy, and a setting with a diverged seed does "
         "not compete for best."
     )

@@ -113,12 +113,14 @@ def summarize_setting(
     name: str,
     metrics: Mapping[str, object],
     by_seed: Mapping[int, pd.DataFrame],
+    initial_losses: Mapping[int, float] | None = None,
 ) -> SettingSummary:
     """Collect one setting's numbers for the summary table and the metrics file.
 
     A seed whose loss went NaN or infinite in training, or whose test result is null
     (non-finite predictions), has no test accuracy, loss or validation accuracy here. A
-    seed whose training loss ended far above its start (``divergence_epoch``) keeps its
+    seed whose training loss ended far above the untrained model's (``divergence_epoch``)
+    keeps its
     measured accuracy; both kinds count as diverged (``diverged_seeds``).
 
     Args:
@@ -126,6 +128,8 @@ def summarize_setting(
         name: The setting.
         metrics: Its ``evaluation/<setting>/metrics.json`` content.
         by_seed: Its per-epoch history per seed (``read_live_history``).
+        initial_losses: Per seed, the untrained model's training loss
+            (``read_initial_loss``); a seed without one is judged against its first epoch.
 
     Raises:
         ValueError: If ``metrics`` has no per-seed test accuracy.
@@ -142,10 +146,14 @@ def summarize_setting(
         raise ValueError(f"{name}: metrics have no test_accuracy with per-seed values")
     losses = loss.get("seeds", {}) if isinstance(loss, Mapping) else {}
     seeds = list(spec.seeds)
-    epochs = {seed: divergence_epoch(history) for seed, history in by_seed.items()}
+    initial = initial_losses or {}
+    epochs = {
+        seed: divergence_epoch(history, initial.get(seed, math.nan))
+        for seed, history in by_seed.items()
+    }
     per_seed = {seed: accuracy["seeds"].get(seed_key(seed)) for seed in seeds}
     # No accuracy where the loss or the predictions went non-finite; a seed flagged only
-    # for ending far above its start keeps its (finite, measured) accuracy.
+    # for ending far above the untrained model's keeps its (finite, measured) accuracy.
     lost = [
         seed
         for seed in seeds
