@@ -312,6 +312,14 @@ class PopulationState:
     slots: list[list[np.ndarray]]
     iterations: int
 
+    def as_numpy(self) -> PopulationState:
+        """The same state with NumPy arrays (one copy each), cheap to slice per member."""
+        return PopulationState(
+            [np.asarray(w) for w in self.weights],
+            [[np.asarray(s) for s in slot] for slot in self.slots],
+            self.iterations,
+        )
+
     def member_optimizer_state(self, member: int, rate: float) -> list[np.ndarray]:
         """Member ``member``'s optimizer variables in Keras' order.
 

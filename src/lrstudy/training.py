@@ -147,8 +147,12 @@ def _train_chunk(
         extra = list(callbacks(index))
         reject_fit_only_callbacks(extra, keras.callbacks.Callback)
         scheduler = plan_callbacks(plan) if plan.rates is None else []
-        lists.append(keras.callbacks.CallbackList([*scheduler, *extra], model=shim))
-    streams = [order_stream(population.n_train, member.seed) for member in members]
+        # No CallbackList without callbacks: building one per member costs more than a
+        # sweep member's epoch.
+        every = [*scheduler, *extra]
+        lists.append(keras.callbacks.CallbackList(every, model=shim) if every else _NO_CALLBACKS)
+    # One stream per seed: the sweep's members of one seed share its batches.
+    streams = {m.seed: order_stream(population.n_train, m.seed) for m in members}
     state = population.start([member.seed for member in members])
     initial = population.train_loss(state)
     histories: list[dict[str, list[float]]] = [{k: [] for k in HISTORY_KEYS} for _ in members]
@@ -158,7 +162,8 @@ def _train_chunk(
     for epoch in range(plans[0].epochs):
         for callback_list in lists:
             callback_list.on_epoch_begin(epoch)
-        orders = np.stack([next(stream) for stream in streams])
+        by_seed = {seed: next(stream) for seed, stream in streams.items()}
+        orders = np.stack([by_seed[member.seed] for member in members])
         rates = np.stack([_epoch_rates(p, s, epoch) for p, s in zip(plans, shims, strict=True)])
         state, out = population.run_epoch(state, orders, rates)
         for m, callback_list in enumerate(lists):
@@ -180,6 +185,7 @@ def _train_chunk(
                 )
     for callback_list in lists:
         callback_list.on_train_end()
+    state = state.as_numpy()
     return [
         TrainingResult(
             state.member_weights(m),
@@ -200,6 +206,18 @@ def _last_rate(plan: Any, shim: _MemberModel) -> float:
     included).
     """
     return float(shim.optimizer.learning_rate if plan.rates is None else plan.rates[-1])
+
+
+class _NoCallbacks:
+    """A member without callbacks: every epoch-level hook does nothing."""
+
+    def on_train_begin(self, logs: dict | None = None) -> None: ...
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
+    def on_train_end(self, logs: dict | None = None) -> None: ...
+
+
+_NO_CALLBACKS = _NoCallbacks()
 
 
 def _epoch_rates(plan: Any, shim: _MemberModel, epoch: int) -> np.ndarray:
