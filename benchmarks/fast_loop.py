@@ -15,8 +15,8 @@ same batches:
   (``on_train_begin``, ``on_epoch_begin``, ``on_epoch_end``, ``on_train_end``), which is
   all that ``ReduceLROnPlateau``, DVCLive logging or early stopping need.
 * ``fit`` (``lrstudy.fit_loop``): ``keras.Model.fit`` on a ``tf.data`` pipeline of the
-  same batches, for callbacks that need per-batch hooks (the fast loop refuses those:
-  ``FIT_ONLY_HOOKS``). About 8 times slower than the fast loop (``make bench``).
+  same batches, for callbacks that need per-batch hooks. About 8 times slower than the
+  fast loop (``make bench``).
 
 Both feed the batches of ``training_run.epoch_orders`` (one seeded NumPy permutation of the
 train rows per epoch), apply the rates of the run's ``rate_plan.RatePlan`` (tabulated once
@@ -46,19 +46,6 @@ from lrstudy.training_run import METRIC_KEYS, TrainingResult, epoch_orders
 if TYPE_CHECKING:
     import keras
     import tensorflow as tf
-
-# Callback hooks ``Model.fit`` calls that the fast loop does not: each batch and the
-# validation pass run inside the epoch's graph, out of Python's reach.
-FIT_ONLY_HOOKS = (
-    "on_batch_begin",
-    "on_batch_end",
-    "on_train_batch_begin",
-    "on_train_batch_end",
-    "on_test_begin",
-    "on_test_end",
-    "on_test_batch_begin",
-    "on_test_batch_end",
-)
 
 
 class Trainer:
@@ -184,12 +171,8 @@ class Trainer:
         Callbacks run in order after the epoch's logs are complete, so a
         ``ReduceLROnPlateau`` cut at an epoch's end shows from the next epoch. ``lr``
         replaces the setting's base rate for this run (the LR sweep trains every rate of
-        its grid with one trainer); the schedule's shape stays.
-
-        Raises:
-            ValueError: if a callback overrides a hook of ``FIT_ONLY_HOOKS`` (for example
-                ``keras.callbacks.TerminateOnNaN``, which acts per batch): the fast loop
-                would never call it; train such a setting with ``train.loop: fit``.
+        its grid with one trainer); the schedule's shape stays. As a benchmark baseline it
+        does not check callbacks for per-batch hooks (it never calls them).
         """
         keras = self._keras
         plan = self.plan if lr is None else rate_plan(replace(self.spec, lr=lr), self.n_train)

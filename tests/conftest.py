@@ -8,7 +8,9 @@ rewrite: a test of the project must not depend on the user's last experiment.
 from __future__ import annotations
 
 import copy
+import importlib.util
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,18 @@ import pytest
 from lrstudy.config import Config, parse_config, parse_params_text
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def benchmark_module(name: str) -> Any:
+    """``benchmarks/<name>.py`` imported as module ``name`` (the folder is no package).
+
+    Registered in ``sys.modules`` first: dataclasses look their module up there.
+    """
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def committed_text(path: str) -> str:

@@ -5,15 +5,13 @@ AMD CPU (``benchmarks/cross_cpu.py``, ``make cross-cpu``), and the pin that make
 from __future__ import annotations
 
 import copy
-import importlib.util
-import sys
 
 import pytest
 
 from lrstudy.config import ACTIVATIONS, OPTIMIZERS, parse_config
 from lrstudy.data import generate, split
 
-from .conftest import PROJECT_ROOT, tiny_params
+from .conftest import benchmark_module, tiny_params
 
 # Ops whose TensorFlow CPU kernels start from the CPU's approximate reciprocal or reciprocal
 # square root (Eigen's fast math): their last bits differ between CPU makers. Measured: each
@@ -30,13 +28,7 @@ KNOWN_APPROXIMATE = {"gelu": {"Erfc"}, "rmsprop": {"Rsqrt"}}
 
 
 def _cross_cpu():
-    spec = importlib.util.spec_from_file_location(
-        "cross_cpu", PROJECT_ROOT / "benchmarks" / "cross_cpu.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["cross_cpu"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("cross_cpu")
 
 
 def epoch_ops(params: dict) -> set[str]:

@@ -288,9 +288,9 @@ def test_chunk_size_fits_the_budget() -> None:
 
 def test_member_bytes_counts_weights_and_activations(default_params) -> None:
     config, _ = small_config(default_params)
-    # 2-10-10-1: 30 + 110 + 11 = 151 weights (4 copies); widths 2 + 20 + 2 per row.
+    # 2-10-10-1: 30 + 110 + 11 = 151 weights (24 copies); widths 2 + 20 + 2 per row.
     assert member_bytes(config.model, 2, 2, batch_size=100, n_val=280) == 4 * (
-        4 * 151 + 2 * 380 * 24
+        24 * 151 + 2 * 380 * 24
     )
 
 
@@ -318,3 +318,11 @@ def test_callbacks_with_per_batch_hooks_or_early_stops_are_refused(small) -> Non
         train(keras.callbacks.TerminateOnNaN())
     with pytest.raises(ValueError, match=r"stopped training early.*loop: fit"):
         train(keras.callbacks.EarlyStopping(monitor="val_loss", patience=0, min_delta=1.0))
+
+    # A callback reaching for the model's weights gets the same advice, not an AttributeError.
+    class Snapshot(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            self.model.get_weights()
+
+    with pytest.raises(ValueError, match=r"model.get_weights.*loop: fit"):
+        train(Snapshot())

@@ -255,6 +255,15 @@ class _MemberModel:
         self.stop_training = False
         self.metrics = metrics
 
+    def __getattr__(self, name: str) -> object:
+        # Only for what __init__ did not set: weights, save, layers, ... do not exist per
+        # member inside a population.
+        raise ValueError(
+            f"a callback asked for model.{name}, which a member of the population training "
+            "loop does not have (its callbacks see only the optimizer's rate, stop_training "
+            "and metrics); set train.loop: fit"
+        )
+
 
 def reject_fit_only_callbacks(callbacks: Sequence[object], base: type) -> None:
     """Raise ``ValueError`` naming each callback that overrides a hook of ``FIT_ONLY_HOOKS``.

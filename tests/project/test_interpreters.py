@@ -9,7 +9,6 @@ scripts send) in temporary folders, so no test installs anything or touches ``.v
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -20,7 +19,7 @@ from pathlib import Path
 import pytest
 from packaging.specifiers import SpecifierSet
 
-from ..conftest import PROJECT_ROOT
+from ..conftest import PROJECT_ROOT, benchmark_module
 
 VERSIONS = ("3.11", "3.12", "3.13")
 CURRENT = "{}.{}".format(*sys.version_info[:2])
@@ -31,13 +30,7 @@ SHIM = '#!/bin/sh\necho "pyenv: $(basename "$0"): command not found" >&2\nexit 1
 
 
 def _cross_python():
-    spec = importlib.util.spec_from_file_location(
-        "cross_python", PROJECT_ROOT / "benchmarks" / "cross_python.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["cross_python"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("cross_python")
 
 
 cross_python = _cross_python()

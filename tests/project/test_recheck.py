@@ -4,26 +4,18 @@ run here)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from ..conftest import PROJECT_ROOT, committed_text
+from ..conftest import PROJECT_ROOT, benchmark_module, committed_text
 
 
 def _recheck():
-    spec = importlib.util.spec_from_file_location(
-        "recheck", PROJECT_ROOT / "benchmarks" / "recheck.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["recheck"] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_module("recheck")
 
 
 recheck = _recheck()
