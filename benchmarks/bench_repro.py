@@ -29,6 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # The last commit whose stages trained one model at a time (the fast loop).
 BASE_COMMIT = "9fd4e8c"
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
+STARTUP = "(dvc start-up, before the first stage)"
+# The stage kinds whose process imports TensorFlow (they train or evaluate a Keras model).
+KERAS_KINDS = ("train@", "evaluate@", "sweep", "lr_find", "train_suggested@", "evaluate_suggested@")
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,8 @@ def timed_repro(clone: Path) -> ReproRun:
     if process.returncode != 0:
         sys.exit(f"dvc repro failed in {clone}:\n{''.join(output[-40:])}")
     ends = [when for _, when in marks[1:]] + [started + total]
-    stages = {name: end - begin for (name, begin), end in zip(marks, ends, strict=True)}
+    stages = {STARTUP: marks[0][1] - started} if marks else {}
+    stages |= {name: end - begin for (name, begin), end in zip(marks, ends, strict=True)}
     status = subprocess.run(
         ["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True, check=True
     ).stdout.strip()
@@ -120,7 +124,7 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
         "with this venv. Stage times from the arrival of DVC's `Running stage` lines (DVC's "
         "own bookkeeping after a stage counts to it).",
         "",
-        "| clone | stages run | s | speed-up | `git status` after |",
+        "| clone | stage processes | s | speed-up | `git status` after |",
         "|---|---|---|---|---|",
     ]
     for label, run, speedup in (
@@ -129,7 +133,7 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
     ):
         status = "clean" if run.clean else "changed"
         lines.append(
-            f"| {label} | {len(run.stages)} | {run.total:.0f} | {speedup:.1f}× | {status} |"
+            f"| {label} | {len(run.stages) - 1} | {run.total:.0f} | {speedup:.1f}× | {status} |"
         )
     head_kinds, base_kinds = _by_kind(head.stages), _by_kind(base.stages)
     lines += [
@@ -149,7 +153,16 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
             f"| `{kind}` | {count} | {before:.1f} | {seconds:.1f} | {seconds / count:.1f} | "
             f"{100 * seconds / head.total:.0f}% |"
         )
-    lines += ["", "Every stage, seconds (before → HEAD):", ""]
+    keras = sum(count for kind, (count, _) in head_kinds.items() if kind in KERAS_KINDS)
+    lines += [
+        "",
+        f"{keras} of HEAD's stage processes import TensorFlow ({', '.join(KERAS_KINDS)}); "
+        f"at {imports:.1f} s each that is about {keras * imports:.0f} s, "
+        f"{100 * keras * imports / head.total:.0f}% of HEAD's {head.total:.0f} s.",
+        "",
+        "Every stage, seconds (before → HEAD):",
+        "",
+    ]
     lines += [
         "; ".join(
             f"`{name}` {base.stages.get(name, float('nan')):.1f} → {seconds:.1f}"
