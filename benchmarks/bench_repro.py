@@ -31,7 +31,15 @@ BASE_COMMIT = "9fd4e8c"
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 STARTUP = "(dvc start-up, before the first stage)"
 # The stage kinds whose process imports TensorFlow (they train or evaluate a Keras model).
-KERAS_KINDS = ("train@", "evaluate@", "sweep", "lr_find", "train_suggested@", "evaluate_suggested@")
+# (before 60e7afb evaluate@ and evaluate_suggested@ did too; since, train@ evaluates.)
+KERAS_KINDS = (
+    "train@",
+    "evaluate@",
+    "sweep",
+    "lr_find",
+    "train_suggested@",
+    "evaluate_suggested@",
+)
 
 
 @dataclass(frozen=True)
@@ -156,7 +164,8 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
     keras = sum(count for kind, (count, _) in head_kinds.items() if kind in KERAS_KINDS)
     lines += [
         "",
-        f"{keras} of HEAD's stage processes import TensorFlow ({', '.join(KERAS_KINDS)}); "
+        f"{keras} of HEAD's stage processes import TensorFlow (those of "
+        f"{', '.join(kind for kind in KERAS_KINDS if kind in head_kinds)}); "
         f"at {imports:.1f} s each that is about {keras * imports:.0f} s, "
         f"{100 * keras * imports / head.total:.0f}% of HEAD's {head.total:.0f} s.",
         "",
