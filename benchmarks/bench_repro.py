@@ -42,6 +42,10 @@ KERAS_KINDS = (
 )
 
 
+class ReproFailed(RuntimeError):
+    """``dvc repro`` exited non-zero; the message ends with its last output lines."""
+
+
 @dataclass(frozen=True)
 class ReproRun:
     """One from-scratch ``dvc repro``: total seconds, seconds per stage, git status after."""
@@ -86,7 +90,7 @@ def timed_repro(clone: Path) -> ReproRun:
                 marks.append((match.group(1), time.perf_counter()))
     total = time.perf_counter() - started
     if process.returncode != 0:
-        sys.exit(f"dvc repro failed in {clone}:\n{''.join(output[-40:])}")
+        raise ReproFailed(f"dvc repro failed in {clone}:\n{''.join(output[-15:])}")
     ends = [when for _, when in marks[1:]] + [started + total]
     stages = {STARTUP: marks[0][1] - started} if marks else {}
     stages |= {name: end - begin for (name, begin), end in zip(marks, ends, strict=True)}
@@ -183,9 +187,12 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
 
 def repro_section(base_commit: str = BASE_COMMIT) -> list[str]:
     """Time both clones' ``dvc repro --force`` (base first) and the bare import."""
-    with tempfile.TemporaryDirectory() as scratch:
-        base = timed_repro(_clone(base_commit, Path(scratch) / "base"))
-        head = timed_repro(_clone("HEAD", Path(scratch) / "head"))
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            base = timed_repro(_clone(base_commit, Path(scratch) / "base"))
+            head = timed_repro(_clone("HEAD", Path(scratch) / "head"))
+    except ReproFailed as failure:
+        return ["`dvc repro` section failed (not timed):", "", "```", str(failure), "```"]
     return report(base, head, import_seconds(), base_commit)
 
 

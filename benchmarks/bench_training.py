@@ -376,26 +376,39 @@ def main() -> None:
     args = parser.parse_args()
 
     machine = _machine()
+    report = Report(args.out)
     model_lines, medians = per_model(args.rounds, args.epochs)
+    report.add(model_lines)
     stage_lines, stage_speedup = whole_stage(args.stage_rounds)
+    report.add(stage_lines)
+    report.add(isa_caps())
     sweep_lines, sweep_speedup = sweep_section(args.sweep_rounds, args.epochs)
-    sections = [
-        model_lines,
-        stage_lines,
-        isa_caps(),
-        sweep_lines,
-        curve_section(args.epochs, args.counts)[0],
-    ]
-    if not args.skip_repro:
-        sections.append(repro_section())
+    report.add(sweep_lines)
+    report.add(curve_section(args.epochs, args.counts)[0])
     top = ["# `make bench` results", "", *machine, ""]
-    top += headline(medians, stage_speedup, sweep_speedup)
-    sections.insert(0, top)
-    sections.append([f"Load average at the end: {_load()}."])
-    report = "\n\n".join("\n".join(lines) for lines in sections) + "\n"
-    print(report)
-    args.out.write_text(report, encoding="utf-8")
+    report.sections.insert(0, top + headline(medians, stage_speedup, sweep_speedup))
+    if not args.skip_repro:
+        report.add(repro_section())
+    report.add([f"Load average at the end: {_load()}."])
+    print(report.text())
     print(f"written to {args.out}")
+
+
+class Report:
+    """The markdown report, rewritten after every section (a late failure keeps the rest)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sections: list[list[str]] = []
+
+    def add(self, lines: list[str]) -> None:
+        """Append a section and rewrite the file."""
+        self.sections.append(lines)
+        self.path.write_text(self.text(), encoding="utf-8")
+
+    def text(self) -> str:
+        """The report so far."""
+        return "\n\n".join("\n".join(lines) for lines in self.sections) + "\n"
 
 
 if __name__ == "__main__":
