@@ -156,14 +156,20 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
         f"Where the time goes, by stage kind (a bare `import_keras()` process took "
         f"{imports:.1f} s in this run):",
         "",
-        "| stage | processes | s before | s HEAD | s per process HEAD | share of HEAD |",
+        "| stage | processes before → HEAD | s before | s HEAD | s per process HEAD | "
+        "share of HEAD |",
         "|---|---|---|---|---|---|",
     ]
-    for kind, (count, seconds) in sorted(head_kinds.items(), key=lambda item: -item[1][1]):
-        before = base_kinds.get(kind, (0, float("nan")))[1]
+    kinds = sorted(
+        head_kinds.keys() | base_kinds.keys(),
+        key=lambda kind: (-head_kinds.get(kind, (0, 0.0))[1], -base_kinds[kind][1]),
+    )
+    for kind in kinds:  # a kind HEAD no longer runs (evaluate@ since 60e7afb) shows too
+        before = base_kinds.get(kind, (0, float("nan")))
+        count, seconds = head_kinds.get(kind, (0, 0.0))
         lines.append(
-            f"| `{kind}` | {count} | {before:.1f} | {seconds:.1f} | {seconds / count:.1f} | "
-            f"{100 * seconds / head.total:.0f}% |"
+            f"| `{kind}` | {before[0]} → {count} | {before[1]:.1f} | {seconds:.1f} | "
+            f"{seconds / count if count else 0:.1f} | {100 * seconds / head.total:.0f}% |"
         )
     keras = sum(count for kind, (count, _) in head_kinds.items() if kind in KERAS_KINDS)
     lines += [
@@ -176,10 +182,12 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
         "Every stage, seconds (before → HEAD):",
         "",
     ]
+    names = [*head.stages, *(name for name in base.stages if name not in head.stages)]
     lines += [
         "; ".join(
-            f"`{name}` {base.stages.get(name, float('nan')):.1f} → {seconds:.1f}"
-            for name, seconds in head.stages.items()
+            f"`{name}` {base.stages.get(name, float('nan')):.1f} → "
+            f"{head.stages.get(name, float('nan')):.1f}"
+            for name in names
         )
     ]
     return lines
