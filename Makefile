@@ -91,11 +91,11 @@ format: $(STAMP) ## Format the code and fix what ruff can
 KERAS_TUNER := keras-tuner==1.4.8 tensorboard==2.21.0
 BENCH_ARGS ?=
 
-bench: $(STAMP) ## Training speed and the LR sweep vs Keras Tuner, side by side (see benchmarks/README)
-	$(BIN)/python benchmarks/bench_training.py $(BENCH_ARGS)
+bench: $(STAMP) ## Training speed: population vs fast loop, sweep, dvc repro, Keras Tuner (benchmarks/README)
+	PYTHONPATH=src $(BIN)/python benchmarks/bench_training.py $(BENCH_ARGS)
 	$(BIN)/python -c "import keras_tuner, tensorboard" 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check $(KERAS_TUNER)
-	$(BIN)/python benchmarks/bench_sweep.py
+	PYTHONPATH=src $(BIN)/python benchmarks/bench_sweep.py
 
 # QEMU's user-mode emulator runs the stages seeing other CPUs (Intel Haswell, AMD EPYC-Rome);
 # .ci/install-qemu installs qemu-user 8.0+ when absent (root and apt-get; Debian 12: backports).

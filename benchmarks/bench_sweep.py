@@ -3,12 +3,12 @@
 A Keras user would run the learning-rate grid with Keras Tuner: ``GridSearch`` over an
 ``hp.Choice`` of the same constant Adam rates, ``model.fit`` on NumPy arrays with the
 same batch size, epochs and validation data, ``executions_per_trial`` models per rate.
-lrstudy's ``sweep`` stage trains the grid with one ``Trainer`` (the fast loop) over the
-study's seeds and also evaluates every model on the test split. Both run in this process
-one after the other; the report is seconds per trained model and the ratio. Keras Tuner is a
-benchmark-only dependency (``make bench`` installs it into the venv; it is not in
-requirements.lock). Timing is never asserted in tests: these machines are shared and
-noisy.
+lrstudy's ``sweep`` stage trains the grid (every rate × the study's seeds) as one
+population (``lrstudy.population``) and also evaluates every model on the test split.
+Both run in this process one after the other; the report is seconds per trained model and
+the ratio. Keras Tuner is a benchmark-only dependency (``make bench`` installs it into the
+venv; it is not in requirements.lock). Timing is never asserted in tests: these machines
+are shared and noisy.
 """
 
 from __future__ import annotations

@@ -3,18 +3,22 @@
 Sections, each written to the markdown report (default ``benchmarks/results.md``):
 
 1. Per model, on the default data and ``lr_medium`` (50 epochs, batch 100, validation every
-   epoch): the 2019 notebook's ``model.fit`` on NumPy arrays, lrstudy's ``fit`` loop and
-   its ``fast`` loop (one ``Trainer`` reused across seeds). Methods are interleaved round
-   by round so machine noise hits them alike; medians and ratios to the notebook.
-2. The whole ``train@lr_medium`` stage (a fresh process: TensorFlow import, every seed, the
-   models and DVCLive logs written) against a process that trains the same seeds the
-   notebook's way, both timed from the outside.
-3. The oneDNN instruction-set cap: the fast loop in a fresh process per cap (``AVX2``,
-   lrstudy's pin, against ``ALL``, oneDNN's default: the best the CPU has), seconds per model
-   and a fingerprint of the trained weights (``lr_large``, chaotic at 0.5, seeds 0-2).
-4. Scaling of the fast loop with seeds (1, 5, 20) and epochs (25, 50, 100).
-5. ``dvc repro`` from scratch with the default params in a fresh clone of this repository's
-   HEAD, then a no-op ``dvc repro`` there.
+   epoch): the 2019 notebook's ``model.fit`` on NumPy arrays, lrstudy's ``fit`` loop, the
+   previous fast loop (``benchmarks/fast_loop.py``: one ``Trainer`` reused across seeds,
+   one model at a time) and the population trainer at 1, 20 and 320 members. Methods are
+   interleaved round by round so machine noise hits them alike; medians and ratios.
+2. The whole ``train@lr_medium`` stage (a fresh process: TensorFlow import, every seed,
+   the models, DVCLive logs and test evaluation written) against a process that trains
+   the same seeds the notebook's way, both timed from the outside.
+3. The oneDNN instruction-set cap: the population trainer in a fresh process per cap
+   (``AVX2``, lrstudy's pin, against ``ALL``, oneDNN's default: the best the CPU has),
+   seconds per model and a fingerprint of the trained weights (``lr_large``, seeds 0-2).
+4. The ``sweep`` stage's training (``sweep_baseline.py``): today's ``train_grid`` (one
+   population) against the same grid trained with the fast loop one model at a time.
+5. Throughput and peak memory against population size, 1 to 1,000 members
+   (``bench_population.py``, a fresh process per size).
+6. ``dvc repro`` from scratch: a fresh clone of HEAD against one of the pre-population
+   commit, per stage (``bench_repro.py``); ``--skip-repro`` skips it (about 15 minutes).
 
 Absolute seconds depend on the machine and its load; the ratios are the result. No test
 asserts a time: these machines are shared and noisy.
@@ -26,7 +30,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +40,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+
+from bench_population import COUNTS, curve_section
+from bench_repro import repro_section
+from sweep_baseline import sweep_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -63,66 +70,125 @@ def _environment() -> dict[str, str]:
 
 # --- 1. Per model, in this process --------------------------------------------------------
 
+NOTEBOOK = "notebook: `model.fit` on NumPy arrays"
+FAST = "fast loop, one model at a time (before the population)"
+POPULATIONS = (1, 20, 320)
 
-def per_model(rounds: int, epochs: int) -> tuple[list[str], float]:
-    """Median seconds per model of each method; returns report lines and the fast speed-up."""
-    from lrstudy.config import load_config
-    from lrstudy.data import generate, split
+
+def population_name(members: int) -> str:
+    """The per-model table's row of a population of ``members``."""
+    return f"population trainer, {members} member{'s' if members > 1 else ''}"
+
+
+def _sweep_rates(config) -> list[float]:
+    from lrstudy.sweep import log_grid
+
+    sweep = config.sweep
+    return [float(rate) for rate in log_grid(sweep.min_lr, sweep.max_lr, sweep.per_decade)]
+
+
+def _methods(spec, config, train, val) -> tuple[dict[str, Callable[[int], object]], dict]:
+    """Each method as ``f(round) -> None`` training its models of that round."""
+    from fast_loop import Trainer
     from lrstudy.fit_loop import fit_seed
     from lrstudy.model import build_model, compile_model
+    from lrstudy.population import Member, Population
+    from lrstudy.rate_plan import rate_plan
     from lrstudy.runtime import import_keras
-    from lrstudy.training import Trainer
+    from lrstudy.training import train_population
 
     keras = import_keras()
-    config = load_config(ROOT / "params.yaml")
-    parts = split(generate(config.data), config.split)
-    spec = replace(config.run("lr_medium"), epochs=epochs)
-    train, val = parts["train"], parts["val"]
+    n_classes = config.data.n_classes
 
     def notebook(seed: int) -> None:
         keras.utils.set_random_seed(seed)
-        model = build_model(config.model, train.x.shape[1], config.data.n_classes)
+        model = build_model(config.model, train.x.shape[1], n_classes)
         compile_model(model, config.model, spec.lr)
         model.fit(
-            train.x,
-            train.y.astype(np.float32),
+            *(train.x, train.y.astype(np.float32)),
             batch_size=spec.batch_size,
             epochs=spec.epochs,
             validation_data=(val.x, val.y.astype(np.float32)),
             verbose=0,
         )
 
-    n_classes = config.data.n_classes
     trainer = Trainer(spec, config.model, train, val, n_classes=n_classes)
+    population = Population(
+        config.model, train, val, n_classes=n_classes, batch_size=spec.batch_size
+    )
+    plans = [rate_plan(replace(spec, lr=float(rate)), len(train)) for rate in _sweep_rates(config)]
+    draws: dict[int, list[float]] = {members: [] for members in POPULATIONS}
+
+    def stacked(members: int) -> Callable[[int], object]:
+        """Round ``r``: 20 (or fewer) new seeds; beyond 20 members, the sweep's rates too."""
+        seeds = min(members, 20)
+        rates = plans[: members // seeds] if members > seeds else [rate_plan(spec, len(train))]
+
+        def run(round_index: int) -> None:
+            # Seeds never drawn before (by any round or population): each draw is paid.
+            first = 100_000 * members + round_index * seeds
+            started = time.perf_counter()
+            for seed in range(first, first + seeds):
+                population.initial_weights(seed)
+            draws[members].append((time.perf_counter() - started) / members)
+            batch = [Member(seed, plan) for plan in rates for seed in range(first, first + seeds)]
+            list(train_population(population, batch))
+
+        return run
+
     methods: dict[str, Callable[[int], object]] = {
-        "notebook: `model.fit` on NumPy arrays": notebook,
+        NOTEBOOK: notebook,
         "lrstudy `fit` loop (`train.loop: fit`)": lambda seed: fit_seed(
             spec, config.model, seed, train=train, val=val, n_classes=n_classes
         ),
-        "lrstudy `fast` loop (default)": trainer.train,
+        FAST: trainer.train,
     }
+    methods |= {population_name(members): stacked(members) for members in POPULATIONS}
+    return methods, draws
+
+
+def per_model(rounds: int, epochs: int) -> tuple[list[str], dict[str, float]]:
+    """Median seconds per model of each method, interleaved round by round; lines, medians."""
+    from lrstudy.config import load_config
+    from lrstudy.data import generate, split
+
+    config = load_config(ROOT / "params.yaml")
+    parts = split(generate(config.data), config.split)
+    spec = replace(config.run("lr_medium"), epochs=epochs)
+    train, val = parts["train"], parts["val"]
+    methods, draws = _methods(spec, config, train, val)
+    models = {name: 1 for name in methods} | {population_name(m): m for m in POPULATIONS}
     for method in methods.values():  # warm-up: the first trace of each code path
         method(100)
+    for values in draws.values():
+        values.clear()
     times: dict[str, list[float]] = {name: [] for name in methods}
     for round_index in range(rounds):
         for name, method in methods.items():
             started = time.perf_counter()
             method(round_index)
-            times[name].append(time.perf_counter() - started)
-    baseline = statistics.median(times["notebook: `model.fit` on NumPy arrays"])
+            times[name].append((time.perf_counter() - started) / models[name])
+    medians = {name: statistics.median(values) for name, values in times.items()}
     lines = [
         f"Per model: `lr_medium`, {spec.epochs} epochs, batch {spec.batch_size}, "
-        f"{len(train)} train rows, validation every epoch; median of {rounds} models per "
-        "method, interleaved, after one warm-up model each.",
+        f"{len(train)} train rows, validation every epoch; median of {rounds} rounds, methods "
+        "interleaved round by round, after one warm-up round (the trace). Populations as the "
+        "stages build them: 1 and 20 members are `lr_medium`'s seeds, 320 members the sweep's "
+        "shape (20 seeds × its 16 rates, `lr_medium`'s batch and epochs). Every round uses "
+        "seeds never drawn before, so it pays its initial-weight draws (one `build_model` per "
+        "seed, as the fast loop does per model); the last column is their share of the time.",
         "",
-        "| method | s / model | speed-up vs notebook |",
-        "|---|---|---|",
+        "| method | s / model | speed-up vs notebook | speed-up vs fast loop | weight draws |",
+        "|---|---|---|---|---|",
     ]
-    for name, values in times.items():
-        median = statistics.median(values)
-        lines.append(f"| {name} | {median:.3f} | {baseline / median:.1f}× |")
-    fast = statistics.median(times["lrstudy `fast` loop (default)"])
-    return lines, baseline / fast
+    for name, median in medians.items():
+        members = models[name]
+        draw = statistics.median(draws[members]) if name.startswith("population") else None
+        lines.append(
+            f"| {name} | {median:.4f} | {medians[NOTEBOOK] / median:.1f}× | "
+            f"{medians[FAST] / median:.1f}× | {'' if draw is None else f'{draw / median:.0%}'} |"
+        )
+    return lines, medians
 
 
 # --- 2. The whole stage --------------------------------------------------------------------
@@ -154,88 +220,68 @@ def whole_stage(rounds: int) -> tuple[list[str], float]:
 
     config = load_config(ROOT / "params.yaml")
     env = _environment()
-    times: dict[str, list[float]] = {"notebook": [], "stage": [], "evaluate": [], "import": []}
+    params = str(ROOT / "params.yaml")
+    stage = [
+        *[sys.executable, "-m", "lrstudy.stages.train", "--params", params],
+        *["--setting", "lr_medium", "--data", "data", "--models", "models/lr_medium"],
+        *["--logs", "logs/lr_medium", "--evaluation", "evaluation/lr_medium"],
+    ]
+    commands = {
+        "notebook": [sys.executable, "-c", NOTEBOOK_STAGE, params, "data"],
+        "stage": stage,
+        "import": [sys.executable, "-c", "import lrstudy.runtime as m; m.import_keras()"],
+    }
+    times: dict[str, list[float]] = {key: [] for key in commands}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(scratch)
         for name, part in split(generate(config.data), config.split).items():
             write_dataset(work / "data" / f"{name}.csv", part)
-        params = str(ROOT / "params.yaml")
         for _ in range(rounds):
-            times["notebook"].append(
-                _run([sys.executable, "-c", NOTEBOOK_STAGE, params, "data"], work, env)
-            )
-            times["stage"].append(
-                _run(
-                    [
-                        *[sys.executable, "-m", "lrstudy.stages.train", "--params", params],
-                        *["--setting", "lr_medium", "--data", "data"],
-                        *["--models", "models/lr_medium", "--logs", "logs/lr_medium"],
-                    ],
-                    work,
-                    env,
-                )
-            )
-            times["evaluate"].append(
-                _run(
-                    [
-                        *[sys.executable, "-m", "lrstudy.stages.evaluate", "--params", params],
-                        *["--setting", "lr_medium", "--data", "data"],
-                        *["--models", "models/lr_medium", "--out", "evaluation/lr_medium"],
-                    ],
-                    work,
-                    env,
-                )
-            )
-            times["import"].append(
-                _run(
-                    [sys.executable, "-c", "import lrstudy.runtime as m; m.import_keras()"],
-                    work,
-                    env,
-                )
-            )
-    notebook, stage, evaluate, imports = (
-        statistics.median(times[key]) for key in ("notebook", "stage", "evaluate", "import")
-    )
+            for key, command in commands.items():
+                times[key].append(_run(command, work, env))
+    notebook, stage_seconds, imports = (statistics.median(times[key]) for key in commands)
     seeds = len(config.run("lr_medium").seeds)
-    lines = [
+    return [
         f"The whole `train@lr_medium` stage ({seeds} seeds, a fresh process: TensorFlow "
-        "import, training, models and DVCLive logs written) against a process training the "
-        f"same seeds the notebook's way; median of {rounds} runs each.",
+        "import, training as one population, models, DVCLive logs and the test evaluation "
+        "written) against a process training the same seeds the notebook's way (training "
+        f"only); median of {rounds} runs each, alternating.",
         "",
         "| process | s | speed-up vs notebook |",
         "|---|---|---|",
         f"| notebook's `model.fit`, {seeds} seeds | {notebook:.1f} | 1.0× |",
-        f"| `train@lr_medium` stage | {stage:.1f} | {notebook / stage:.1f}× |",
+        f"| `train@lr_medium` stage | {stage_seconds:.1f} | {notebook / stage_seconds:.1f}× |",
         "",
-        f"For scale, in the same run: the `evaluate@lr_medium` stage took {evaluate:.1f} s and "
-        f"a process that only imports Keras and TensorFlow {imports:.1f} s.",
-    ]
-    return lines, notebook / stage
+        f"For scale, in the same run: a process that only imports Keras and TensorFlow took "
+        f"{imports:.1f} s.",
+    ], notebook / stage_seconds
 
 
 # --- 3. The instruction-set cap ------------------------------------------------------------
 
 ISA_PROBE = """
 import hashlib, json, sys, time
-from dataclasses import replace
 import lrstudy.runtime
 lrstudy.runtime.ARITHMETIC_ENVIRONMENT = dict(lrstudy.runtime.ARITHMETIC_ENVIRONMENT,
     ONEDNN_MAX_CPU_ISA=sys.argv[1], DNNL_MAX_CPU_ISA=sys.argv[1])
 from lrstudy.config import load_config
 from lrstudy.data import generate, split
-from lrstudy.training import Trainer
+from lrstudy.population import Member, Population
+from lrstudy.rate_plan import rate_plan
+from lrstudy.training import train_population
 config = load_config(sys.argv[2]); parts = split(generate(config.data), config.split)
-spec = config.run("lr_large")
-trainer = Trainer(spec, config.model, parts["train"], parts["val"],
-                  n_classes=config.data.n_classes)
-trainer.train(100)
-digest, accuracies, started = hashlib.sha256(), [], time.perf_counter()
-for seed in (0, 1, 2):
-    result = trainer.train(seed)
-    for weight in result.model.get_weights():
-        digest.update(weight.tobytes())
-    accuracies.append(round(result.history["val_accuracy"][-1], 4))
+spec = config.run("lr_large"); plan = rate_plan(spec, len(parts["train"]))
+population = Population(config.model, parts["train"], parts["val"],
+                        n_classes=config.data.n_classes, batch_size=spec.batch_size)
+list(train_population(population, [Member(100, plan)]))
+started = time.perf_counter()
+results = list(train_population(population, [Member(seed, plan) for seed in (0, 1, 2)]))
 seconds = (time.perf_counter() - started) / 3
+digest = hashlib.sha256()
+for result in results:
+    for weight in result.weights:
+        digest.update(weight.tobytes())
+accuracies = [round(result.history["val_accuracy"][-1], 4) for result in results]
 print(json.dumps({"seconds": seconds, "digest": digest.hexdigest()[:12], "val": accuracies}))
 """
 
@@ -243,7 +289,8 @@ print(json.dumps({"seconds": seconds, "digest": digest.hexdigest()[:12], "val": 
 def isa_caps() -> list[str]:
     """The fast loop under each oneDNN instruction-set cap, each in a fresh process."""
     lines = [
-        "oneDNN instruction-set cap: `lr_large` (Adam 0.5), seeds 0-2, fast loop, a fresh "
+        "oneDNN instruction-set cap: `lr_large` (Adam 0.5), seeds 0-2 as one population "
+        "(population trainer, after a warm-up population), a fresh "
         "process per cap. `ALL` is oneDNN's default (the widest kernels this CPU has); "
         "lrstudy pins `AVX2`. Same fingerprint = bit-identical trained weights.",
         "",
@@ -266,81 +313,7 @@ def isa_caps() -> list[str]:
     return lines
 
 
-# --- 4. Scaling ----------------------------------------------------------------------------
-
-
-def scaling() -> list[str]:
-    """Seconds of the fast loop (trainer built and traced included) by seeds and by epochs."""
-    from lrstudy.config import load_config
-    from lrstudy.data import generate, split
-    from lrstudy.training import Trainer
-
-    config = load_config(ROOT / "params.yaml")
-    parts = split(generate(config.data), config.split)
-    base = config.run("lr_medium")
-    rows = [(seeds, 50) for seeds in (1, 5, 20)] + [(5, epochs) for epochs in (25, 100)]
-    lines = [
-        "Scaling of the fast loop (`lr_medium`): one `Trainer` built and traced, then every "
-        "seed trained; time per model-epoch should stay flat once the trace is paid.",
-        "",
-        "| seeds | epochs | s total | ms per model-epoch |",
-        "|---|---|---|---|",
-    ]
-    for seeds, epochs in sorted(rows, key=lambda row: (row[1], row[0])):
-        spec = replace(base, epochs=epochs, seeds=tuple(range(seeds)))
-        started = time.perf_counter()
-        trainer = Trainer(
-            spec, config.model, parts["train"], parts["val"], n_classes=config.data.n_classes
-        )
-        for seed in spec.seeds:
-            trainer.train(seed)
-        seconds = time.perf_counter() - started
-        lines.append(
-            f"| {seeds} | {epochs} | {seconds:.2f} | {1000 * seconds / (seeds * epochs):.2f} |"
-        )
-    return lines
-
-
-# --- 5. dvc repro --------------------------------------------------------------------------
-
-
-def dvc_repro() -> list[str]:
-    """``dvc repro`` from scratch in a fresh clone of HEAD, then a no-op ``dvc repro``."""
-    dvc = str(Path(sys.executable).parent / "dvc")
-    env = _environment()
-    with tempfile.TemporaryDirectory() as scratch:
-        clone = Path(scratch) / "lrstudy"
-        _run(["git", "clone", "--quiet", str(ROOT), str(clone)], Path(scratch), env)
-        for folder in ("data", "models", "logs", "evaluation"):
-            shutil.rmtree(clone / folder, ignore_errors=True)
-        scratch_seconds = _run([dvc, "repro", "--force"], clone, env)
-        noop_seconds = statistics.median(_run([dvc, "repro"], clone, env) for _ in range(3))
-        status = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=clone, capture_output=True, text=True
-        ).stdout.strip()
-    return [
-        "`dvc repro` with the default params in a fresh clone of HEAD (every stage run).",
-        "",
-        "| run | s |",
-        "|---|---|",
-        f"| from scratch (`dvc repro --force`) | {scratch_seconds:.0f} |",
-        f"| no-op (`dvc repro`, nothing changed; median of 3) | {noop_seconds:.2f} |",
-        "",
-        "`git status` in the clone afterwards: "
-        + ("clean (the committed results reproduced)" if not status else f"`{status}`"),
-    ]
-
-
-def main() -> None:
-    """Run every section, print the report and write it to ``--out``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="models per method (section 1)")
-    parser.add_argument("--stage-rounds", type=int, default=3, help="runs per process (2)")
-    parser.add_argument("--epochs", type=int, default=50)
-    parser.add_argument("--skip-repro", action="store_true", help="skip section 5")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
-    args = parser.parse_args()
-
+def _machine() -> list[str]:
     cpu = next(
         (
             line.split(":", 1)[1].strip()
@@ -349,29 +322,93 @@ def main() -> None:
         ),
         platform.processor(),
     )
-    model_lines, model_speedup = per_model(args.rounds, args.epochs)
-    stage_lines, stage_speedup = whole_stage(args.stage_rounds)
-    sections = [
-        [
-            "# `make bench` results",
-            "",
-            f"Machine: {cpu}, {os.cpu_count()} cores, Python {platform.python_version()}. "
-            "Absolute seconds vary with the machine and its load; the ratios are the result.",
-            "",
-            f"**Fast loop: {model_speedup:.1f}× the notebook per model; whole "
-            f"`train@lr_medium` stage: {stage_speedup:.1f}× the notebook's loop.**",
-        ],
-        model_lines,
-        stage_lines,
-        isa_caps(),
-        scaling(),
+    memory = next(
+        line.split(":", 1)[1].strip()
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal")
+    )
+    return [
+        f"Machine: {cpu}, {os.cpu_count()} cores, {memory} RAM, {platform.platform()}, "
+        f"Python {platform.python_version()}; run {time.strftime('%Y-%m-%d %H:%M %Z')}, "
+        f"load average at start {_load()}. Absolute seconds vary with the machine and its "
+        "load (other jobs shared it); the ratios are the result.",
     ]
+
+
+def _load() -> str:
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def _met(ratio: float, target: float) -> str:
+    return f"target ≥ {target:.0f}×: {'met' if ratio >= target else 'NOT met'}"
+
+
+def headline(medians: dict[str, float], stage: float, sweep: float) -> list[str]:
+    """The bold summary lines the README quotes."""
+    fast, notebook = medians[FAST], medians[NOTEBOOK]
+    per_member = {m: fast / medians[population_name(m)] for m in POPULATIONS}
+    return [
+        f"**Population trainer per model vs the fast loop: {per_member[1]:.1f}× at 1 "
+        f"member, {per_member[20]:.1f}× at 20 ({_met(per_member[20], 20)}), "
+        f"{per_member[320]:.1f}× at 320 ({_met(per_member[320], 50)}).**",
+        "",
+        f"**Per model vs the notebook: fast loop {notebook / fast:.1f}×, population of 20 "
+        f"{notebook / medians[population_name(20)]:.0f}×; whole `train@lr_medium` stage: "
+        f"{stage:.1f}× the notebook's loop.**",
+        "",
+        f"**`sweep` stage's training (320 models): {sweep:.1f}× the fast loop's "
+        f"({_met(sweep, 10)}).**",
+    ]
+
+
+def main() -> None:
+    """Run every section, print the report and write it to ``--out``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds per method (section 1)")
+    parser.add_argument("--stage-rounds", type=int, default=2, help="runs per process (2)")
+    parser.add_argument("--sweep-rounds", type=int, default=1, help="sweeps per method (4)")
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument(
+        "--counts", type=int, nargs="+", default=COUNTS, help="population sizes (5)"
+    )
+    parser.add_argument("--skip-repro", action="store_true", help="skip section 6")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
+    args = parser.parse_args()
+
+    machine = _machine()
+    report = Report(args.out)
+    model_lines, medians = per_model(args.rounds, args.epochs)
+    report.add(model_lines)
+    stage_lines, stage_speedup = whole_stage(args.stage_rounds)
+    report.add(stage_lines)
+    report.add(isa_caps())
+    sweep_lines, sweep_speedup = sweep_section(args.sweep_rounds, args.epochs)
+    report.add(sweep_lines)
+    report.add(curve_section(args.epochs, args.counts)[0])
+    top = ["# `make bench` results", "", *machine, ""]
+    report.sections.insert(0, top + headline(medians, stage_speedup, sweep_speedup))
     if not args.skip_repro:
-        sections.append(dvc_repro())
-    report = "\n\n".join("\n".join(lines) for lines in sections) + "\n"
-    print(report)
-    args.out.write_text(report, encoding="utf-8")
+        report.add(repro_section())
+    report.add([f"Load average at the end: {_load()}."])
+    print(report.text())
     print(f"written to {args.out}")
+
+
+class Report:
+    """The markdown report, rewritten after every section (a late failure keeps the rest)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sections: list[list[str]] = []
+
+    def add(self, lines: list[str]) -> None:
+        """Append a section and rewrite the file."""
+        self.sections.append(lines)
+        self.path.write_text(self.text(), encoding="utf-8")
+
+    def text(self) -> str:
+        """The report so far."""
+        return "\n\n".join("\n".join(lines) for lines in self.sections) + "\n"
 
 
 if __name__ == "__main__":
