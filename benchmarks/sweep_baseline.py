@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from fast_loop import Trainer
-from lrstudy.config import Config, ConstantSchedule, RunSpec, load_config
+from lrstudy.config import Config, load_config
 from lrstudy.data import Dataset, generate, split
 from lrstudy.evaluation import divergence_epoch, evaluate_model, history_frame
 from lrstudy.sweep import RESULT_COLUMNS, curve, log_grid, summary
-from lrstudy.sweep_training import train_grid
+from lrstudy.sweep_training import sweep_spec, train_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,15 +31,7 @@ def train_grid_fast_loop(
     rates: Sequence[float], config: Config, data: Mapping[str, Dataset]
 ) -> pd.DataFrame:
     """The grid trained as the sweep stage did before the population: one model at a time."""
-    spec = RunSpec(
-        name="sweep",
-        lr=float(rates[0]),
-        schedule=ConstantSchedule(type="constant"),
-        batch_size=config.train.batch_size,
-        epochs=config.train.epochs,
-        seeds=config.train_seeds,
-        loop="fast",
-    )
+    spec = sweep_spec(config, float(rates[0]), loop="fast")
     trainer = Trainer(
         spec, config.model, data["train"], data["val"], n_classes=config.data.n_classes
     )

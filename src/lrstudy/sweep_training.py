@@ -21,6 +21,22 @@ from lrstudy.sweep import RESULT_COLUMNS
 from lrstudy.training import train_setting
 
 
+def sweep_spec(config: Config, lr: float, loop: str | None = None) -> RunSpec:
+    """The run every rate of the grid trains: constant ``lr``, the ``train`` defaults.
+
+    ``loop`` replaces ``train.loop`` (the benchmark's baseline trains the old fast loop).
+    """
+    return RunSpec(
+        name="sweep",
+        lr=lr,
+        schedule=ConstantSchedule(type="constant"),
+        batch_size=config.train.batch_size,
+        epochs=config.train.epochs,
+        seeds=config.train_seeds,
+        loop=config.train.loop if loop is None else loop,
+    )
+
+
 def train_grid(
     rates: Sequence[float],
     config: Config,
@@ -38,17 +54,10 @@ def train_grid(
     Returns:
         One row per rate and seed, columns ``RESULT_COLUMNS``: the last epoch's training
         and validation loss and accuracy, the test loss and accuracy, and ``diverged``
-        (training loss non-finite or ending above where it began).
+        (``evaluation.divergence_epoch``: a loss non-finite, or the training loss ending
+        over 1.25 times the untrained model's).
     """
-    spec = RunSpec(
-        name="sweep",
-        lr=float(rates[0]),
-        schedule=ConstantSchedule(type="constant"),
-        batch_size=config.train.batch_size,
-        epochs=config.train.epochs,
-        seeds=config.train_seeds,
-        loop=config.train.loop,
-    )
+    spec = sweep_spec(config, float(rates[0]))
     results = train_setting(
         spec,
         config.model,
