@@ -67,7 +67,7 @@ class Member:
     Attributes:
         seed: seeds the initial weights (as ``build_model`` draws them after
             ``keras.utils.set_random_seed(seed)``) and the batch order
-            (``training_run.epoch_orders``).
+            (``training_run.order_stream``).
         plan: its ``RatePlan``; ``plan.rates is None`` (reduce-on-plateau) makes its rate
             follow its own ``ReduceLROnPlateau``.
     """
