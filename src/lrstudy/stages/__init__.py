@@ -2,7 +2,8 @@
 
 Every stage loads and validates the whole ``params.yaml`` first, so a bad value anywhere
 stops any stage before it writes a file. A stage given ``--suggestions`` (the ``lr_find``
-stage's ``suggestions.json``) also resolves the settings under ``suggested``.
+stage's ``suggestions.json``) also resolves the settings under ``suggested``. A Python
+lacking the stages' packages (not the venv's) stops with one line before importing them.
 """
 
 from __future__ import annotations
@@ -11,8 +12,12 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lrstudy.config import Config, ConfigError, load_config
-from lrstudy.io import read_json
+from lrstudy.runtime import require_stage_packages
+
+require_stage_packages()
+
+from lrstudy.config import Config, ConfigError, load_config  # noqa: E402
+from lrstudy.io import read_json  # noqa: E402
 
 
 class MissingInputsError(Exception):
