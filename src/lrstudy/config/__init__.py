@@ -53,11 +53,12 @@ from lrstudy.config.sections import (
     SweepConfig,
     TrainConfig,
 )
+from lrstudy.config.optimizers import OPTIMIZER_TYPES as OPTIMIZERS
+from lrstudy.config.optimizers import OptimizerConfig
 from lrstudy.config.types import (
     ACTIVATIONS,
     LR_SUGGESTIONS,
     MAX_SEED,
-    OPTIMIZERS,
     ConfigError,
     StrictModel,
 )
@@ -68,6 +69,7 @@ __all__ = [
     "LR_SUGGESTIONS",
     "MAX_SEED",
     "OPTIMIZERS",
+    "OptimizerConfig",
     "SCHEDULE_TYPES",
     "Config",
     "ConfigError",
