@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 
 from lrstudy.config import parse_config
+from lrstudy.config.optimizers import AdamWOptimizer
 from lrstudy.data import generate, split
 from lrstudy.fit_loop import fit_seed
 from lrstudy.member_optimizers import OPTIMIZERS
 from lrstudy.model import build_model, compile_model, make_optimizer
-from lrstudy.config.optimizers import AdamWOptimizer
 from lrstudy.population import (
     Member,
     Population,
@@ -159,9 +159,7 @@ def equivalence_cases(default_params):
     }
 
 
-@pytest.mark.parametrize(
-    "kind", ["constant", "one_cycle", "plateau", "3 classes", "sgd", "adamw"]
-)
+@pytest.mark.parametrize("kind", ["constant", "one_cycle", "plateau", "3 classes", "sgd", "adamw"])
 def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
     config, parts, spec = equivalence_cases(default_params)[kind]
     seed = 5

@@ -24,6 +24,8 @@ from lrstudy.config.loading import (
     read_params,
     split_sizes,
 )
+from lrstudy.config.optimizers import OPTIMIZER_TYPES as OPTIMIZERS
+from lrstudy.config.optimizers import OptimizerConfig
 from lrstudy.config.schedules import (
     SCHEDULE_TYPES,
     ConstantSchedule,
@@ -53,8 +55,6 @@ from lrstudy.config.sections import (
     SweepConfig,
     TrainConfig,
 )
-from lrstudy.config.optimizers import OPTIMIZER_TYPES as OPTIMIZERS
-from lrstudy.config.optimizers import OptimizerConfig
 from lrstudy.config.types import (
     ACTIVATIONS,
     LR_SUGGESTIONS,
@@ -69,7 +69,6 @@ __all__ = [
     "LR_SUGGESTIONS",
     "MAX_SEED",
     "OPTIMIZERS",
-    "OptimizerConfig",
     "SCHEDULE_TYPES",
     "Config",
     "ConfigError",
@@ -85,6 +84,7 @@ __all__ = [
     "LrFromRangeTest",
     "ModelConfig",
     "OneCycleSchedule",
+    "OptimizerConfig",
     "PlateauSchedule",
     "PolynomialSchedule",
     "RunSpec",

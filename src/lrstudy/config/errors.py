@@ -23,7 +23,10 @@ from lrstudy.config.types import LR_SUGGESTIONS, yaml_kind, yaml_repr
 # ``loading.key_spellings``.
 Spellings = Mapping[tuple[tuple[str, ...], Any], tuple[str, int]]
 # The tagged unions, by the key they sit under: (what a type is called, the types).
-_UNION_TYPES = {"schedule": ("schedule", SCHEDULE_TYPES), "optimizer": ("optimizer", OPTIMIZER_TYPES)}
+_UNION_TYPES = {
+    "schedule": ("schedule", SCHEDULE_TYPES),
+    "optimizer": ("optimizer", OPTIMIZER_TYPES),
+}
 # What YAML 1.2 read a key as, in a sentence.
 _KIND_PHRASES = {"bool": "a boolean", "int": "an integer", "null": "null", "date": "a date"}
 
