@@ -17,6 +17,7 @@ from lrstudy.runtime import require_stage_packages
 require_stage_packages()
 
 from lrstudy.config import Config, ConfigError, load_config  # noqa: E402
+from lrstudy.executor import ClusterError  # noqa: E402
 from lrstudy.io import read_json  # noqa: E402
 
 
@@ -35,7 +36,8 @@ def stage_main(
     """Wrap a stage body ``body(config, args)`` into a ``main(argv) -> exit code``.
 
     The body runs only if params.yaml is valid; a ConfigError (raised by validation or by
-    the body) or a MissingInputsError prints every problem to stderr and exits with
+    the body) or a MissingInputsError (or ``executor.ClusterError``: the Dask scheduler
+    unreachable or lost, a worker refused) prints every problem to stderr and exits with
     status 2. Ctrl-C (``KeyboardInterrupt``) prints one line instead of a traceback through
     TensorFlow and exits with status 130, the shell's for SIGINT; the stage's outputs are
     built aside (``io.atomic_directory``), so nothing is half-written. Every stage takes
@@ -57,7 +59,7 @@ def stage_main(
                 if args.suggestions is not None:
                     config = config.with_suggestions(read_suggestions(args.suggestions))
                 body(config, args)
-            except (ConfigError, MissingInputsError) as error:
+            except (ConfigError, MissingInputsError, ClusterError) as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
             except KeyboardInterrupt:
