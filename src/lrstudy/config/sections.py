@@ -197,6 +197,13 @@ class LrFindConfig(StrictModel):
         return self
 
 
+class LimitsConfig(StrictModel):
+    """What ``validate`` lets a study cost (``lrstudy.cost``); raise them to run a larger one."""
+
+    hours: PositiveFloat = 2.0
+    memory_gb: PositiveFloat = 8.0
+
+
 class LrFromRangeTest(StrictModel):
     """``lr: {from: lr_find, suggestion: valley}``: the rate the range test suggests."""
 
@@ -229,6 +236,7 @@ class Config(StrictModel):
     sweep: SweepConfig | None = None
     lr_find: LrFindConfig | None = None
     suggested: dict[SettingName, SuggestedSettingConfig] = Field(default_factory=dict)
+    limits: LimitsConfig = LimitsConfig()
     _suggestions: dict[str, float | None] | None = PrivateAttr(default=None)
 
     @property
