@@ -621,9 +621,9 @@ BAD_PARAMS = [
     # Valid values a study cannot afford (issue 21 item 6): refused by the cost estimate.
     BadParams(
         "study-past-the-time-limit",
-        _set("train", "epochs", value=1_000_000),
+        _set("train", "epochs", value=10_000_000),
         (
-            "train.epochs: 1000000",
+            "train.epochs: 10000000",
             "the study would take about",
             "past limits.hours: 2",
             "set limits.hours: ",

@@ -166,3 +166,16 @@ def test_cost_md_quotes_the_current_estimates_of_the_default_stages(default_para
     for name in ("MEMBER_SECONDS", "STEP_SECONDS", "MEMBER_STEP_SECONDS", "MAC_SECONDS"):
         [row] = [line for line in text.splitlines() if line.startswith(f"| `{name}` ")]
         assert row.rstrip(" |").endswith(f"{getattr(cost, name):.1e}".replace("e-0", "e-")), row
+
+
+def test_the_whole_test_split_as_one_batch_is_counted(params) -> None:
+    # 200,000 samples: a test split of 60,000 rows, evaluated as one batch (test_on_batch),
+    # through 2 + 10,000 + 2 units: larger than a chunk of the grid's rows.
+    params["data"]["n_samples"] = 200_000
+    params["model"]["hidden_units"] = [10000]
+    config = parse_config(params)
+    train = next(c for c in cost.study_cost(config) if c.stage == "train@lr_medium")
+    per_member = member_bytes(config.model, 2, 2, 100, 28000)
+    chunk = chunk_size(20, per_member) * per_member
+    data = 3 * 4 * 200_000 * 3
+    assert train.peak_bytes == cost.BASE_BYTES + chunk + data + 2 * 4 * 60000 * 10004

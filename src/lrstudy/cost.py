@@ -127,18 +127,22 @@ def _population_stage(
         members,
         members * spec.epochs * steps,
         PROCESS_SECONDS + seconds,
-        _peak_bytes(config, model, per_chunk * per_member),
+        _peak_bytes(config, model, per_chunk * per_member, sizes["test"]),
         epochs_key,
         spec.epochs,
     )
 
 
-def _peak_bytes(config: Config, model: ModelConfig, chunk_bytes: int) -> int:
-    """The process' base, one chunk's tensors, the data and a chunk of the grid's activations."""
+def _peak_bytes(config: Config, model: ModelConfig, chunk_bytes: int, n_test: int = 0) -> int:
+    """The process' base, one chunk's tensors, the data and the largest evaluation batch.
+
+    Evaluation is a chunk of the decision grid's rows (``evaluation.PREDICT_ROWS``) or the
+    whole test split (``evaluation.evaluate_model``: one batch), through every layer.
+    """
     width = config.data.n_features + sum(model.hidden_units) + config.data.n_classes
     data = 3 * 4 * config.data.n_samples * (config.data.n_features + 1)  # raw, split, read
-    grid = 2 * 4 * min(PREDICT_ROWS, config.evaluate.grid.points**2) * width
-    return BASE_BYTES + chunk_bytes + data + grid
+    rows = max(min(PREDICT_ROWS, config.evaluate.grid.points**2), n_test)
+    return BASE_BYTES + chunk_bytes + data + 2 * 4 * rows * width
 
 
 def study_cost(config: Config) -> list[StageCost]:

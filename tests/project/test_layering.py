@@ -34,7 +34,15 @@ LAYERS = (
         "report",
         "plots",
     },
-    {"sweep_training", "setting_training", "comparison", "cost", "pr_report", "vega_page"},
+    {
+        "sweep_training",
+        "setting_training",
+        "comparison",
+        "cost",
+        "dry_run",
+        "pr_report",
+        "vega_page",
+    },
     {"stages"},
 )
 LAYER = {unit: index for index, units in enumerate(LAYERS) for unit in units}
