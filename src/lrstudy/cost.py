@@ -35,15 +35,15 @@ from lrstudy.evaluation import PREDICT_ROWS
 from lrstudy.population import chunk_size, layer_shapes, member_bytes
 from lrstudy.sweep import log_grid
 
-# Fitted by benchmarks/bench_cost.py (benchmarks/cost.md; each the larger of two runs on a
-# loaded 2-core Intel Xeon): seconds per member (drawing its initial weights), per optimizer
-# step of a chunk, per member-step and per multiply-add of a member.
-MEMBER_SECONDS = 5.4e-2
-STEP_SECONDS = 1.7e-4
-MEMBER_STEP_SECONDS = 5.8e-5
-MAC_SECONDS = 1.4e-10
+# Fitted by benchmarks/bench_cost.py (benchmarks/cost.md, run 3: the population trainer as
+# of 1493c7f, on a loaded 2-core Intel Xeon): seconds per member (drawing its initial
+# weights), per optimizer step of a chunk, per member-step, per multiply-add of a member.
+MEMBER_SECONDS = 1.2e-3
+STEP_SECONDS = 2.4e-4
+MEMBER_STEP_SECONDS = 2.1e-5
+MAC_SECONDS = 5.5e-11
 # benchmarks/cost.md: a fresh process that imports TensorFlow and traces a population.
-PROCESS_SECONDS = 6.2
+PROCESS_SECONDS = 6.7
 # benchmarks/results.md: lrstudy's fit loop 3.71 s per model, a population of 1 0.67 s.
 FIT_FACTOR = 5.5
 # benchmarks/results.md: peak RSS of a process training a population of one, 710 MiB.
