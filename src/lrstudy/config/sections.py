@@ -23,6 +23,7 @@ from pydantic_core import PydanticCustomError
 
 from lrstudy.config.errors import format_error
 from lrstudy.config.schedules import ConstantSchedule, Schedule, ScheduleConfig
+from lrstudy.config.tuning import CompareConfig, TuneConfig
 from lrstudy.config.types import (
     ACTIVATIONS,
     LR_SUGGESTIONS,
@@ -226,6 +227,9 @@ class Config(StrictModel):
     sweep: SweepConfig | None = None
     lr_find: LrFindConfig | None = None
     suggested: dict[SettingName, SuggestedSettingConfig] = Field(default_factory=dict)
+    # Issue 19: each setting's base rate tuned (stage tune@), and the tuned comparison.
+    tune: TuneConfig | None = None
+    compare: CompareConfig = CompareConfig()
     _suggestions: dict[str, float | None] | None = PrivateAttr(default=None)
 
     @property
