@@ -20,7 +20,7 @@ SRC = PROJECT_ROOT / "src"
 # Top-level modules and packages of lrstudy, lowest layer first.
 LAYERS = (
     {"", "clock", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
-    {"config", "runlog"},
+    {"config", "runlog", "equivalence", "tuning"},
     {"data"},
     {"schedule_formulas", "schedules", "rate_plan", "model", "evaluation"},
     {
@@ -35,6 +35,7 @@ LAYERS = (
         "plots",
     },
     {"sweep_training", "setting_training", "comparison", "pr_report", "vega_page"},
+    {"tune_training", "tuned_comparison"},
     {"stages"},
 )
 LAYER = {unit: index for index, units in enumerate(LAYERS) for unit in units}

@@ -9,7 +9,7 @@ range). ``compare.equivalence_margin``: the ± margin of the equivalence test (T
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from pydantic import model_validator
 from pydantic_core import PydanticCustomError
@@ -22,9 +22,6 @@ from lrstudy.config.types import (
     StrictModel,
     strict_number,
 )
-
-if TYPE_CHECKING:
-    from lrstudy.config.sections import Config
 
 
 class TuneConfig(StrictModel):
@@ -59,8 +56,10 @@ class CompareConfig(StrictModel):
     equivalence_margin: strict_number(float, gt=0, lt=1) = 0.005
 
 
-def tuning_seeds_disjoint(config: Config) -> list[str]:
+def tuning_seeds_disjoint(config: Any) -> list[str]:
     """The tuning seeds share none with any setting's evaluation seeds (one line if they do).
+
+    ``config`` is a ``sections.Config`` (not imported: ``sections`` imports this module).
 
     Evaluation seeds run from ``train.seed`` for the most seeds any setting trains.
     """
