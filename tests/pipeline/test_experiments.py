@@ -288,7 +288,7 @@ def test_dropping_a_setting_leaves_nothing_a_fresh_clone_reruns(study: Study) ->
     project, root = study.project, study.project.root
     project.edit_params(lambda params: params["settings"].pop("lr_large"))
     ran, result = project.repro()
-    assert ran == ["validate", "compare"]
+    assert ran[0] == "validate" and set(ran[1:]) == {"compare", "compare_tuned"}
     for part in ("models", "logs", "evaluation"):
         assert not (root / part / "lr_large").exists(), part
         assert f"removed {part}/lr_large/" in result.stdout
