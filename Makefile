@@ -41,26 +41,34 @@ recheck: $(STAMP) ## Rerun every stage from scratch in a temp clone of HEAD: sam
 	$(BIN)/python benchmarks/recheck.py
 
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").
-.PHONY: exp-show metrics pr-report
+.PHONY: exp-show dag metrics pr-report
 BASE ?= main
 # dvc exp show trimmed to what a sweep changes: the params and the settings' mean test
 # accuracies that differ between the rows (--only-changed), and a setting's count of
 # diverged seeds where it changed; deps (params.yaml among them: the validate stage's),
 # std/min/max/intervals, test loss, per-seed values, the comparison with the best, the
-# collapse fraction and the Executor column dropped; the State column too unless
-# `dvc queue status` lists a queued or running experiment. Add columns back with --keep,
+# collapse fraction and the Executor column dropped; of a rerun range test its suggestions
+# kept, its per-seed leaves (seeds.seed_N.*, 6 per seed) dropped; of a rerun sweep best_lr kept,
+# its other leaves dropped; the State column too unless
+# `dvc queue status` lists a queued or running experiment. --json ignores every trim
+# (treeverse/dvc#9544): use --csv or --md. Add columns back with --keep,
 # e.g.  make exp-show EXP_SHOW_ARGS="--keep 'lr_medium\.test_accuracy\.std'"
 EXP_SHOW_ARGS ?=
 EXP_SHOW_TRIM := --only-changed --drop '.+\.test_loss\.' \
 	--drop '.+\.test_accuracy\.(std|min|max|seeds|ci_low|ci_high|n)' \
 	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$' \
-	--drop '.*/|logs$$|evaluation$$|^params\.yaml$$' --drop 'Executor$$'
+	--drop '.*/|logs$$|evaluation$$|^params\.yaml$$' --drop 'Executor$$' \
+	--drop 'seeds\.seed_[0-9]+\.' \
+	--drop '(best_(val|test)_accuracy|at_edge|edge|rates|diverged_runs)$$|(one_se_range|good_test_range)\.'
 
 # Expanded only when exp-show runs (a recursive variable): one `dvc queue status`.
 EXP_SHOW_STATE = $(if $(shell $(BIN)/dvc queue status 2>/dev/null | grep -E '\b(Queued|Running)\b'),,--drop '^State$$')
 
 exp-show: $(STAMP) ## dvc exp show: the params and mean test accuracies that differ between rows
 	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_STATE) $(EXP_SHOW_ARGS)
+
+dag: $(STAMP) ## The stages in run order, each with what it needs (dvc dag, one line per foreach)
+	@$(BIN)/dvc dag --dot | $(BIN)/python .ci/dag.py
 
 metrics: $(STAMP) ## Test accuracy and loss per setting (reports/metrics.json) as a table
 	@PYTHONPATH=src $(BIN)/python -m lrstudy.report reports/metrics.json

@@ -374,6 +374,23 @@ BAD_PARAMS = [
         e2e=False,
     ),
     BadParams(
+        "optimizer-type",
+        _set("settings", "lr_medium", "optimizer", value={"type": "adamax"}),
+        ("settings.lr_medium.optimizer.type = 'adamax'", "unknown optimizer type", "adamw"),
+        e2e=False,
+    ),
+    BadParams(
+        "optimizer-option-range",
+        _set("settings", "lr_medium", "optimizer", value={"type": "adamw", "weight_decay": -0.1}),
+        ("settings.lr_medium.optimizer.weight_decay = -0.1", ">= 0 and <= 1"),
+    ),
+    BadParams(
+        "optimizer-option-of-another-type",
+        _set("model", "optimizer", value={"type": "sgd", "weight_decay": 0.1}),
+        ("model.optimizer: unknown key 'weight_decay'", "allowed keys: type"),
+        e2e=False,
+    ),
+    BadParams(
         "hidden-units-empty",
         _set("model", "hidden_units", value=[]),
         ("model.hidden_units = []", "at least 1"),

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from lrstudy.config import parse_config
+from lrstudy.config.optimizers import AdamWOptimizer
 from lrstudy.data import generate, split
 from lrstudy.fit_loop import fit_seed
 from lrstudy.member_optimizers import OPTIMIZERS
@@ -63,7 +64,9 @@ def population_results(spec, config, parts, seeds):
     spec = replace(spec, seeds=seeds)
     n_classes = config.data.n_classes
     return list(
-        train_setting(spec, config.model, parts["train"], parts["val"], n_classes=n_classes)
+        train_setting(
+            spec, config.model_for(spec), parts["train"], parts["val"], n_classes=n_classes
+        )
     )
 
 
@@ -133,7 +136,8 @@ def test_optimizer_options_the_population_lacks_are_refused() -> None:
 
 
 def equivalence_cases(default_params):
-    """A constant rate, a per-step one_cycle, a plateau that really cuts, 3 classes, SGD."""
+    """A constant rate, a per-step one_cycle, a plateau that really cuts, 3 classes, SGD,
+    and a setting overriding the study's Adam with AdamW (a strong decay, so it shows)."""
     config, parts = small_config(default_params)
     plateau = config.run("plateau")
     plateau = replace(
@@ -144,22 +148,24 @@ def equivalence_cases(default_params):
     )
     three, three_parts = small_config(default_params, data={"n_classes": 3})
     sgd, sgd_parts = small_config(default_params, model={"optimizer": "sgd"})
+    adamw = AdamWOptimizer(type="adamw", weight_decay=0.5)
     return {
         "constant": (config, parts, replace(config.run("lr_medium"), epochs=12, batch_size=64)),
         "one_cycle": (config, parts, replace(config.run("one_cycle"), epochs=12, batch_size=64)),
         "plateau": (config, parts, plateau),
         "3 classes": (three, three_parts, replace(three.run("lr_medium"), epochs=12, lr=0.02)),
         "sgd": (sgd, sgd_parts, replace(sgd.run("lr_medium"), epochs=12, lr=0.5, batch_size=64)),
+        "adamw": (config, parts, replace(config.run("lr_medium"), epochs=12, optimizer=adamw)),
     }
 
 
-@pytest.mark.parametrize("kind", ["constant", "one_cycle", "plateau", "3 classes", "sgd"])
+@pytest.mark.parametrize("kind", ["constant", "one_cycle", "plateau", "3 classes", "sgd", "adamw"])
 def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
     config, parts, spec = equivalence_cases(default_params)[kind]
     seed = 5
     fitted = fit_seed(
         spec,
-        config.model,
+        config.model_for(spec),
         seed,
         train=parts["train"],
         val=parts["val"],

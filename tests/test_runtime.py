@@ -168,3 +168,35 @@ def test_the_users_keras_and_onednn_settings_change_no_bit(tmp_path: Path, param
         tiny, before=unpinned, KERAS_HOME=str(tmp_path / "empty"), KERAS_MAX_EPOCHS="1"
     )
     assert capped != clean
+
+
+# --- A stage run by a Python without the project's packages --------------------------------
+
+
+def test_missing_packages_names_what_this_python_cannot_import() -> None:
+    from lrstudy.runtime import STAGE_PACKAGES, missing_packages
+
+    assert missing_packages(["json", "no_such_module_x", "no_such_parent_x.child"]) == [
+        "no_such_module_x",
+        "no_such_parent_x.child",
+    ]
+    assert missing_packages(STAGE_PACKAGES) == []  # the venv running the tests has them all
+
+
+@pytest.mark.parametrize("stage", ["train", "validate", "sweep"])
+def test_stage_outside_the_venv_says_to_use_it_in_one_line(stage, tmp_path) -> None:
+    # python -S skips site-packages: the venv's interpreter then has only the standard
+    # library, like a system python3 without the lock's packages (issue 21 item 10).
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", f"lrstudy.stages.{stage}"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": SRC},
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert "pandas" in lines[0] and "make repro" in lines[0] and ".venv/bin/activate" in lines[0]
+    assert list(tmp_path.iterdir()) == []

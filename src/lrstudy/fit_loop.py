@@ -1,14 +1,16 @@
 """The ``fit`` loop: ``keras.Model.fit`` on the population's batches, for per-batch callbacks.
 
 A fresh model per seed, trained by Keras' own ``fit`` on a ``tf.data`` pipeline of the
-batches of ``epoch_orders``; the run's ``RatePlan`` sets the optimizer's rate through Keras
-callbacks (``rate_plan.plan_callbacks``) and a recorder reads back the rate of every
-optimizer step. Far slower than the population loop (``make bench``), but every Keras
-callback hook is called. TensorFlow is imported inside the functions.
+batches of ``order_stream`` (each epoch's order drawn as it comes); the run's
+``RatePlan`` sets the optimizer's rate through Keras callbacks
+(``rate_plan.plan_callbacks``) and a recorder reads back the rate of every optimizer step.
+Far slower than the population loop (``make bench``), but every Keras callback hook is
+called. TensorFlow is imported inside the functions.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -21,7 +23,7 @@ from lrstudy.model import build_model, compile_model
 from lrstudy.rate_plan import plan_callbacks, rate_plan
 from lrstudy.runlog import HISTORY_KEYS
 from lrstudy.runtime import import_keras
-from lrstudy.training_run import TrainingResult, epoch_orders
+from lrstudy.training_run import TrainingResult, order_stream
 
 if TYPE_CHECKING:
     import keras
@@ -29,22 +31,28 @@ if TYPE_CHECKING:
 
 
 def make_datasets(
-    train: Dataset, val: Dataset, batch_size: int, orders: np.ndarray
+    train: Dataset, val: Dataset, batch_size: int, *, epochs: int, seed: int
 ) -> tuple[tf.data.Dataset, tf.data.Dataset]:
-    """``tf.data`` pipelines of the train batches in ``orders`` (all epochs, in turn) and of val.
+    """``tf.data`` pipelines of ``epochs`` epochs of train batches, and of val.
 
-    ``orders`` is ``epoch_orders(...)``: epoch ``e`` visits ``train`` rows in the order of
-    row ``e``, cut into batches of ``batch_size`` (the last one may be short). Validation is
-    one batch.
+    Epoch ``e`` visits the ``train`` rows in the order of ``order_stream(len(train), seed)``'s
+    ``e``-th permutation (the numbers ``training_run.epoch_orders`` stacks, and the
+    population loop uses), cut into batches of ``batch_size`` (the last one may be short).
+    Each order is drawn when the pipeline reaches its epoch, so memory does not grow with
+    ``epochs`` (all orders up front took 5.4 GB at 300,000 epochs). Validation is one batch.
     """
     import_keras()
     import tensorflow as tf
 
+    n_rows = len(train)
     x = tf.constant(train.x, tf.float32)
     y = tf.constant(train.y.astype(np.float32))
+    orders = tf.data.Dataset.from_generator(
+        lambda: itertools.islice(order_stream(n_rows, seed), epochs),
+        output_signature=tf.TensorSpec(shape=(n_rows,), dtype=tf.int32),
+    )
     train_ds = (
-        tf.data.Dataset.from_tensor_slices(orders)
-        .flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
+        orders.flat_map(lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batch_size))
         .map(lambda rows: (tf.gather(x, rows), tf.gather(y, rows)))
         .prefetch(tf.data.AUTOTUNE)
     )
@@ -119,13 +127,11 @@ def fit_seed(
     model = build_model(model_config, n_features=train.x.shape[1], n_classes=n_classes)
     compile_model(model, model_config, spec.lr)
     initial = model.test_on_batch(train.x, train.y.astype(np.float32), return_dict=True)
-    train_ds, val_ds = make_datasets(
-        train, val, spec.batch_size, epoch_orders(len(train), spec.epochs, seed)
-    )
+    train_ds, val_ds = make_datasets(train, val, spec.batch_size, epochs=spec.epochs, seed=seed)
     recorder = learning_rate_recorder()
     with warnings.catch_warnings():
         # Keras warns that fit's default shuffle=True is ignored for a tf.data input; the
-        # batches come in epoch_orders' order by design.
+        # batches come in order_stream's order by design.
         warnings.filterwarnings("ignore", message=".*shuffle=True.*", category=UserWarning)
         fitted = model.fit(
             train_ds,

@@ -40,6 +40,25 @@ def _adam(optimizer: Any) -> tuple[int, Callable]:
     return 2, update
 
 
+def _adamw(optimizer: Any) -> tuple[int, Callable]:
+    """Keras' ``AdamW``: the base class's decoupled decay, then ``Adam.update_step``.
+
+    ``Optimizer.apply`` first runs ``_apply_weight_decay`` (``w - w * wd * lr``, the
+    step's rate), then the Adam step on the decayed weight; 2 slots (m, v).
+    """
+    import_keras()
+    import tensorflow as tf
+
+    decay = tf.constant(optimizer.weight_decay, tf.float32)
+    slots, adam = _adam(optimizer)
+
+    def update(variable, gradient, slots, lr, iterations):
+        variable = variable - variable * decay * lr
+        return adam(variable, gradient, slots, lr, iterations)
+
+    return slots, update
+
+
 def _sgd(optimizer: Any) -> tuple[int, Callable]:
     """Keras' ``SGD.update_step`` without momentum: ``variable - gradient * lr``; no slot."""
     if optimizer.momentum != 0:
@@ -69,10 +88,11 @@ def _rmsprop(optimizer: Any) -> tuple[int, Callable]:
     return 1, update
 
 
-# Per ``model.optimizer`` name: (slots per variable, update) from a Keras optimizer instance
+# Per optimizer ``type``: (slots per variable, update) from a Keras optimizer instance
 # (its hyperparameters: Keras' defaults, one home).
 OPTIMIZERS: dict[str, Callable[[Any], tuple[int, Callable]]] = {
     "adam": _adam,
+    "adamw": _adamw,
     "sgd": _sgd,
     "rmsprop": _rmsprop,
 }

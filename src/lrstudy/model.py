@@ -15,7 +15,10 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import TypeAdapter
+
 from lrstudy.config import ModelConfig
+from lrstudy.config.optimizers import Optimizer, OptimizerConfig
 from lrstudy.io import atomic_path
 from lrstudy.runtime import import_keras
 
@@ -63,18 +66,29 @@ def loss_for(model: keras.Model) -> str:
     return BINARY_LOSS if model.output_shape[-1] == 1 else MULTICLASS_LOSS
 
 
-def make_optimizer(name: str, learning_rate: float | object) -> keras.optimizers.Optimizer:
-    """The configured optimizer at a rate (a float or a Keras schedule)."""
+def make_optimizer(
+    config: OptimizerConfig | str, learning_rate: float | object
+) -> keras.optimizers.Optimizer:
+    """The configured optimizer at a rate (a float or a Keras schedule).
+
+    Args:
+        config: ``model.optimizer`` or a setting's override (a bare name: Keras' defaults).
+        learning_rate: the rate, a float or a Keras schedule.
+    """
     keras = import_keras()
 
+    if isinstance(config, str):
+        config = TypeAdapter(Optimizer).validate_python(config)
+    options = config.model_dump(exclude={"type"})
     classes = {
         "adam": keras.optimizers.Adam,
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
+        "adamw": keras.optimizers.AdamW,
     }
     # A fixed name: Keras would otherwise number every new optimizer (adam_1, adam_2, ...)
     # into the saved config, so identical models saved in one process would differ.
-    return classes[name](learning_rate=learning_rate, name=name)
+    return classes[config.type](learning_rate=learning_rate, name=config.type, **options)
 
 
 def compile_model(model: keras.Model, config: ModelConfig, learning_rate: float | object) -> None:

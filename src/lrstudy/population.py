@@ -67,7 +67,7 @@ class Member:
     Attributes:
         seed: seeds the initial weights (as ``build_model`` draws them after
             ``keras.utils.set_random_seed(seed)``) and the batch order
-            (``training_run.epoch_orders``).
+            (``training_run.order_stream``).
         plan: its ``RatePlan``; ``plan.rates is None`` (reduce-on-plateau) makes its rate
             follow its own ``ReduceLROnPlateau``.
     """
@@ -166,7 +166,7 @@ class Population:
         self.batch_size = batch_size
         self.steps_per_epoch = clock_steps_per_epoch(self.n_train, batch_size)
         self.shapes = layer_shapes(model_config, self.n_features, n_classes)
-        self.n_slots, self._update = OPTIMIZERS[model_config.optimizer](
+        self.n_slots, self._update = OPTIMIZERS[model_config.optimizer.type](
             make_optimizer(model_config.optimizer, 0.0)
         )
         self.n_val = 0 if val is None else len(val)

@@ -114,6 +114,46 @@ def pin_numpy() -> None:
         )
 
 
+# What the stages import besides the standard library (requirements.in's runtime part).
+STAGE_PACKAGES = (
+    "numpy", "pandas", "scipy", "sklearn", "matplotlib", "pydantic", "ruamel.yaml",
+    "dvclive", "tensorflow", "keras",
+)  # fmt: skip
+
+
+def missing_packages(names: Sequence[str] = STAGE_PACKAGES) -> list[str]:
+    """The modules of ``names`` this Python cannot import (found, not imported: cheap)."""
+    from importlib.util import find_spec
+
+    missing = []
+    for name in names:
+        try:
+            found = find_spec(name) is not None
+        except ModuleNotFoundError:  # a dotted name whose parent is missing
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+def require_stage_packages() -> None:
+    """Exit with status 2 and one line when this Python lacks what the stages import.
+
+    A stage run by a Python outside the project's venv (``python -m lrstudy.stages.train``
+    with the system's ``python``) would otherwise die with a traceback ending in
+    ``No module named 'pandas'``; this says which Python it was and how to get the venv's.
+    """
+    missing = missing_packages()
+    if missing:
+        print(
+            f"error: {sys.executable} lacks {', '.join(missing)}: run the stages with "
+            "`make repro`, or activate the project's venv first (`. .venv/bin/activate`; "
+            "`make venv` builds it)",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+
+
 @contextmanager
 def quiet_stderr(patterns: Sequence[str] = BENIGN_IMPORT_LINES) -> Iterator[None]:
     """Drop stderr lines matching ``patterns`` while the block runs; forward every other.

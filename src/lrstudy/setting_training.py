@@ -54,10 +54,10 @@ def train_and_evaluate(
     seeds, n_classes = list(spec.seeds), config.data.n_classes
     loggers = [live_logger(seed_log_dir(folders["logs"], seed)) for seed in seeds]
     test = data["test"]
-    model = compiled_model(config.model, test.x.shape[1], n_classes, spec.lr)
+    model = compiled_model(config.model_for(spec), test.x.shape[1], n_classes, spec.lr)
     results = train_setting(
         spec,
-        config.model,
+        config.model_for(spec),
         data["train"],
         data["val"],
         n_classes=n_classes,

@@ -34,6 +34,7 @@ def sweep_spec(config: Config, lr: float, loop: str | None = None) -> RunSpec:
         epochs=config.train.epochs,
         seeds=config.train_seeds,
         loop=config.train.loop if loop is None else loop,
+        optimizer=config.model.optimizer,
     )
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from lrstudy.config import ModelConfig, RunSpec
 from lrstudy.data import Dataset
+from lrstudy.executor import Progress, scheduler_address, train_on_cluster
 from lrstudy.fit_loop import fit_seed
 from lrstudy.population import Member, Population, chunk_size, member_bytes
 from lrstudy.rate_plan import plan_callbacks, rate_plan
@@ -121,6 +122,13 @@ def train_setting(
         return
     n_train = len(train)
     members = [Member(seed, rate_plan(run, n_train)) for run in runs for seed in spec.seeds]
+    if (address := scheduler_address()) is not None:  # Dask's config names a scheduler
+        shared = (model_config, train, val, n_classes, spec.batch_size)
+        per_member = member_bytes(model_config, train.x.shape[1], *shared[3:], len(val))
+        size = chunk_size(len(members), per_member)  # as train_population's, whatever runs it
+        check = reject_fit_only_callbacks
+        yield from train_on_cluster(address, cluster_chunk, shared, members, size, callbacks, check)
+        return
     population = Population(
         model_config, train, val, n_classes=n_classes, batch_size=spec.batch_size
     )
@@ -152,9 +160,26 @@ def train_population(
         population.n_val,
     )
     size = chunk_size(len(members), per_member)
-    for start in range(0, len(members), size):
+    starts = range(0, len(members), size)
+    progress = Progress("training", len(starts), len(members)) if len(starts) > 1 else None
+    for start in starts:
         chunk = members[start : start + size]
         yield from _train_chunk(population, chunk, lambda i, s=start: callbacks(s + i))
+        if progress is not None:  # one chunk is the whole stage: its own lines say enough
+            progress.chunk_done(len(chunk))
+
+
+def cluster_chunk(
+    model_config: ModelConfig,
+    train: Dataset,
+    val: Dataset,
+    n_classes: int,
+    batch_size: int,
+    chunk: Sequence[Member],
+) -> list[TrainingResult]:
+    """A Dask worker's task (``executor.train_on_cluster``): one chunk, no callbacks."""
+    population = Population(model_config, train, val, n_classes=n_classes, batch_size=batch_size)
+    return _train_chunk(population, chunk, no_callbacks)
 
 
 def _train_chunk(

@@ -1,7 +1,7 @@
 """What both training loops share: each epoch's batch order and one seed's result.
 
 The population loop (``lrstudy.training``) and the ``fit`` loop (``lrstudy.fit_loop``)
-visit the train rows in the order ``epoch_orders`` draws and return a ``TrainingResult``;
+visit the train rows in the order ``order_stream`` draws and return a ``TrainingResult``;
 the history's keys are ``runlog.HISTORY_KEYS``. NumPy only: no TensorFlow at import.
 """
 

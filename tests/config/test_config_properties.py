@@ -24,7 +24,10 @@ from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
 from lrstudy.clock import steps_per_epoch
+from lrstudy.config import OPTIMIZERS as OPTIMIZER_TYPES
 from lrstudy.config import ConfigError, SettingConfig, parse_config, split_sizes
+from lrstudy.member_optimizers import OPTIMIZERS
+from lrstudy.model import make_optimizer
 from lrstudy.rate_plan import plan_callbacks, schedule_plan, step_rates
 from lrstudy.schedules import describe
 
@@ -102,7 +105,22 @@ def check_setting(setting: dict[str, Any], epochs: int, batch_size: int, n_sampl
     callbacks = plan_callbacks(schedule_plan(spec.schedule, spec.lr, per_epoch, spec.epochs))
     fixed = spec.schedule.type == "constant" and not spec.schedule.warmup_epochs
     assert len(callbacks) == (not fixed)
+    check_optimizer(spec.optimizer, float(rates32.max()))
     return spec.schedule.type
+
+
+def check_optimizer(optimizer: Any, rate: float) -> None:
+    """Keras builds the drawn optimizer at the run's peak rate, and the population's update
+    takes a finite step from it (members at 1e-3 and 0: a step at a huge drawn rate may
+    overflow, which is divergence, the study's to record, not a schema failure)."""
+    n_slots, update = OPTIMIZERS[optimizer.type](make_optimizer(optimizer, rate))
+    import tensorflow as tf  # after import_keras (make_optimizer) pinned its arithmetic
+
+    ones = tf.ones([2, 3])
+    slots = tuple(tf.zeros_like(ones) for _ in range(n_slots))
+    lr = tf.constant([[1e-3], [0.0]], tf.float32)
+    variable, _ = update(ones, ones, slots, lr, tf.constant(0, tf.int64))
+    assert np.isfinite(variable.numpy()).all(), optimizer
 
 
 # Derandomized: the same examples on every run and machine, so a red run is a change in
@@ -154,3 +172,26 @@ def test_each_new_family_has_a_finite_rate_at_every_step(kind: str) -> None:
 
     check()
     assert set(seen) == {kind}  # accepted draws of the family were checked
+
+
+@pytest.mark.parametrize("kind", OPTIMIZER_TYPES)
+def test_each_optimizer_the_schema_accepts_builds_and_steps(kind: str) -> None:
+    """``optimizer`` of type ``kind`` required, its options drawn from the schema."""
+    schema = copy.deepcopy(SETTING_SCHEMA)
+    (branch,) = [
+        each
+        for each in schema["properties"]["optimizer"]["anyOf"][0]["oneOf"]
+        if each["properties"]["type"].get("const") == kind
+    ]
+    schema["properties"]["optimizer"] = branch
+    schema["required"] = [*schema.get("required", []), "optimizer"]
+    seen = []
+
+    @settings(max_examples=20, **DRAWS)
+    @given(setting=from_schema(schema), **RUNS)
+    def check(setting: dict[str, Any], epochs: int, batch_size: int, n_samples: int) -> None:
+        check_setting(setting, epochs, batch_size, n_samples)
+        seen.append(setting["optimizer"]["type"])
+
+    check()
+    assert set(seen) == {kind}

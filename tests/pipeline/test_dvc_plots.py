@@ -155,21 +155,29 @@ def test_plots_show_page_renders_offline_in_a_browser(
     assert_rendered(rendered, {*settings, "workspace"})
 
 
-def test_plots_diff_tells_revisions_apart(plotted: tuple[Project, list[str]]) -> None:
+@pytest.fixture(scope="module")
+def changed(plotted: tuple[Project, list[str]]) -> tuple[Project, list[str], str, list[str]]:
+    """``plotted`` with its results committed, then its first setting's rate doubled and the
+    sweep refined in the workspace and reproduced: (project, settings, changed, stages run).
+
+    A fixture, not a test's first half, so each diff test also passes when run on its own.
+    """
     project, settings = plotted
     project.run("git", "add", "-A")
     project.run("git", "commit", "-qm", "results")
     changed = settings[0]
 
-    def double_lr(params: dict[str, Any]) -> None:
-        params["settings"][changed]["lr"] *= 2
-
     def double_lr_and_refine_sweep(params: dict[str, Any]) -> None:
-        double_lr(params)
+        params["settings"][changed]["lr"] *= 2
         params["sweep"]["per_decade"] = 2
 
     project.edit_params(double_lr_and_refine_sweep)
     ran, _ = project.repro()
+    return project, settings, changed, ran
+
+
+def test_plots_diff_tells_revisions_apart(changed) -> None:
+    project, settings, changed, ran = changed
     assert f"train@{changed}" in ran and "sweep" in ran and "compare" in ran
     data = show_json(project, "diff", "HEAD")
     # The sweep's curve of both revisions on one chart: 3 rates at HEAD, 5 in the workspace.
@@ -193,11 +201,9 @@ def test_plots_diff_tells_revisions_apart(plotted: tuple[Project, list[str]]) ->
     assert changed_rates["workspace"] == pytest.approx(2 * changed_rates["HEAD"], rel=1e-5)
 
 
-def test_plots_diff_page_renders_offline_in_a_browser(
-    plotted: tuple[Project, list[str]], tmp_path: Path
-) -> None:
+def test_plots_diff_page_renders_offline_in_a_browser(changed, tmp_path: Path) -> None:
     browser.require_chromium()
-    project, settings = plotted
+    project, settings, _, _ = changed
     project.run("dvc", "plots", "diff", "HEAD", "-o", str(tmp_path))
     rendered = browser.render(tmp_path / "index.html", charts=len(CHARTS))
     assert_rendered(rendered, {*settings, "HEAD", "workspace"})

@@ -45,8 +45,9 @@ def write_script(path: Path, text: str) -> Path:
 
 def fake_python(path: Path, version: str) -> Path:
     """A stand-in interpreter reporting ``version``: it answers find-python's probe and
-    .ci/venv's version query, makes a "venv" holding a copy of itself, and logs each pip
-    command to ``pip.log`` next to its bin/ (failing instead when FAKE_PIP_FAILS is set)."""
+        .ci/venv's version query, makes a "venv" holding a copy of itself, and logs each pip
+        command to ``pip.log`` next to its bin/ and prints what pip prints installing one package
+    (failing instead when FAKE_PIP_FAILS is set)."""
     return write_script(
         path,
         f"""#!/bin/sh
@@ -56,7 +57,11 @@ case "$1" in
   -m)
     if [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"
     elif [ -n "$FAKE_PIP_FAILS" ]; then echo "pip: simulated failure" >&2; exit 1
-    else echo "$*" >> "$(dirname "$0")/../pip.log"; fi ;;
+    else echo "$*" >> "$(dirname "$0")/../pip.log"
+      echo "Collecting something==1.0 (from -r requirements.lock (line 2))"
+      echo "  Using cached something-1.0-py3-none-any.whl"
+      echo "Installing collected packages: something"
+      echo "Successfully installed something-1.0"; fi ;;
 esac
 """,
     )
@@ -213,6 +218,13 @@ def test_what_the_install_does_and_how_long_is_said_first(project, tmp_path) -> 
     assert first.startswith(f"Creating .venv with Python 3.13.0 ({fakes / 'python3.13'})")
     assert "requirements.lock's 1 pinned packages" in first
     assert "about 2-3 minutes" in first
+    # pip's progress, one line per package and per phase, not minutes of silence.
+    assert result.stderr.splitlines()[1:] == [
+        "  pip [1/1] something==1.0",
+        "  pip: installing them (the longest step, TensorFlow above all)",
+        "  pip: done",
+        ".venv is ready (Python 3.13.0)",
+    ]
     # A complete, current .venv: nothing printed, nothing installed again.
     again = venv(project, ".venv", "", fakes=fakes)
     assert (again.returncode, again.stderr) == (0, "")

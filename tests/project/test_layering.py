@@ -19,7 +19,7 @@ from ..conftest import PROJECT_ROOT
 SRC = PROJECT_ROOT / "src"
 # Top-level modules and packages of lrstudy, lowest layer first.
 LAYERS = (
-    {"", "clock", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
+    {"", "clock", "executor", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
     {"config", "runlog", "equivalence", "tuning"},
     {"data"},
     {"schedule_formulas", "schedules", "rate_plan", "model", "evaluation"},

@@ -25,6 +25,8 @@ from lrstudy.config.loading import (
     read_params,
     split_sizes,
 )
+from lrstudy.config.optimizers import OPTIMIZER_TYPES as OPTIMIZERS
+from lrstudy.config.optimizers import OptimizerConfig
 from lrstudy.config.schedules import (
     SCHEDULE_TYPES,
     ConstantSchedule,
@@ -59,7 +61,6 @@ from lrstudy.config.types import (
     ACTIVATIONS,
     LR_SUGGESTIONS,
     MAX_SEED,
-    OPTIMIZERS,
     ConfigError,
     StrictModel,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "LrFromRangeTest",
     "ModelConfig",
     "OneCycleSchedule",
+    "OptimizerConfig",
     "PlateauSchedule",
     "PolynomialSchedule",
     "RunSpec",

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 from pydantic import BaseModel
 
+from lrstudy.config.optimizers import OPTIMIZER_TYPES
 from lrstudy.config.schedules import SCHEDULE_TYPES
 from lrstudy.config.types import LR_SUGGESTIONS, yaml_kind, yaml_repr
 
 # (parent key path, key) -> (the key as written in the file, its line); see
 # ``loading.key_spellings``.
 Spellings = Mapping[tuple[tuple[str, ...], Any], tuple[str, int]]
+# The tagged unions, by the key they sit under: (what a type is called, the types).
+_UNION_TYPES = {
+    "schedule": ("schedule", SCHEDULE_TYPES),
+    "optimizer": ("optimizer", OPTIMIZER_TYPES),
+}
 # What YAML 1.2 read a key as, in a sentence.
 _KIND_PHRASES = {"bool": "a boolean", "int": "an integer", "null": "null", "date": "a date"}
 
@@ -37,11 +43,12 @@ def format_error(
     """
     spellings = spellings or {}
     original = [part for part in error["loc"]]
-    # Drop the union-member tag pydantic inserts after 'schedule' (e.g. '.plateau.').
+    # Drop the union-member tag pydantic inserts after 'schedule' (e.g. '.plateau.') or
+    # 'optimizer' (e.g. '.adamw.').
     kept = [
         part
         for index, part in enumerate(original)
-        if not (index > 0 and original[index - 1] == "schedule" and part in SCHEDULE_TYPES)
+        if not (index > 0 and part in _UNION_TYPES.get(str(original[index - 1]), ("", ()))[1])
     ]
     raw_loc = [str(part) for part in original]
     loc = [_spelled(kept[:index], part, spellings) for index, part in enumerate(kept)]
@@ -61,11 +68,12 @@ def format_error(
     value = error.get("input")
     if (hint := _lr_source_hint(loc, value)) is not None:
         return hint
-    if error["type"] == "union_tag_invalid":
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        what, types = _UNION_TYPES.get(str(kept[-1]), _UNION_TYPES["schedule"])
+        if error["type"] == "union_tag_not_found":
+            return f"{path}: missing 'type'; allowed: {', '.join(types)}"
         tag = error["ctx"]["tag"]
-        return f"{path}.type = {tag!r}: unknown schedule type; allowed: {', '.join(SCHEDULE_TYPES)}"
-    if error["type"] == "union_tag_not_found":
-        return f"{path}: missing 'type'; allowed: {', '.join(SCHEDULE_TYPES)}"
+        return f"{path}.type = {tag!r}: unknown {what} type; allowed: {', '.join(types)}"
     if error["type"] == "setting_name":
         return f"{'.'.join(loc[:-2])}: {message}"
     if isinstance(value, Mapping) and value:
@@ -156,7 +164,7 @@ def _model_at(loc: Sequence[str], root: type[BaseModel]) -> type[BaseModel] | No
             index += 1
         members = [
             member
-            for member in get_args(annotation) or (annotation,)
+            for member in _flattened(annotation)
             if isinstance(member, type) and issubclass(member, BaseModel)
         ]
         if len(members) > 1:  # a schedule: pydantic puts the type tag in the location
@@ -167,6 +175,16 @@ def _model_at(loc: Sequence[str], root: type[BaseModel]) -> type[BaseModel] | No
             return None
         model = members[0]
     return model
+
+
+def _flattened(annotation: Any) -> list[Any]:
+    """The types of a (possibly nested, ``Annotated`` or optional) union annotation."""
+    if get_origin(annotation) is Annotated:
+        return _flattened(get_args(annotation)[0])
+    args = get_args(annotation)
+    if not args or get_origin(annotation) in (dict, list):
+        return [annotation]
+    return [member for arg in args for member in _flattened(arg)]
 
 
 def _tag(model: type[BaseModel]) -> str | None:

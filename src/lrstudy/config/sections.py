@@ -22,12 +22,12 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from lrstudy.config.errors import format_error
+from lrstudy.config.optimizers import DEFAULT_OPTIMIZER, Optimizer, OptimizerConfig
 from lrstudy.config.schedules import ConstantSchedule, Schedule, ScheduleConfig
 from lrstudy.config.tuning import CompareConfig, TuneConfig
 from lrstudy.config.types import (
     ACTIVATIONS,
     LR_SUGGESTIONS,
-    OPTIMIZERS,
     SETTING_NAME_PATTERN,
     YAML_11_WORDS,
     ConfigError,
@@ -74,7 +74,8 @@ class ModelConfig(StrictModel):
 
     hidden_units: Annotated[list[PositiveInt], Field(min_length=1)]
     activation: Annotated[str, one_of("activation", ACTIVATIONS)]
-    optimizer: Annotated[str, one_of("optimizer", OPTIMIZERS)] = "adam"
+    # A name or {type: ..., options}: lrstudy.config.optimizers; a setting may override it.
+    optimizer: Optimizer = DEFAULT_OPTIMIZER
 
 
 class TrainConfig(StrictModel):
@@ -85,6 +86,7 @@ class TrainConfig(StrictModel):
     seeds: SeedCount
     seed: Seed
     loop: Literal["fast", "fit"] = "fast"
+    optimizer: OptimizerConfig = DEFAULT_OPTIMIZER
 
 
 class SettingConfig(StrictModel):
@@ -95,6 +97,7 @@ class SettingConfig(StrictModel):
     batch_size: PositiveInt | None = None
     epochs: PositiveInt | None = None
     seeds: SeedCount | None = None
+    optimizer: Optimizer | None = None
 
 
 class GridConfig(StrictModel):
@@ -273,7 +276,12 @@ class Config(StrictModel):
             epochs=setting.epochs or self.train.epochs,
             seeds=tuple(self.train.seed + index for index in range(n_seeds)),
             loop=self.train.loop,
+            optimizer=setting.optimizer or self.model.optimizer,
         )
+
+    def model_for(self, spec: RunSpec) -> ModelConfig:
+        """``model`` with the optimizer of ``spec`` (its setting's override, if any)."""
+        return self.model.model_copy(update={"optimizer": spec.optimizer})
 
     def _resolve_suggested(self, name: str) -> SettingConfig:
         """``suggested.<name>`` as a setting with the suggested rate, cross-checked anew."""
@@ -321,3 +329,4 @@ class RunSpec:
     epochs: int
     seeds: tuple[int, ...]
     loop: Literal["fast", "fit"] = "fast"
+    optimizer: OptimizerConfig = DEFAULT_OPTIMIZER

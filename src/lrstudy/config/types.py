@@ -3,7 +3,7 @@
 Numbers are strict: ``true`` or ``"5"`` where a number goes, ``.nan`` or ``.inf``
 anywhere, a fractional value where a whole number goes, or a seed or random state outside
 NumPy's range 0..2**32 - 1 are refused, each with a message saying what is allowed. Also
-the names these checks allow (activations, optimizers, suggestions), ``ConfigError`` and
+the names these checks allow (activations, suggestions), ``ConfigError`` and
 how a parsed YAML value is named in a message (``yaml_kind``, ``yaml_repr``).
 """
 
@@ -24,7 +24,6 @@ YAML_11_WORDS = frozenset(("y", "yes", "n", "no", "on", "off", "true", "false", 
 # NumPy and scikit-learn take seeds and random states in 0 .. 2**32 - 1.
 MAX_SEED = 2**32 - 1
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "elu", "selu", "gelu", "softplus", "swish", "linear")
-OPTIMIZERS = ("adam", "sgd", "rmsprop")
 LR_SUGGESTIONS = ("minimum", "steep", "valley")  # lrstudy.lr_finder.SUGGESTIONS
 
 

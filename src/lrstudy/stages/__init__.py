@@ -2,7 +2,8 @@
 
 Every stage loads and validates the whole ``params.yaml`` first, so a bad value anywhere
 stops any stage before it writes a file. A stage given ``--suggestions`` (the ``lr_find``
-stage's ``suggestions.json``) also resolves the settings under ``suggested``.
+stage's ``suggestions.json``) also resolves the settings under ``suggested``. A Python
+lacking the stages' packages (not the venv's) stops with one line before importing them.
 """
 
 from __future__ import annotations
@@ -11,8 +12,13 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lrstudy.config import Config, ConfigError, load_config
-from lrstudy.io import read_json
+from lrstudy.runtime import require_stage_packages
+
+require_stage_packages()
+
+from lrstudy.config import Config, ConfigError, load_config  # noqa: E402
+from lrstudy.executor import ClusterError  # noqa: E402
+from lrstudy.io import read_json  # noqa: E402
 
 
 class MissingInputsError(Exception):
@@ -30,7 +36,8 @@ def stage_main(
     """Wrap a stage body ``body(config, args)`` into a ``main(argv) -> exit code``.
 
     The body runs only if params.yaml is valid; a ConfigError (raised by validation or by
-    the body) or a MissingInputsError prints every problem to stderr and exits with
+    the body) or a MissingInputsError (or ``executor.ClusterError``: the Dask scheduler
+    unreachable or lost, a worker refused) prints every problem to stderr and exits with
     status 2. Ctrl-C (``KeyboardInterrupt``) prints one line instead of a traceback through
     TensorFlow and exits with status 130, the shell's for SIGINT; the stage's outputs are
     built aside (``io.atomic_directory``), so nothing is half-written. Every stage takes
@@ -52,7 +59,7 @@ def stage_main(
                 if args.suggestions is not None:
                     config = config.with_suggestions(read_suggestions(args.suggestions))
                 body(config, args)
-            except (ConfigError, MissingInputsError) as error:
+            except (ConfigError, MissingInputsError, ClusterError) as error:
                 print(f"error: {error}", file=sys.stderr)
                 return 2
             except KeyboardInterrupt:

@@ -1,0 +1,81 @@
+"""The ``optimizer`` keys: ``model.optimizer`` (the study's) and a setting's override.
+
+Written as a name (``optimizer: adam``) or as a mapping with a ``type`` and that
+optimizer's options (``optimizer: {type: adamw, weight_decay: 0.01}``); a name is the
+mapping with every option at its default. Each option is a strict, range-checked key like
+every other key of params.yaml; an option not listed is an unknown key. Defaults are Keras'
+(``keras.optimizers.<Class>``'s own), so a bare name builds exactly Keras' class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BeforeValidator, Field
+from pydantic_core import PydanticCustomError
+
+from lrstudy.config.types import StrictModel, strict_number, yaml_kind
+
+
+class AdamOptimizer(StrictModel):
+    """``keras.optimizers.Adam`` (Kingma & Ba 2015) with Keras' defaults."""
+
+    type: Literal["adam"]
+
+
+class SgdOptimizer(StrictModel):
+    """``keras.optimizers.SGD`` without momentum: ``w - lr * g``."""
+
+    type: Literal["sgd"]
+
+
+class RmspropOptimizer(StrictModel):
+    """``keras.optimizers.RMSprop`` (Hinton 2012) with Keras' defaults."""
+
+    type: Literal["rmsprop"]
+
+
+class AdamWOptimizer(StrictModel):
+    """``keras.optimizers.AdamW`` (Loshchilov & Hutter 2019): Adam with decoupled decay.
+
+    Before each Adam step every weight shrinks by ``lr * weight_decay`` of itself
+    (``w <- w - w * weight_decay * lr``), ``lr`` being the step's scheduled rate.
+    ``weight_decay`` is at most 1: with ``lr <= 1`` a larger factor would flip signs.
+    """
+
+    type: Literal["adamw"]
+    weight_decay: strict_number(float, "decoupled decay per unit of rate", ge=0, le=1) = 0.004
+
+
+OptimizerConfig = AdamOptimizer | SgdOptimizer | RmspropOptimizer | AdamWOptimizer
+OPTIMIZER_CLASSES: tuple[type[StrictModel], ...] = get_args(OptimizerConfig)
+# The ``type`` names in the union's order: each class's ``type`` literal is their one home.
+OPTIMIZER_TYPES: tuple[str, ...] = tuple(
+    get_args(cls.model_fields["type"].annotation)[0] for cls in OPTIMIZER_CLASSES
+)
+
+
+def _from_name(value: Any) -> Any:
+    """``adamw`` -> ``{type: adamw}``; an unknown name is refused with the allowed names."""
+    if isinstance(value, str):
+        if value not in OPTIMIZER_TYPES:
+            raise PydanticCustomError(
+                "unknown_optimizer",
+                "unknown optimizer; allowed: {allowed}",
+                {"allowed": ", ".join(OPTIMIZER_TYPES)},
+            )
+        return {"type": value}
+    if not isinstance(value, Mapping):
+        raise PydanticCustomError(
+            "optimizer_kind",
+            "expected an optimizer name ({allowed}) or a mapping with its 'type', got a {got}",
+            {"allowed": ", ".join(OPTIMIZER_TYPES), "got": yaml_kind(value)},
+        )
+    return value
+
+
+Optimizer = Annotated[
+    Annotated[OptimizerConfig, Field(discriminator="type")], BeforeValidator(_from_name)
+]
+DEFAULT_OPTIMIZER = AdamOptimizer(type="adam")
