@@ -24,6 +24,10 @@ from scipy import stats
 
 from lrstudy.statistics import ALPHA, POWER
 
+# Paired differences that differ by less than this (relative) have no spread: float noise
+# of equal accuracies (a t statistic over them is noise over noise; scipy warns).
+SAME = 1e-9
+
 
 def tost_p(
     first: Sequence[float] | np.ndarray,
@@ -34,7 +38,7 @@ def tost_p(
     """TOST p-value that first − second lies within (−margin, margin).
 
     Non-finite values drop their seed (paired) or themselves. ``None`` with fewer than
-    two values (per group). A difference with zero spread gives 0 if it lies strictly
+    two values (per group). A difference with no spread (``SAME``) gives 0 if it lies strictly
     inside the margin, else 1.
 
     Raises:
@@ -49,7 +53,7 @@ def tost_p(
         d = (a - b)[np.isfinite(a) & np.isfinite(b)]
         if d.size < 2:
             return None
-        if np.ptp(d) == 0:
+        if np.ptp(d) <= SAME * max(1.0, float(np.abs(d).max())):  # no spread to test
             return 0.0 if abs(d[0]) < margin else 1.0
         lower = stats.ttest_1samp(d, -margin, alternative="greater").pvalue
         upper = stats.ttest_1samp(d, margin, alternative="less").pvalue

@@ -66,14 +66,14 @@ def train_grid(
     spec = sweep_spec(config, float(rates[0])) if spec is None else spec
     results = train_setting(
         spec,
-        config.model,
+        config.model_for(spec),
         data["train"],
         data["val"],
         n_classes=config.data.n_classes,
         rates=rates,
     )
     model = compiled_model(
-        config.model, data["train"].x.shape[1], config.data.n_classes, float(rates[0])
+        config.model_for(spec), data["train"].x.shape[1], config.data.n_classes, float(rates[0])
     )
     rows = []
     for rate in rates:

@@ -11,16 +11,21 @@ trains.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pandas as pd
 
 from lrstudy.config import Config, ConfigError
 from lrstudy.data import Dataset
+from lrstudy.io import write_csv, write_json
 from lrstudy.sweep import curve, log_grid
 from lrstudy.sweep_training import train_grid
-from lrstudy.tuning import select_rate
+from lrstudy.tuning import select_rate, tuning_edge_warning
+
+FLOAT_FORMAT = "%.6g"
 
 # Columns of a tuned setting's evaluation table (tune/<setting>/evaluation.csv).
 EVALUATION_COLUMNS = ("seed", "lr", "val_accuracy", "test_accuracy", "test_loss", "diverged")
@@ -68,3 +73,22 @@ def tune_setting(
     }
     final = train_grid([selection["tuned_lr"]], config, data, progress, spec=spec)
     return TunedSetting(results, per_rate, selection, final[list(EVALUATION_COLUMNS)])
+
+
+def write_tuned(folder: Path, tuned: TunedSetting) -> None:
+    """Write a setting's tuning into ``folder`` (opened with ``io.atomic_directory``).
+
+    ``results.csv`` (per grid rate and tuning seed), ``curve.csv`` (per rate: mean, min,
+    max, standard error over the tuning seeds), ``tuned.json`` (the choice and its
+    evidence: it follows from ``curve.csv`` alone) and ``evaluation.csv`` (per evaluation
+    seed at the tuned rate). Prints the tuned rate, and a warning when it sits at an end
+    of the grid.
+    """
+    write_csv(folder / "results.csv", tuned.results, FLOAT_FORMAT)
+    write_csv(folder / "curve.csv", tuned.per_rate, FLOAT_FORMAT)
+    write_json(folder / "tuned.json", tuned.selection)
+    write_csv(folder / "evaluation.csv", tuned.evaluation, FLOAT_FORMAT)
+    name, mean = tuned.selection["setting"], tuned.evaluation["test_accuracy"].mean()
+    print(f"{name}: tuned rate {tuned.selection['tuned_lr']:.3g}, test accuracy {mean:.4f}")
+    if (warning := tuning_edge_warning(str(name), tuned.selection)) is not None:
+        print(f"warning: {warning}", file=sys.stderr)

@@ -51,19 +51,29 @@ def tuned_table(tuned: Mapping[str, Mapping[str, object]], margin: float) -> pd.
     (means over evaluation seeds), ``seeds``, ``difference``, ``ci_low``, ``ci_high``,
     ``p_holm``, ``probability_of_improvement``, ``tost_p_holm``, ``verdict``,
     ``seeds_needed``, ``good_low``, ``good_high``, ``good_decades``, ``edge``,
-    ``reference`` (the best row has no comparison fields). Sorted by mean test accuracy,
-    best first.
+    ``reference`` (the best row has no comparison fields), ``same_as``. Sorted by mean test
+    accuracy, best first.
+
+    Settings whose tuned runs are identical (the same tuned rate and the same validation
+    and test accuracy on every evaluation seed: constant-rate settings differing only in
+    the rate that tuning replaces) are compared once: the first in params order stands for
+    the others, which carry its fields and its name in ``same_as`` (``None`` elsewhere),
+    and the Holm family counts it once.
     """
     names = list(tuned)
     evaluations = {name: tuned[name]["evaluation"] for name in names}
+    same_as = identical_runs(tuned)
+    unique = [name for name in names if same_as[name] is None]
     val = {name: float(frame["val_accuracy"].mean()) for name, frame in evaluations.items()}
-    reference = max(names, key=lambda name: (val[name], -names.index(name)))
+    reference = max(unique, key=lambda name: (val[name], -names.index(name)))
     seeds = {name: tuple(frame["seed"]) for name, frame in evaluations.items()}
     values = {
         name: frame["test_accuracy"].to_numpy(np.float64) for name, frame in evaluations.items()
     }
     paired = {name: seeds[name] == seeds[reference] for name in names}
-    comparisons = compare_to_reference(values, reference, paired, bounds=ACCURACY_BOUNDS)
+    comparisons = compare_to_reference(
+        {name: values[name] for name in unique}, reference, paired, bounds=ACCURACY_BOUNDS
+    )
     raw_tost = {
         name: tost_p(values[name], values[reference], margin, paired[name]) for name in comparisons
     }
@@ -86,11 +96,38 @@ def tuned_table(tuned: Mapping[str, Mapping[str, object]], margin: float) -> pd.
             "good_decades": good["decades"],
             "edge": selection["edge"],
             "reference": name == reference,
+            "same_as": same_as[name],
         }
-        if name in comparisons:
-            row.update(_comparison_fields(comparisons[name], tost_holm.get(name), margin, family))
+        source = same_as[name] or name
+        if source in comparisons:
+            row.update(
+                _comparison_fields(comparisons[source], tost_holm.get(source), margin, family)
+            )
+        elif source == reference and name != reference:  # the best's own run again
+            row.update({"verdict": "equivalent", "verdict_text": "the same run as the best"})
         rows.append(row)
     return pd.DataFrame(rows).sort_values("test_accuracy", ascending=False, kind="stable")
+
+
+def identical_runs(tuned: Mapping[str, Mapping[str, object]]) -> dict[str, str | None]:
+    """Per setting the first earlier setting with an identical tuned run, else ``None``.
+
+    Identical: the same tuned rate, evaluation seeds and per-seed validation and test
+    accuracy (bit for bit: the same run trains to the same bytes).
+    """
+    keys: dict[tuple, str] = {}
+    same_as: dict[str, str | None] = {}
+    for name, entry in tuned.items():
+        frame = entry["evaluation"]
+        key = (
+            entry["selection"]["tuned_lr"],
+            tuple(frame["seed"]),
+            tuple(frame["val_accuracy"]),
+            tuple(frame["test_accuracy"]),
+        )
+        same_as[name] = keys.get(key)
+        keys.setdefault(key, name)
+    return same_as
 
 
 def _comparison_fields(item, tost_p_holm: float | None, margin: float, family: int) -> dict:
@@ -116,52 +153,99 @@ def _comparison_fields(item, tost_p_holm: float | None, margin: float, family: i
     }
 
 
-def tuned_metrics(table: pd.DataFrame, margin: float) -> dict[str, object]:
-    """The tuned numbers for ``reports/tuned/metrics.json`` (DVC metrics), per setting."""
-    best = table.loc[table["reference"], "setting"].iloc[0]
-    settings = {}
+def tuned_entries(table: pd.DataFrame, margin: float) -> dict[str, dict[str, object]]:
+    """Per setting its ``tuned`` entry of ``reports/metrics.json`` (DVC metrics).
+
+    Keys: ``lr`` (the tuned base rate), ``given_lr``, ``val_accuracy`` and
+    ``test_accuracy`` (means over the evaluation seeds), ``seeds``, ``good_rates``
+    (``low``, ``high``, ``decades``: the sensitivity range), ``edge``, ``same_as`` (the
+    setting whose identical run stands for this one, see ``tuned_table``) and ``vs_best``
+    (``is_best``; for the others ``difference``, ``ci_low``, ``ci_high``, ``p_holm``,
+    ``prob_improvement``, ``tost_p_holm``, ``equivalence_margin``, ``verdict``,
+    ``seeds_needed``). Floats rounded to 6 decimals, missing values null.
+    """
+    entries = {}
     for row in table.to_dict("records"):
-        clean = {key: _plain(value) for key, value in row.items() if key not in ("setting",)}
-        settings[row["setting"]] = clean
-    return {"best": best, "equivalence_margin": margin, "settings": settings}
+        vs_best: dict[str, object] = {"is_best": bool(row["reference"])}
+        if not row["reference"]:
+            vs_best |= {
+                "difference": row["difference"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "p_holm": row["p_holm"],
+                "prob_improvement": row["probability_of_improvement"],
+                "tost_p_holm": row["tost_p_holm"],
+                "equivalence_margin": margin,
+                "verdict": row["verdict"],
+                "seeds_needed": None if pd.isna(row["seeds_needed"]) else int(row["seeds_needed"]),
+            }
+        entry = {
+            "lr": row["tuned_lr"],
+            "given_lr": row["given_lr"],
+            "val_accuracy": row["val_accuracy"],
+            "test_accuracy": row["test_accuracy"],
+            "seeds": int(row["seeds"]),
+            "good_rates": {
+                "low": row["good_low"],
+                "high": row["good_high"],
+                "decades": row["good_decades"],
+            },
+            "edge": row["edge"],
+            "same_as": row["same_as"],
+            "vs_best": vs_best,
+        }
+        entries[row["setting"]] = _plain_tree(entry)
+    return entries
+
+
+def _plain_tree(value: object) -> object:
+    """``value`` with every leaf JSON-ready (``_plain``) and floats rounded to 6 decimals."""
+    if isinstance(value, dict):
+        return {key: _plain_tree(item) for key, item in value.items()}
+    plain = _plain(value)
+    if isinstance(plain, float):
+        return round(plain, 6) + 0.0  # + 0.0: never -0.0
+    return plain
 
 
 def _plain(value: object) -> object:
     """A JSON-ready value: NaN and None as None, NumPy scalars as Python ones."""
+    value = value.item() if isinstance(value, np.generic) else value
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
         return None
-    return value.item() if isinstance(value, np.generic) else value
+    return value
 
 
 def tuned_markdown(table: pd.DataFrame, margin: float) -> str:
-    """The summary section: the answer first, then the table."""
+    """The summary section: the answer in words (verdicts, sensitivity), then the table."""
     best = table[table["reference"]].iloc[0]
-    others = table[~table["reference"]]
+    twins = {
+        source: list(group["setting"])
+        for source, group in table[table["same_as"].notna()].groupby("same_as", sort=False)
+    }
+    shown = table[~table["reference"] & table["same_as"].isna()]
     lines = [
         "## Which schedule? Each at its own tuned base rate",
         "",
-        f"Best tuned setting (highest mean validation accuracy): **{best['setting']}** at "
-        f"base rate {best['tuned_lr']:.3g}, test accuracy {best['test_accuracy']:.4f} "
-        f"over {best['seeds']} evaluation seeds.",
+        f"Best tuned setting (highest mean validation accuracy at its tuned rate): "
+        f"**{_named(best['setting'], twins)}** at base rate {best['tuned_lr']:.3g} "
+        f"(hand-picked {best['given_lr']:.3g}), test accuracy {best['test_accuracy']:.4f} "
+        f"over {best['seeds']} evaluation seeds. Each other setting against it, on test "
+        "accuracy paired by seed (difference [95 % interval]):",
         "",
     ]
-    for kind in ("equivalent", "worse", "better", "inconclusive"):
-        group = others[others["verdict"] == kind]
+    headings = {
+        "equivalent": f"Equivalent within ±{margin:g} (two one-sided tests, Holm-adjusted)",
+        "worse": "Worse (paired permutation test, Holm-adjusted)",
+        "better": "Better (paired permutation test, Holm-adjusted)",
+        "inconclusive": f"Inconclusive at {best['seeds']} seeds",
+    }
+    for kind, heading in headings.items():
+        group = shown[shown["verdict"] == kind]
         if len(group):
-            lines.append(
-                f"- {kind.capitalize()}: " + "; ".join(_reading(r) for _, r in group.iterrows())
-            )
-    ranked = table.sort_values("good_decades", ascending=False, kind="stable")
-    least = ", ".join(
-        f"{r['setting']} ({r['good_decades']:.2g} decades, "
-        f"{r['good_low']:.3g}–{r['good_high']:.3g})"
-        for _, r in ranked.head(3).iterrows()
-    )
-    lines += [
-        "",
-        "Least sensitive to the rate (widest range of base rates whose mean validation "
-        f"accuracy is within tune.margin of the setting's best): {least}.",
-    ]
+            readings = "; ".join(_reading(row, twins) for _, row in group.iterrows())
+            lines.append(f"- {heading}: {readings}.")
+    lines += ["", _sensitivity_reading(table)]
     edges = table[table["edge"].notna()]["setting"].tolist()
     if edges:
         lines += [
@@ -172,6 +256,19 @@ def tuned_markdown(table: pd.DataFrame, margin: float) -> str:
     return "\n".join(lines)
 
 
+def _sensitivity_reading(table: pd.DataFrame) -> str:
+    """Settings grouped by the width of their good-rate range, widest (least fussy) first."""
+    groups = []
+    for width, group in table.groupby(table["good_decades"].round(6), sort=True):
+        names = ", ".join(group.sort_values("setting", kind="stable")["setting"])
+        groups.append(f"{width:.2g} decade{'' if width == 1 else 's'}: {names}")
+    return (
+        "Sensitivity to the rate, least fussy first (the width of the contiguous range of "
+        "base rates whose mean validation accuracy over the tuning seeds is within "
+        "tune.margin of the setting's best): " + "; ".join(reversed(groups)) + "."
+    )
+
+
 def _num(value: object, spec: str) -> str:
     """``value`` formatted with ``spec``; an en dash when missing (too few seeds)."""
     if value is None or (isinstance(value, float) and not np.isfinite(value)):
@@ -179,14 +276,25 @@ def _num(value: object, spec: str) -> str:
     return format(value, spec)
 
 
-def _reading(row: pd.Series) -> str:
-    """One setting's verdict with its numbers."""
+def _named(name: str, twins: Mapping[str, Sequence[str]]) -> str:
+    """``name``, with the settings whose tuned run is the same: ``a (= b, c: the same run)``."""
+    if name not in twins:
+        return name
+    return f"{name} (= {', '.join(twins[name])}: the same run once tuned)"
+
+
+def _reading(row: pd.Series, twins: Mapping[str, Sequence[str]]) -> str:
+    """One setting's difference, interval and the p-value or seeds behind its verdict."""
     text = (
-        f"{row['setting']} {_num(row['difference'], '+.4f')} [{_num(row['ci_low'], '+.4f')}, "
-        f"{_num(row['ci_high'], '+.4f')}] ({row['verdict_text']})"
+        f"{_named(row['setting'], twins)} {_num(row['difference'], '+.4f')} "
+        f"[{_num(row['ci_low'], '+.4f')}, {_num(row['ci_high'], '+.4f')}]"
     )
-    if row["verdict"] == "inconclusive" and pd.notna(row["seeds_needed"]):
-        text += f", ~{int(row['seeds_needed'])} seeds for a verdict"
+    if row["verdict"] == "equivalent":
+        return text + f" (p = {_num(row['tost_p_holm'], '.2g')})"
+    if row["verdict"] in ("worse", "better"):
+        return text + f" (p = {_num(row['p_holm'], '.2g')})"
+    if pd.notna(row["seeds_needed"]):
+        return text + f" (~{int(row['seeds_needed'])} seeds for a verdict)"
     return text
 
 
@@ -201,6 +309,8 @@ def _markdown_table(table: pd.DataFrame) -> str:
     for _, r in table.iterrows():
         if r["reference"]:
             compared = "best | | | | best"
+        elif pd.isna(r.get("difference")):  # the best's own run again
+            compared = f"= {r['same_as']} | | | | {r['verdict']}"
         else:
             compared = (
                 f"{_num(r['difference'], '+.4f')} [{_num(r['ci_low'], '+.4f')}, "

@@ -64,7 +64,8 @@ def select_rate(per_rate: pd.DataFrame, margin: float) -> dict[str, object]:
             "margin": float(margin),
             "low": float(rates[low]),
             "high": float(rates[high]),
-            "decades": float(math.log10(rates[high] / rates[low])),
+            # rounded: grid rates are rounded, so log10 of their ratio is 0.99999... not 1
+            "decades": round(math.log10(rates[high] / rates[low]), 6) + 0.0,
         },
         "edge": edge,
         "rates": len(rates),

@@ -33,9 +33,10 @@ LAYERS = (
         "lr_finder",
         "report",
         "plots",
+        "tuned_comparison",
     },
     {"sweep_training", "setting_training", "comparison", "pr_report", "vega_page"},
-    {"tune_training", "tuned_comparison"},
+    {"tune_training"},
     {"stages"},
 )
 LAYER = {unit: index for index, units in enumerate(LAYERS) for unit in units}

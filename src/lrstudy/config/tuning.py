@@ -51,7 +51,7 @@ class TuneConfig(StrictModel):
 
 
 class CompareConfig(StrictModel):
-    """Stage ``compare_tuned``: the margin of practical equivalence, in accuracy."""
+    """Stage ``compare``'s tuned comparison: the margin of practical equivalence, in accuracy."""
 
     equivalence_margin: strict_number(float, gt=0, lt=1) = 0.005
 
