@@ -22,6 +22,30 @@ from lrstudy.io import read_json
 from lrstudy.statistics import ACCURACY_BOUNDS, ALPHA, compare_to_reference, holm
 
 TUNE_FILES = ("curve.csv", "tuned.json", "evaluation.csv")
+# Columns of ``tuned_table``.
+TABLE_COLUMNS = (
+    "setting",
+    "given_lr",
+    "tuned_lr",
+    "val_accuracy",
+    "test_accuracy",
+    "seeds",
+    "good_low",
+    "good_high",
+    "good_decades",
+    "edge",
+    "reference",
+    "same_as",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "p_holm",
+    "probability_of_improvement",
+    "tost_p_holm",
+    "verdict",
+    "verdict_text",
+    "seeds_needed",
+)
 
 
 def read_tuned(folder: Path, names: Sequence[str]) -> dict[str, dict[str, object]]:
@@ -106,7 +130,9 @@ def tuned_table(tuned: Mapping[str, Mapping[str, object]], margin: float) -> pd.
         elif source == reference and name != reference:  # the best's own run again
             row.update({"verdict": "equivalent", "verdict_text": "the same run as the best"})
         rows.append(row)
-    return pd.DataFrame(rows).sort_values("test_accuracy", ascending=False, kind="stable")
+    # Every column, also where nothing was compared (one setting, or only identical runs).
+    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    return frame.sort_values("test_accuracy", ascending=False, kind="stable")
 
 
 def identical_runs(tuned: Mapping[str, Mapping[str, object]]) -> dict[str, str | None]:
@@ -230,8 +256,13 @@ def tuned_markdown(table: pd.DataFrame, margin: float) -> str:
         f"Best tuned setting (highest mean validation accuracy at its tuned rate): "
         f"**{_named(best['setting'], twins)}** at base rate {best['tuned_lr']:.3g} "
         f"(hand-picked {best['given_lr']:.3g}), test accuracy {best['test_accuracy']:.4f} "
-        f"over {best['seeds']} evaluation seeds. Each other setting against it, on test "
-        "accuracy paired by seed (difference [95 % interval]):",
+        f"over {best['seeds']} evaluation seeds."
+        + (
+            " Each other setting against it, on test accuracy paired by seed (difference "
+            "[95 % interval]):"
+            if len(shown)
+            else ""
+        ),
         "",
     ]
     headings = {
