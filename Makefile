@@ -47,7 +47,8 @@ BASE ?= main
 # accuracies that differ between the rows (--only-changed), and a setting's count of
 # diverged seeds where it changed; deps (params.yaml among them: the validate stage's),
 # std/min/max/intervals, test loss, per-seed values, the comparison with the best, the
-# collapse fraction and the Executor column dropped; of a rerun range test its suggestions
+# collapse fraction and the Executor column dropped (of the tuned comparison only the
+# tuned rate and its mean test accuracy kept); of a rerun range test its suggestions
 # kept, its per-seed leaves (seeds.seed_N.*, 6 per seed) dropped; of a rerun sweep best_lr kept,
 # its other leaves dropped; the State column too unless
 # `dvc queue status` lists a queued or running experiment. --json ignores every trim
@@ -57,7 +58,8 @@ EXP_SHOW_ARGS ?=
 EXP_SHOW_TRIM := --only-changed --drop '.+\.test_loss\.' \
 	--drop '.+\.test_accuracy\.(std|min|max|seeds|ci_low|ci_high|n)' \
 	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$' \
-	--drop '.*/|logs$$|evaluation$$|^params\.yaml$$' --drop 'Executor$$' \
+	--drop '.*/|logs$$|evaluation$$|^tune$$|^params\.yaml$$' --drop 'Executor$$' \
+	--drop '.+\.tuned\.(given_lr|val_accuracy|seeds|edge|same_as|good_rates\..+)$$' \
 	--drop 'seeds\.seed_[0-9]+\.' \
 	--drop '(best_(val|test)_accuracy|at_edge|edge|rates|diverged_runs)$$|(one_se_range|good_test_range)\.'
 
