@@ -134,8 +134,9 @@ def tuned_accuracy(
         best: The label of the best tuned setting (on validation accuracy), in bold.
     """
     figure = test_accuracy(per_seed, chance, best=best)
-    figure.axes[0].set_title(
-        "Test accuracy per setting at its tuned base rate (after the @), evaluation seeds\n"
+    figure.axes[0].set_title("all settings")
+    figure.suptitle(
+        "Test accuracy per setting at its tuned base rate (after the @), evaluation seeds; "
         "bold: the best tuned setting on validation accuracy (the reference)"
     )
     return figure
