@@ -25,6 +25,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from lrstudy.sweep import grid_edge_warning
+
 
 def select_rate(per_rate: pd.DataFrame, margin: float) -> dict[str, object]:
     """The tuned base rate and its sensitivity range, from a per-rate curve.
@@ -84,11 +86,5 @@ def _contiguous(good: np.ndarray, index: int) -> tuple[int, int]:
 
 def tuning_edge_warning(setting: str, selection: dict[str, object]) -> str | None:
     """A one-line warning when the setting's tuned rate sits at an end of the grid."""
-    edge = selection.get("edge")
-    if edge is None:
-        return None
-    side, key = ("lowest", "min_lr") if edge == "low" else ("highest", "max_lr")
-    return (
-        f"{setting}: tuned rate {selection['tuned_lr']:.3g} is the {side} rate of the grid: "
-        f"the optimum may lie beyond it; widen tune.{key}"
-    )
+    rate, edge = selection.get("tuned_lr"), selection.get("edge")
+    return grid_edge_warning(f"{setting}: tuned rate", rate, edge, "tune")
