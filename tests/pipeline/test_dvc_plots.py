@@ -23,6 +23,9 @@ pytestmark = pytest.mark.slow
 CHARTS = ("loss", "accuracy", "learning_rate")
 SWEEP_CHART = "sweep_accuracy"  # one line per split, not per setting
 IMAGES = (
+    "reports/figures/tuned_accuracy.png",
+    "reports/figures/isolation.png",
+    "reports/figures/sensitivity.png",
     "reports/figures/test_accuracy.png",
     "reports/figures/decision_boundaries.png",
     "reports/figures/lr_sweep.png",
