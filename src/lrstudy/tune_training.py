@@ -5,8 +5,11 @@ tuning seeds (``training.at_rate`` keeps the schedule's shape), through the same
 ``sweep_training.train_grid`` as the constant-rate sweep: one population, one compiled
 graph. ``tuning.select_rate`` picks the rate on mean validation accuracy; the setting then
 retrains at that rate on its evaluation seeds (the study's ``train.seed ..``), again one
-population, and every model is evaluated on test. TensorFlow is imported only once a model
-trains.
+population, and every model is evaluated on test. With ``tune.budgets`` below 1 it also
+retrains there on the evaluation seeds for each smaller budget (``budget_run``: the run,
+and so the schedule's horizon, cut to that fraction of its epochs), one population per
+budget; the budget of 1 is the tuned evaluation itself. TensorFlow is imported only once a
+model trains.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from lrstudy.config import Config, ConfigError
+from lrstudy.config import Config, ConfigError, RunSpec
+from lrstudy.config.tuning import budget_epochs
 from lrstudy.data import Dataset
 from lrstudy.io import write_csv, write_json
 from lrstudy.sweep import curve, log_grid
@@ -29,6 +33,8 @@ FLOAT_FORMAT = "%.6g"
 
 # Columns of a tuned setting's evaluation table (tune/<setting>/evaluation.csv).
 EVALUATION_COLUMNS = ("seed", "lr", "val_accuracy", "test_accuracy", "test_loss", "diverged")
+# Columns of its budget table (tune/<setting>/budgets.csv): the evaluation per budget.
+BUDGET_COLUMNS = ("budget", "epochs", *EVALUATION_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -40,12 +46,27 @@ class TunedSetting:
         per_rate: ``sweep.curve`` of ``results``.
         selection: ``tuning.select_rate``'s document, plus ``setting`` and ``given_lr``.
         evaluation: One row per evaluation seed at the tuned rate (``EVALUATION_COLUMNS``).
+        budgets: One row per budget (``tune.budgets``, and 1) and evaluation seed at the
+            tuned rate (``BUDGET_COLUMNS``); budget 1's rows are ``evaluation``'s.
     """
 
     results: pd.DataFrame
     per_rate: pd.DataFrame
     selection: dict[str, object]
     evaluation: pd.DataFrame
+    budgets: pd.DataFrame
+
+
+def budget_run(spec: RunSpec, budget: float) -> RunSpec:
+    """``spec`` cut to ``budget`` of its epochs (``config.tuning.budget_epochs``).
+
+    Only the run's length changes, and with it the schedule's horizon, which every
+    schedule takes from the run (``schedules.rate_function``'s ``epochs``): cosine,
+    polynomial, rex and one_cycle end at the budget, wsd cools down over its last
+    ``decay_fraction``, a constant rate (and plateau) just stops. Durations written in
+    epochs (warmup, ``every``, ``decay_epochs`` when given) keep their value.
+    """
+    return replace(spec, epochs=budget_epochs(budget, spec.epochs))
 
 
 def tune_setting(
@@ -72,7 +93,13 @@ def tune_setting(
         **select_rate(per_rate, config.tune.margin),
     }
     final = train_grid([selection["tuned_lr"]], config, data, progress, spec=spec)
-    return TunedSetting(results, per_rate, selection, final[list(EVALUATION_COLUMNS)])
+    frames = [final.assign(budget=1.0, epochs=spec.epochs)]
+    for budget in [b for b in config.tune.budgets if b < 1]:
+        cut = budget_run(spec, budget)
+        rows = train_grid([selection["tuned_lr"]], config, data, progress, spec=cut)
+        frames.insert(-1, rows.assign(budget=float(budget), epochs=cut.epochs))
+    budgets = pd.concat(frames, ignore_index=True)[list(BUDGET_COLUMNS)]
+    return TunedSetting(results, per_rate, selection, final[list(EVALUATION_COLUMNS)], budgets)
 
 
 def write_tuned(folder: Path, tuned: TunedSetting) -> None:
@@ -80,14 +107,15 @@ def write_tuned(folder: Path, tuned: TunedSetting) -> None:
 
     ``results.csv`` (per grid rate and tuning seed), ``curve.csv`` (per rate: mean, min,
     max, standard error over the tuning seeds), ``tuned.json`` (the choice and its
-    evidence: it follows from ``curve.csv`` alone) and ``evaluation.csv`` (per evaluation
-    seed at the tuned rate). Prints the tuned rate, and a warning when it sits at an end
+    evidence: it follows from ``curve.csv`` alone), ``evaluation.csv`` (per evaluation
+    seed at the tuned rate) and ``budgets.csv`` (the same per budget). Prints the tuned rate, and a warning when it sits at an end
     of the grid.
     """
     write_csv(folder / "results.csv", tuned.results, FLOAT_FORMAT)
     write_csv(folder / "curve.csv", tuned.per_rate, FLOAT_FORMAT)
     write_json(folder / "tuned.json", tuned.selection)
     write_csv(folder / "evaluation.csv", tuned.evaluation, FLOAT_FORMAT)
+    write_csv(folder / "budgets.csv", tuned.budgets, FLOAT_FORMAT)
     name, mean = tuned.selection["setting"], tuned.evaluation["test_accuracy"].mean()
     print(f"{name}: tuned rate {tuned.selection['tuned_lr']:.3g}, test accuracy {mean:.4f}")
     if (warning := tuning_edge_warning(str(name), tuned.selection)) is not None:

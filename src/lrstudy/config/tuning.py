@@ -4,16 +4,21 @@
 the tuning seeds ``seed .. seed + seeds - 1`` (a block disjoint from the evaluation seeds
 ``train.seed ..``: ``tuning_seeds_disjoint``, run with the other cross-section checks) and
 ``margin``, the validation accuracy within which a rate counts as good (the sensitivity
-range). ``compare.equivalence_margin``: the ± margin of the equivalence test (TOST).
+range), and ``budgets``: fractions of a setting's epochs it is retrained for at its tuned
+rate (``budget_epochs``; checked against every setting's run by ``budgets_fit_the_runs``).
+``compare.equivalence_margin``: the ± margin of the equivalence test (TOST).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from itertools import pairwise
+from typing import Annotated, Any
 
-from pydantic import model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from lrstudy.clock import as_rational
 from lrstudy.config.types import (
     MAX_SEED,
     LearningRate,
@@ -33,6 +38,18 @@ class TuneConfig(StrictModel):
     seed: Seed
     seeds: SeedCount
     margin: strict_number(float, ge=0, lt=1) = 0.01
+    # Fractions of each setting's epochs; 1 (the tuned evaluation) is reported either way.
+    budgets: Annotated[list[strict_number(float, gt=0, le=1)], Field(min_length=1)] = [1.0]
+
+    @field_validator("budgets")
+    @classmethod
+    def _increasing(cls, value: list[float]) -> list[float]:
+        if any(b <= a for a, b in pairwise(value)):
+            raise PydanticCustomError(
+                "budgets_order",
+                "budgets must be strictly increasing (sorted, each once), e.g. [0.25, 0.5, 1]",
+            )
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> TuneConfig:
@@ -48,6 +65,15 @@ class TuneConfig(StrictModel):
     def tuning_seeds(self) -> tuple[int, ...]:
         """The tuning seeds: ``seed``, ``seed + 1``, ..., ``seed + seeds - 1``."""
         return tuple(self.seed + index for index in range(self.seeds))
+
+
+def budget_epochs(budget: float, epochs: int) -> int:
+    """Epochs of a run cut to ``budget`` of ``epochs``: ``floor(budget * epochs)``.
+
+    Exact (``clock.as_rational``): 0.3 of 50 is 15, never 14 through float rounding; never
+    more than the fraction of the run. Can be 0 (``budgets_fit_the_runs`` refuses it).
+    """
+    return math.floor(as_rational(budget) * epochs)
 
 
 class CompareConfig(StrictModel):
@@ -85,3 +111,41 @@ def tuning_seeds_disjoint(config: Any) -> list[str]:
         f"evaluation seeds {first}..{last} (train.seed, train.seeds and any setting's "
         "seeds); choose a tune.seed whose block lies outside them"
     ]
+
+
+def budgets_fit_the_runs(config: Any) -> list[str]:
+    """Every budget gives every setting at least one epoch, and its schedule fits that run.
+
+    ``config`` is a ``sections.Config``. A budget run keeps the schedule's keys as written
+    and only shortens the run (``budget_epochs``), so a wsd cooldown of fixed
+    ``decay_epochs`` (or a warmup) must still fit it (``problems_in_a_run``). One line per
+    problem, naming ``tune.budgets``, the budget and the setting.
+    """
+    if config.tune is None:
+        return []
+    problems = []
+    entries = [
+        (f"{section}.{name}", setting)
+        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
+        for name, setting in settings.items()
+    ]
+    for index, budget in enumerate(config.tune.budgets):
+        where = f"tune.budgets.{index} = {budget!r}"
+        runs = [(path, setting, setting.epochs or config.train.epochs) for path, setting in entries]
+        path, _, shortest = min(runs, key=lambda run: run[2])
+        if budget_epochs(budget, shortest) < 1:
+            problems.append(
+                f"{where}: {path} trains {shortest} epochs, and floor({budget!r} * {shortest}) "
+                f"= 0; each budget must give every setting at least 1 epoch: at least "
+                f"1/{shortest} = {1 / shortest:.3g} here"
+            )
+            continue
+        if budget < 1:
+            for path, setting, epochs in runs:
+                cut = budget_epochs(budget, epochs)
+                problems += [
+                    f"{where}: {path}.schedule.{problem} (the budget's run: {cut} of "
+                    f"{epochs} epochs)"
+                    for problem in setting.schedule.problems_in_a_run(cut)
+                ]
+    return problems
