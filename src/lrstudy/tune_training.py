@@ -108,8 +108,8 @@ def write_tuned(folder: Path, tuned: TunedSetting) -> None:
     ``results.csv`` (per grid rate and tuning seed), ``curve.csv`` (per rate: mean, min,
     max, standard error over the tuning seeds), ``tuned.json`` (the choice and its
     evidence: it follows from ``curve.csv`` alone), ``evaluation.csv`` (per evaluation
-    seed at the tuned rate) and ``budgets.csv`` (the same per budget). Prints the tuned rate, and a warning when it sits at an end
-    of the grid.
+    seed at the tuned rate) and ``budgets.csv`` (the same per budget). Prints the tuned
+    rate, and a warning when it sits at an end of the grid.
     """
     write_csv(folder / "results.csv", tuned.results, FLOAT_FORMAT)
     write_csv(folder / "curve.csv", tuned.per_rate, FLOAT_FORMAT)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from itertools import pairwise
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -39,7 +39,9 @@ class TuneConfig(StrictModel):
     seeds: SeedCount
     margin: strict_number(float, ge=0, lt=1) = 0.01
     # Fractions of each setting's epochs; 1 (the tuned evaluation) is reported either way.
-    budgets: Annotated[list[strict_number(float, gt=0, le=1)], Field(min_length=1)] = [1.0]
+    budgets: list[strict_number(float, gt=0, le=1)] = Field(
+        default_factory=lambda: [1.0], min_length=1
+    )
 
     @field_validator("budgets")
     @classmethod
