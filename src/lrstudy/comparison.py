@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from lrstudy import plots
+from lrstudy.budgets import budget_entries, budget_reading, budget_table
 from lrstudy.config import Config
 from lrstudy.data import Dataset, read_dataset
 from lrstudy.evaluation import grid_axes
@@ -48,6 +49,7 @@ from lrstudy.runlog import (
 from lrstudy.sweep import edge_warning, log_grid
 from lrstudy.tuned_comparison import (
     TUNE_FILES,
+    identical_runs,
     isolation_table,
     read_tuned,
     tuned_entries,
@@ -116,6 +118,7 @@ class Comparison:
         summary: ``summary.md``.
         isolation: ``plots/isolation.csv`` (``tuned_comparison.isolation_table``), ``None``
             without a ``tune`` section.
+        budgets: ``plots/budgets.csv`` (``budgets.budget_table``), ``None`` without one.
     """
 
     metrics: dict[str, object]
@@ -279,14 +282,19 @@ def compare(config: Config, inputs: CompareInputs) -> Comparison:
         **_rate_figures(config, summaries, inputs),
     }
     metrics = metrics_document(summaries)
-    section, isolation = "", None
+    section, isolation, budgets = "", None, None
     if inputs.tuned is not None:
-        table = tuned_table(inputs.tuned, config.compare.equivalence_margin)
-        for name, entry in tuned_entries(table, config.compare.equivalence_margin).items():
-            metrics[name]["tuned"] = entry
-        section = tuned_markdown(table, config.compare.equivalence_margin) + "\n"
+        margin = config.compare.equivalence_margin
+        table = tuned_table(inputs.tuned, margin)
+        budgets = budget_table({name: entry["budgets"] for name, entry in inputs.tuned.items()})
+        per_budget = budget_entries(budgets)
+        for name, entry in tuned_entries(table, margin).items():
+            metrics[name]["tuned"] = entry | {"budgets": per_budget[name]}
+        cut_short = budget_reading(budgets, identical_runs(inputs.tuned))
+        section = tuned_markdown(table, margin, cut_short) + "\n"
         isolation = isolation_table(inputs.tuned)
         builders |= _tuned_figures(config, table, isolation, inputs.tuned, chance)
+        builders["budgets.png"] = lambda: plots.budgets(budgets, chance)
     figures = [entry for entry in FIGURES if entry.file in builders]
     title, rest = summary_markdown(summaries, figures, chance=chance).split("\n", 1)
     return Comparison(
@@ -296,6 +304,7 @@ def compare(config: Config, inputs: CompareInputs) -> Comparison:
         figures={entry.file: builders[entry.file] for entry in figures},
         summary=f"{title}\n\n{section}\n{HAND_PICKED}\n{rest}" if section else f"{title}\n{rest}",
         isolation=isolation,
+        budgets=budgets,
     )
 
 

@@ -21,7 +21,7 @@ from lrstudy.equivalence import tost_p, tost_seeds, verdict, verdict_text
 from lrstudy.io import read_json
 from lrstudy.statistics import ACCURACY_BOUNDS, ALPHA, compare_to_reference, holm
 
-TUNE_FILES = ("curve.csv", "tuned.json", "evaluation.csv")
+TUNE_FILES = ("curve.csv", "tuned.json", "evaluation.csv", "budgets.csv")
 # Columns of ``tuned_table``.
 TABLE_COLUMNS = (
     "setting",
@@ -49,7 +49,7 @@ TABLE_COLUMNS = (
 
 
 def read_tuned(folder: Path, names: Sequence[str]) -> dict[str, dict[str, object]]:
-    """Per setting ``{"selection": tuned.json, "evaluation": frame, "curve": frame}``.
+    """Per setting ``{"selection": tuned.json, "evaluation", "curve", "budgets": frames}``.
 
     Raises:
         FileNotFoundError: naming the first missing file (run its tune@ stage).
@@ -64,6 +64,7 @@ def read_tuned(folder: Path, names: Sequence[str]) -> dict[str, dict[str, object
             "selection": read_json(paths["tuned.json"]),
             "evaluation": pd.read_csv(paths["evaluation.csv"]).sort_values("seed"),
             "curve": pd.read_csv(paths["curve.csv"]),
+            "budgets": pd.read_csv(paths["budgets.csv"]),
         }
     return tuned
 
@@ -242,8 +243,12 @@ def _plain(value: object) -> object:
     return value
 
 
-def tuned_markdown(table: pd.DataFrame, margin: float) -> str:
-    """The summary section: the answer in words (verdicts, sensitivity), then the table."""
+def tuned_markdown(table: pd.DataFrame, margin: float, budgets: str | None = None) -> str:
+    """The summary section: the answer in words (verdicts, sensitivity), then the table.
+
+    ``budgets``: the reading of the runs cut short (``budgets.budget_reading``), after the
+    sensitivity's.
+    """
     best = table[table["reference"]].iloc[0]
     twins = {
         source: list(group["setting"])
@@ -277,6 +282,8 @@ def tuned_markdown(table: pd.DataFrame, margin: float) -> str:
             readings = "; ".join(_reading(row, twins) for _, row in group.iterrows())
             lines.append(f"- {heading}: {readings}.")
     lines += ["", _sensitivity_reading(table)]
+    if budgets:
+        lines += ["", budgets]
     edges = table[table["edge"].notna()]["setting"].tolist()
     if edges:
         lines += [

@@ -20,7 +20,7 @@ SRC = PROJECT_ROOT / "src"
 # Top-level modules and packages of lrstudy, lowest layer first.
 LAYERS = (
     {"", "clock", "executor", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
-    {"config", "runlog", "equivalence", "tuning"},
+    {"config", "runlog", "equivalence", "tuning", "budgets"},
     {"data"},
     {"schedule_formulas", "schedules", "rate_plan", "model", "evaluation"},
     {

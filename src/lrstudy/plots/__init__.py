@@ -12,7 +12,7 @@ cross; nothing raises).
 Modules: ``style`` (setting styles, panel grids, legends, saving), ``boundaries``
 (decision boundaries), ``curves`` (learning curves and learning rates), ``accuracy``
 (test accuracy), ``rates`` (the LR sweep and the LR range test) and ``tuned``
-(the isolation and sensitivity figures of the tuned comparison). Their figure
+(the isolation, sensitivity and budget figures of the tuned comparison). Their figure
 functions are re-exported here: ``plots.lr_sweep(...)``.
 """
 
@@ -41,7 +41,7 @@ from lrstudy.plots.style import (
     save_figure,
     setting_styles,
 )
-from lrstudy.plots.tuned import isolation, sensitivity, tuned_accuracy
+from lrstudy.plots.tuned import budgets, isolation, sensitivity, tuned_accuracy
 
 __all__ = [
     "CURVE_PANELS",
@@ -56,6 +56,7 @@ __all__ = [
     "SUGGESTION_MARKERS",
     "ZOOM_WIDTH",
     "Style",
+    "budgets",
     "close",
     "decision_boundaries",
     "grid_shape",

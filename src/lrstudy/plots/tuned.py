@@ -3,7 +3,8 @@
 ``isolation``: the Google tuning playbook's isolation plot, every setting's mean
 validation and test accuracy over the tuning seeds against its base rate, each tuned rate
 marked. ``sensitivity``: per setting the range of base rates whose mean validation
-accuracy is within ``tune.margin`` of its best, as a bar on a log axis.
+accuracy is within ``tune.margin`` of its best, as a bar on a log axis. ``budgets``: test
+accuracy against training budget (``tune.budgets``) at the tuned rate, one panel per setting.
 """
 
 from __future__ import annotations
@@ -187,4 +188,77 @@ def sensitivity(table: pd.DataFrame, grid: Sequence[float], margin: float) -> Fi
     labels = ["good rates", "tuned rate", "hand-picked rate (settings.<name>.lr)", "grid ends"]
     figure.legend(handles, labels, loc="outside lower center", ncols=4,
                   fontsize=LEGEND_FONT_SIZE, frameon=False)  # fmt: skip
+    return figure
+
+
+def budgets(table: pd.DataFrame, chance: float, max_columns: int = 4) -> Figure:
+    """Test accuracy against training budget at the tuned rates: one panel per setting.
+
+    Args:
+        table: ``budgets.budget_table``: per setting (params order) and budget the mean
+            test accuracy over the evaluation seeds, its 95 % interval and the change
+            from the full run.
+        chance: Accuracy of guessing: a dashed line if the axis reaches down to it.
+        max_columns: Widest panel grid.
+
+    Returns:
+        A panel grid sharing both axes (budget as a fraction of the setting's epochs,
+        linear, ticks at the budgets): in each, the other settings' means in light grey,
+        the setting's own mean in its colour with its interval band, and the change from
+        the full run at the smallest budget in its title.
+    """
+    names = list(dict.fromkeys(table["setting"]))
+    styles = setting_styles(names)
+    shape = grid_shape(len(names), max_columns)
+    width = 3.3 * shape[1]
+    figure = Figure(figsize=(width, 1.2 + 2.6 * shape[0]), layout="constrained")
+    axes = figure.subplots(*shape, sharex=True, sharey=True, squeeze=False).ravel()
+    by_setting = {name: table[table["setting"] == name].sort_values("budget") for name in names}
+    smallest = float(table["budget"].min())
+    for axis, name in zip(axes, names, strict=False):
+        for other in names:
+            if other != name:
+                rows = by_setting[other]
+                axis.plot(rows["budget"], finite_values(rows["test_accuracy"]),
+                          color="0.82", linewidth=0.9)  # fmt: skip
+        own, style = by_setting[name], styles[name]
+        axis.fill_between(own["budget"], own["test_accuracy_low"], own["test_accuracy_high"],
+                          color=style.color, alpha=0.25, lw=0)  # fmt: skip
+        axis.plot(own["budget"], finite_values(own["test_accuracy"]), color=style.color,
+                  marker="o", ms=4, linewidth=2)  # fmt: skip
+        title = name
+        if smallest < 1:
+            change = own.loc[own["budget"] == smallest, "change"].iloc[0]
+            title += f": {change:+.4f} at {smallest:g}" if np.isfinite(change) else ""
+        axis.set_title(title, fontsize=9.5)
+        axis.tick_params(labelbottom=True)
+    for axis in axes[len(names) :]:
+        axis.set_visible(False)
+    budgets_run = sorted(set(table["budget"]))
+    axes[0].set_xticks(budgets_run, [f"{b:g}" for b in budgets_run])
+    axes[0].set_xlim(min(0.0, smallest - 0.05), 1.05)
+    low = float(np.nanmin(table[["test_accuracy_low", "test_accuracy"]].to_numpy(float)))
+    if low - 0.03 <= chance:
+        for axis in axes[: len(names)]:
+            axis.axhline(chance, color="grey", linestyle="--", linewidth=1)
+    axes[0].set_ylim(min(low, 1.0) - 0.01, 1.005)
+    for axis in axes[max(0, len(names) - shape[1]) : len(names)]:  # each column's lowest
+        axis.set_xlabel("budget (fraction of the run's epochs)")
+    for axis in axes[:: shape[1]]:
+        axis.set_ylabel("test accuracy")
+    figure.suptitle(
+        "Test accuracy against training budget, each setting at its tuned rate with its "
+        "schedule's horizon set to the budget"
+    )
+    handles = [
+        Line2D([], [], color="tab:blue", marker="o", ms=4, linewidth=2),
+        Patch(color="tab:blue", alpha=0.25),
+        Line2D([], [], color="0.82"),
+    ]
+    labels = [
+        "mean over the evaluation seeds",
+        "95 % interval of the mean",
+        "the other settings' means",
+    ]
+    bottom_legend(figure, handles, labels, width)
     return figure

@@ -47,6 +47,17 @@ FIGURES = (
         "setting, on top; a range that reaches a dotted line may go on beyond the grid.",
     ),
     FigureEntry(
+        "budgets.png",
+        "Test accuracy against training budget",
+        "Each setting retrained at its tuned base rate on the evaluation seeds for each "
+        "budget of `tune.budgets` (a fraction of its epochs, rounded down), its schedule's "
+        "horizon set to the budget: cosine, polynomial and one_cycle end there, wsd cools "
+        "down over its last part, a constant rate just stops; budget 1 is the tuned run "
+        "itself. The line is the mean over seeds, the band its 95 % interval, the grey "
+        "lines the other settings; the title gives the change from the full run at the "
+        "smallest budget. A schedule that degrades gracefully keeps its line flat.",
+    ),
+    FigureEntry(
         "test_accuracy.png",
         "Test accuracy per setting",
         "Each dot is one seed; the black bar is the mean over seeds and its whisker the "

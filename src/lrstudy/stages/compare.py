@@ -15,14 +15,17 @@ and swapped in only when everything is written (so it must hold nothing but thes
   95 % intervals (null for a diverged seed), divergence, collapse to chance and the
   paired comparison with the best setting on validation accuracy; under ``tuned`` the
   setting at its tuned rate: the rate, its good-rate range and the comparison with the
-  best tuned setting with its equivalence verdict (TOST);
+  best tuned setting with its equivalence verdict (TOST), and per budget
+  (``tune.budgets``) the test accuracy with its interval and its change from the full run;
 - ``<reports>/summary.md``: the tuned comparison's reading and table, then the hand-picked
   rates' table, reading and the figures;
 - ``<reports>/figures/*.png``: test accuracy at the tuned rates, the isolation plot
-  (accuracy against base rate) and the good-rate ranges; test accuracy, learning curves,
-  learning rate, decision boundaries, the LR sweep and the LR range test;
-- ``<reports>/plots/learning_curves.csv``, ``<reports>/plots/learning_rate.csv`` and
-  ``<reports>/plots/isolation.csv`` (every setting's tuning curve):
+  (accuracy against base rate), the good-rate ranges and accuracy against budget; test
+  accuracy, learning curves, learning rate, decision boundaries, the LR sweep and the LR
+  range test;
+- ``<reports>/plots/learning_curves.csv``, ``<reports>/plots/learning_rate.csv``,
+  ``<reports>/plots/isolation.csv`` (every setting's tuning curve) and
+  ``<reports>/plots/budgets.csv`` (test accuracy against budget, ``lrstudy.budgets``):
   long-format data (a ``setting`` column) for the ``plots:`` of dvc.yaml.
 
 Then it deletes the folders that settings no longer in params.yaml left in
@@ -77,6 +80,8 @@ def main(config: Config, args: argparse.Namespace) -> None:
         write_csv(staging / "plots" / "learning_rate.csv", result.rates, RATE_FORMAT)
         if result.isolation is not None:
             write_csv(staging / "plots" / "isolation.csv", result.isolation, RATE_FORMAT)
+        if result.budgets is not None:
+            write_csv(staging / "plots" / "budgets.csv", result.budgets, RATE_FORMAT)
         (staging / "figures").mkdir()
         for file, build in result.figures.items():  # one at a time, each closed before the next
             plots.save_figure(build(), staging / "figures" / file)
