@@ -27,7 +27,7 @@ the data and the decision grid's chunk of rows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from lrstudy.clock import steps_per_epoch
 from lrstudy.config import Config, ModelConfig, RunSpec, split_sizes
@@ -101,9 +101,18 @@ def population_seconds(
 
 
 def _population_stage(
-    config: Config, stage: str, spec: RunSpec, members: int, epochs_key: str
+    config: Config,
+    stage: str,
+    spec: RunSpec,
+    members: int,
+    epochs_key: str,
+    boundary: bool = True,
 ) -> StageCost:
-    """A stage that trains ``members`` models of ``spec`` (with validation) and evaluates them."""
+    """A stage that trains ``members`` models of ``spec`` (with validation) and evaluates them.
+
+    ``boundary``: each model also predicts the decision grid (``evaluate.grid``), as the
+    hand-picked run does; the sweep and the tuning's populations evaluate on test only.
+    """
     sizes = split_sizes(
         config.data.n_samples, config.split.test_fraction, config.split.val_fraction
     )
@@ -119,7 +128,7 @@ def _population_stage(
     per_chunk = 1 if fit else chunk_size(members, per_member)
     seconds = population_seconds(members, spec.epochs, steps, macs, per_chunk, len(spec.seeds))
     seconds *= FIT_FACTOR if fit else 1.0
-    grid_rows = config.evaluate.grid.points**2
+    grid_rows = config.evaluate.grid.points**2 if boundary else 0
     kernel = macs // (3 * sizes["train"] + sizes["val"])
     seconds += members * (grid_rows + sizes["test"]) * kernel * MAC_SECONDS
     return StageCost(
@@ -161,15 +170,50 @@ def study_cost(config: Config) -> list[StageCost]:
         own = getattr(config, section)[name].epochs is not None
         key = f"{section}.{name}.epochs" if own else "train.epochs"
         spec = resolved.run(name)
-        costs.append(_population_stage(config, f"train@{name}", spec, len(spec.seeds), key))
+        cost = _population_stage(config, f"train@{name}", spec, len(spec.seeds), key)
+        if config.tune is not None and name in config.settings:
+            cost = _with_tuning(config, cost, spec)
+        costs.append(cost)
     if config.sweep is not None:
         rates = log_grid(config.sweep.min_lr, config.sweep.max_lr, config.sweep.per_decade)
         spec = sweep_spec(config, 1e-3)
         members = len(rates) * len(spec.seeds)
-        costs.append(_population_stage(config, "sweep", spec, members, "train.epochs"))
+        costs.append(_population_stage(config, "sweep", spec, members, "train.epochs", False))
     if config.lr_find is not None:
         costs.append(_range_test(config))
     return costs
+
+
+def _with_tuning(config: Config, cost: StageCost, spec: RunSpec) -> StageCost:
+    """``cost`` of a ``train@`` stage plus its tuning, in the same process.
+
+    Three kinds of population (``tune_training.tune_setting``): the grid's rates × the
+    tuning seeds, the tuned rate on the evaluation seeds, and the tuned rate on the
+    evaluation seeds once per budget below 1 (its epochs cut, ``budget_run``).
+    """
+    from lrstudy.config.tuning import budget_epochs
+
+    assert config.tune is not None
+    rates = log_grid(config.tune.min_lr, config.tune.max_lr, config.tune.per_decade)
+    populations = [
+        (replace(spec, seeds=config.tune.tuning_seeds), len(rates) * config.tune.seeds),
+        (spec, len(spec.seeds)),
+    ] + [
+        (replace(spec, epochs=budget_epochs(budget, spec.epochs)), len(spec.seeds))
+        for budget in config.tune.budgets
+        if budget < 1
+    ]
+    parts = [
+        _population_stage(config, cost.stage, run, members, cost.epochs_key, False)
+        for run, members in populations
+    ]
+    return replace(
+        cost,
+        models=cost.models + sum(part.models for part in parts),
+        steps=cost.steps + sum(part.steps for part in parts),
+        seconds=cost.seconds + sum(part.seconds - PROCESS_SECONDS for part in parts),
+        peak_bytes=max([cost.peak_bytes] + [part.peak_bytes for part in parts]),
+    )
 
 
 def _range_test(config: Config) -> StageCost:
