@@ -151,6 +151,23 @@ BAD_PARAMS = [
         e2e=False,
     ),
     BadParams(
+        "budgets-unsorted",
+        _set("tune", "budgets", value=[0.5, 0.25, 1]),
+        ("tune.budgets = [0.5, 0.25, 1]", "strictly increasing", "sorted, each once"),
+        e2e=False,
+    ),
+    BadParams(
+        "budget-above-one",
+        _set("tune", "budgets", value=[0.5, 2]),
+        ("tune.budgets.1 = 2", "less than or equal to 1"),
+        e2e=False,
+    ),
+    BadParams(
+        "budget-below-an-epoch",
+        _set("tune", "budgets", value=[0.001, 1]),
+        ("tune.budgets.0 = 0.001", "floor(0.001 * ", "at least 1 epoch"),
+    ),
+    BadParams(
         "range-test-steps-quoted",
         _set("lr_find", "steps", value="100"),
         ("lr_find.steps = '100'", WHOLE, "string"),

@@ -127,6 +127,7 @@ class Comparison:
     figures: dict[str, Callable[[], Figure]]
     summary: str
     isolation: pd.DataFrame | None = None
+    budgets: pd.DataFrame | None = None
 
 
 def missing_inputs(

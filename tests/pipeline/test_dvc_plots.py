@@ -26,6 +26,7 @@ IMAGES = (
     "reports/figures/tuned_accuracy.png",
     "reports/figures/isolation.png",
     "reports/figures/sensitivity.png",
+    "reports/figures/budgets.png",
     "reports/figures/test_accuracy.png",
     "reports/figures/decision_boundaries.png",
     "reports/figures/lr_sweep.png",

@@ -50,6 +50,12 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
         selection = json.loads((project.root / "tune" / name / "tuned.json").read_text())
         assert selection["tuned_lr"] in (1e-3, 1e-2, 0.1)
         assert metrics[name]["tuned"]["lr"] == selection["tuned_lr"]
+        # budgets 0.5 (1 of the 2 epochs, retrained) and 1 (the tuned evaluation itself)
+        budgets = metrics[name]["tuned"]["budgets"]
+        assert set(budgets) == {"0.5", "1"}
+        assert (budgets["0.5"]["epochs"], budgets["1"]["epochs"]) == (1, 2)
+        assert budgets["1"]["test_accuracy"] == metrics[name]["tuned"]["test_accuracy"]
+        assert budgets["1"]["vs_full"]["difference"] == 0
     assert "tuned" not in metrics["lr_valley"]  # its rate comes from the range test
 
     root = project.root

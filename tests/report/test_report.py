@@ -552,6 +552,14 @@ def write_tuning(folder: Path, accuracies: list[float]) -> None:
             "diverged": False,
         }
     ).to_csv(folder / "evaluation.csv", index=False)
+    pd.DataFrame(
+        {
+            "budget": [0.5, 0.5, 1.0, 1.0],
+            "epochs": [3, 3, 6, 6],
+            "seed": [0, 1, 0, 1],
+            "test_accuracy": [accuracies[0] - 0.1, accuracies[1] - 0.05, *accuracies],
+        }
+    ).to_csv(folder / "budgets.csv", index=False)
 
 
 def write_sweep_and_range_test(root: Path) -> None:
@@ -645,11 +653,15 @@ def test_compare_writes_every_output(compare_inputs: Path) -> None:
     tuned = metrics["cosine"]["tuned"]
     assert tuned["lr"] == 0.01 and tuned["good_rates"] == {"low": 0.01, "high": 0.1, "decades": 1.0}
     assert tuned["vs_best"]["difference"] == pytest.approx(-0.04)
+    # Budgets (write_tuning): half the epochs loses 0.1 and 0.05 on the two seeds.
+    assert tuned["budgets"]["0.5"]["vs_full"]["difference"] == pytest.approx(-0.075)
+    assert tuned["budgets"]["1"]["epochs"] == 6
 
     assert sorted(path.name for path in (reports / "figures").iterdir()) == sorted(
         entry.file for entry in FIGURES
     )
     assert sorted(path.name for path in (reports / "plots").iterdir()) == [
+        "budgets.csv",
         "isolation.csv",
         "learning_curves.csv",
         "learning_rate.csv",
@@ -688,7 +700,7 @@ def test_compare_is_byte_for_byte_reproducible(compare_inputs: Path) -> None:
         for p in (compare_inputs / "second").rglob("*")
         if p.is_file()
     }
-    assert first.keys() == second.keys() and len(first) == 2 + len(FIGURES) + 3
+    assert first.keys() == second.keys() and len(first) == 2 + len(FIGURES) + 4
     assert first == second
     leftovers = [p.name for p in (compare_inputs / "first").rglob(".*")]
     assert leftovers == []  # no temporary files left behind
