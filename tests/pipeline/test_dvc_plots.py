@@ -123,11 +123,11 @@ def test_plots_show_writes_an_html_page_with_the_overlaid_charts(
     page = (tmp_path / "index.html").read_text()
     specs = [json.loads(match) for match in re.findall(r"var spec = (\{.*\});\s*$", page, re.M)]
     vega = [spec for spec in specs if "data" in spec]
-    assert len(vega) == len(CHARTS) + 2  # + the sweep's chart and the isolation plot
+    assert len(vega) == len(CHARTS) + 3  # + the sweep's chart, the isolation and budgets plots
     for spec in vega:
         if "setting" in spec["data"]["values"][0]:
-            # the isolation plot: the tuned settings only (a suggested one is not tuned)
-            tuned_only = spec["title"]["text"].startswith("Isolation")
+            # the isolation and budget plots: the tuned settings only (a suggested one is not)
+            tuned_only = spec["title"]["text"].startswith(("Isolation", "Test accuracy against"))
             expected = set(settings[:3]) if tuned_only else set(settings)
             assert {row["setting"] for row in spec["data"]["values"]} == expected
     titles = {spec["title"]["text"] for spec in vega}
