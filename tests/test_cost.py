@@ -30,10 +30,14 @@ def test_epoch_macs_by_hand(config) -> None:
 def test_default_study_models_and_steps_by_hand(config) -> None:
     costs = {c.stage: c for c in cost.study_cost(config)}
     # 1,120 train rows: 12 steps of 100 rows per epoch; plateau's batch of 50: 23 steps.
-    assert costs["train@lr_medium"].models == 20
-    assert costs["train@lr_medium"].steps == 20 * 50 * 12
-    assert costs["train@plateau"].steps == 20 * 100 * 23
-    assert costs["train@lr_valley"].steps == 20 * 50 * 12  # a suggested setting
+    # A train@ stage of `settings`: the hand-picked run (20 seeds), the tuning grid (9 rates
+    # x 4 tuning seeds), the tuned rate on the 20 evaluation seeds, and again for the
+    # budgets 0.25 and 0.5 (floor: 12 and 25 of 50 epochs; 25 and 50 of plateau's 100).
+    assert costs["train@lr_medium"].models == 20 + 36 + 20 + 20 + 20
+    assert costs["train@lr_medium"].steps == (20 + 36 + 20) * 50 * 12 + 20 * (12 + 25) * 12
+    assert costs["train@plateau"].steps == (20 + 36 + 20) * 100 * 23 + 20 * (25 + 50) * 23
+    assert costs["train@lr_valley"].models == 20  # a suggested setting: not tuned
+    assert costs["train@lr_valley"].steps == 20 * 50 * 12
     # 1e-5 to 1 at 3 per decade: 16 rates, each over the 20 seeds.
     assert (costs["sweep"].models, costs["sweep"].steps) == (320, 320 * 50 * 12)
     assert (costs["lr_find"].models, costs["lr_find"].steps) == (20, 20 * 100)

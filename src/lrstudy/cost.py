@@ -111,7 +111,7 @@ def _population_stage(
     """A stage that trains ``members`` models of ``spec`` (with validation) and evaluates them.
 
     ``boundary``: each model also predicts the decision grid (``evaluate.grid``), as the
-    hand-picked run does; the sweep and the tuning's populations evaluate on test only.
+    hand-picked run does; the tuning's populations evaluate on test only.
     """
     sizes = split_sizes(
         config.data.n_samples, config.split.test_fraction, config.split.val_fraction
@@ -178,7 +178,7 @@ def study_cost(config: Config) -> list[StageCost]:
         rates = log_grid(config.sweep.min_lr, config.sweep.max_lr, config.sweep.per_decade)
         spec = sweep_spec(config, 1e-3)
         members = len(rates) * len(spec.seeds)
-        costs.append(_population_stage(config, "sweep", spec, members, "train.epochs", False))
+        costs.append(_population_stage(config, "sweep", spec, members, "train.epochs"))
     if config.lr_find is not None:
         costs.append(_range_test(config))
     return costs
