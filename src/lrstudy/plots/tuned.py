@@ -205,7 +205,7 @@ def budgets(table: pd.DataFrame, chance: float, max_columns: int = 4) -> Figure:
         A panel grid sharing both axes (budget as a fraction of the setting's epochs,
         linear, ticks at the budgets): in each, the other settings' means in light grey,
         the setting's own mean in its colour with its interval band, and the change from
-        the full run at the smallest budget in its title.
+        the full run at the smallest budget, with its paired 95 % interval, in its title.
     """
     names = list(dict.fromkeys(table["setting"]))
     styles = setting_styles(names)
@@ -226,17 +226,13 @@ def budgets(table: pd.DataFrame, chance: float, max_columns: int = 4) -> Figure:
                           color=style.color, alpha=0.25, lw=0)  # fmt: skip
         axis.plot(own["budget"], finite_values(own["test_accuracy"]), color=style.color,
                   marker="o", ms=4, linewidth=2)  # fmt: skip
-        title = name
-        if smallest < 1:
-            change = own.loc[own["budget"] == smallest, "change"].iloc[0]
-            title += f": {change:+.4f} at {smallest:g}" if np.isfinite(change) else ""
-        axis.set_title(title, fontsize=9.5)
+        axis.set_title(_budget_title(name, own, smallest), fontsize=9.5)
         axis.tick_params(labelbottom=True)
     for axis in axes[len(names) :]:
         axis.set_visible(False)
     budgets_run = sorted(set(table["budget"]))
     axes[0].set_xticks(budgets_run, [f"{b:g}" for b in budgets_run])
-    axes[0].set_xlim(min(0.0, smallest - 0.05), 1.05)
+    axes[0].set_xlim(max(0.0, smallest - 0.08), 1.04)
     low = float(np.nanmin(table[["test_accuracy_low", "test_accuracy"]].to_numpy(float)))
     if low - 0.03 <= chance:
         for axis in axes[: len(names)]:
@@ -262,3 +258,16 @@ def budgets(table: pd.DataFrame, chance: float, max_columns: int = 4) -> Figure:
     ]
     bottom_legend(figure, handles, labels, width)
     return figure
+
+
+def _budget_title(name: str, own: pd.DataFrame, smallest: float) -> str:
+    """``wsd`` over ``0.25 vs 1: -0.200 [-0.220, -0.179]``: the change at the smallest budget."""
+    if smallest >= 1:
+        return name
+    row = own[own["budget"] == smallest].iloc[0]
+    if not np.isfinite(row["change"]):
+        return name
+    interval = ""
+    if np.isfinite(row["change_low"]) and np.isfinite(row["change_high"]):
+        interval = f" [{row['change_low']:+.3f}, {row['change_high']:+.3f}]"
+    return f"{name}\n{smallest:g} vs 1: {row['change']:+.3f}{interval}"

@@ -54,8 +54,9 @@ FIGURES = (
         "horizon set to the budget: cosine, polynomial and one_cycle end there, wsd cools "
         "down over its last part, a constant rate just stops; budget 1 is the tuned run "
         "itself. The line is the mean over seeds, the band its 95 % interval, the grey "
-        "lines the other settings; the title gives the change from the full run at the "
-        "smallest budget. A schedule that degrades gracefully keeps its line flat.",
+        "lines the other settings; under each name, the change from the full run at the "
+        "smallest budget, paired by seed [95 % interval]. A schedule that degrades "
+        "gracefully keeps its line flat.",
     ),
     FigureEntry(
         "test_accuracy.png",
