@@ -32,10 +32,10 @@ def test_default_study_models_and_steps_by_hand(config) -> None:
     # 1,120 train rows: 12 steps of 100 rows per epoch; plateau's batch of 50: 23 steps.
     # A train@ stage of `settings`: the hand-picked run (20 seeds), the tuning grid (9 rates
     # x 4 tuning seeds), the tuned rate on the 20 evaluation seeds, and again for the
-    # budgets 0.25 and 0.5 (floor: 12 and 25 of 50 epochs; 25 and 50 of plateau's 100).
-    assert costs["train@lr_medium"].models == 20 + 36 + 20 + 20 + 20
-    assert costs["train@lr_medium"].steps == (20 + 36 + 20) * 50 * 12 + 20 * (12 + 25) * 12
-    assert costs["train@plateau"].steps == (20 + 36 + 20) * 100 * 23 + 20 * (25 + 50) * 23
+    # budget 0.25 (floor: 12 of 50 epochs; 25 of plateau's 100).
+    assert costs["train@lr_medium"].models == 20 + 36 + 20 + 20
+    assert costs["train@lr_medium"].steps == (20 + 36 + 20) * 50 * 12 + 20 * 12 * 12
+    assert costs["train@plateau"].steps == (20 + 36 + 20) * 100 * 23 + 20 * 25 * 23
     assert costs["train@lr_valley"].models == 20  # a suggested setting: not tuned
     assert costs["train@lr_valley"].steps == 20 * 50 * 12
     # 1e-5 to 1 at 3 per decade: 16 rates, each over the 20 seeds.
@@ -118,8 +118,8 @@ def test_validate_prints_the_cost_and_refuses_before_writing(tmp_path: Path, cap
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     assert main(["--params", str(path), "--out", str(marker)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("study cost (estimate, benchmarks/cost.md): 620 models, 396,000 ")
-    assert "\n  longest stage: sweep, 320 models, 192,000 steps, about " in out
+    assert out.startswith("study cost (estimate, benchmarks/cost.md): 1,608 models, 974,060 ")
+    assert "\n  longest stage: train@plateau, 96 models, 186,300 steps, about " in out
 
     bad = copy.deepcopy(params)
     bad["train"]["epochs"] = 100000

@@ -44,6 +44,12 @@ MEMBER_STEP_SECONDS = 2.1e-5
 MAC_SECONDS = 5.5e-11
 # benchmarks/cost.md: a fresh process that imports TensorFlow and traces a population.
 PROCESS_SECONDS = 6.7
+# A further population in the same process (a train@ stage's tuning grid, tuned run and
+# budget runs): its trace, a Keras model to evaluate with and the per-member test
+# evaluation, beyond population_seconds. Measured 2.3-3.3 s (lr_medium, wsd: 20 and 36
+# members; the least 2.3 s) with load average 7 on the 2-core machine of
+# benchmarks/cost.md (README "Which schedule", what the tuning costs).
+POPULATION_SECONDS = 2.3
 # benchmarks/results.md: lrstudy's fit loop 3.71 s per model, a population of 1 0.67 s.
 FIT_FACTOR = 5.5
 # benchmarks/results.md: peak RSS of a process training a population of one, 710 MiB.
@@ -187,7 +193,8 @@ def study_cost(config: Config) -> list[StageCost]:
 def _with_tuning(config: Config, cost: StageCost, spec: RunSpec) -> StageCost:
     """``cost`` of a ``train@`` stage plus its tuning, in the same process.
 
-    Three kinds of population (``tune_training.tune_setting``): the grid's rates × the
+    Each further population costs ``POPULATION_SECONDS`` on top of its training. Three
+    kinds of population (``tune_training.tune_setting``): the grid's rates × the
     tuning seeds, the tuned rate on the evaluation seeds, and the tuned rate on the
     evaluation seeds once per budget below 1 (its epochs cut, ``budget_run``).
     """
@@ -211,7 +218,8 @@ def _with_tuning(config: Config, cost: StageCost, spec: RunSpec) -> StageCost:
         cost,
         models=cost.models + sum(part.models for part in parts),
         steps=cost.steps + sum(part.steps for part in parts),
-        seconds=cost.seconds + sum(part.seconds - PROCESS_SECONDS for part in parts),
+        seconds=cost.seconds
+        + sum(part.seconds - PROCESS_SECONDS + POPULATION_SECONDS for part in parts),
         peak_bytes=max([cost.peak_bytes] + [part.peak_bytes for part in parts]),
     )
 
