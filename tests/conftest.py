@@ -72,9 +72,15 @@ def config(params: dict[str, Any]) -> Config:
 
 
 def tiny_params(base: dict[str, Any]) -> dict[str, Any]:
-    """Tiny, fast parameters for tests that train: 200 samples, 3 epochs, 1 seed."""
+    """Tiny, fast parameters for tests that train: 200 samples, 3 epochs, 1 seed.
+
+    No budget below 1 (``tune.budgets``: 0.25 of 3 epochs is none, which the params
+    check refuses).
+    """
     tiny = copy.deepcopy(base)
     tiny["data"]["n_samples"] = 200
     tiny["train"].update({"epochs": 3, "seeds": 1})
+    if "tune" in tiny:
+        tiny["tune"]["budgets"] = [1]
     tiny["evaluate"]["grid"]["points"] = 20
     return tiny

@@ -102,7 +102,8 @@ def test_a_budget_run_the_schedule_does_not_fit_is_refused(params) -> None:
     (problem,) = problems_for(params)
     assert problem == (
         "tune.budgets.0 = 0.1: settings.wsd.schedule.decay_epochs = 10.0: longer than the "
-        "run; the cooldown lasts at most its 5 epochs (the budget's run: 5 of 50 epochs)"
+        "run; the cooldown lasts at most its 5 epochs (the budget's run: 5 of 50 epochs; "
+        "raise the budget or leave it out of tune.budgets)"
     )
 
 

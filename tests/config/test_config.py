@@ -136,6 +136,7 @@ def test_cosine_restarts_period_of_at_least_one_tick(params, first_decay_epochs,
 def test_whole_number_floats_are_accepted_where_ints_go(params) -> None:
     params["data"]["n_samples"] = 2000.0  # what YAML 1.2 makes of 2e3
     params["train"]["epochs"] = 5.0
+    params["tune"]["budgets"] = [1]  # 0.25 of 5 epochs leaves wsd's warmup no room
     config = parse_config(params)
     assert (config.data.n_samples, config.train.epochs) == (2000, 5)
     assert isinstance(config.train.epochs, int)

@@ -139,7 +139,7 @@ def budgets_fit_the_runs(config: Any) -> list[str]:
             problems.append(
                 f"{where}: {path} trains {shortest} epochs, and floor({budget!r} * {shortest}) "
                 f"= 0; each budget must give every setting at least 1 epoch: at least "
-                f"1/{shortest} = {1 / shortest:.3g} here"
+                f"1/{shortest} = {1 / shortest:.3g} here (or leave it out of tune.budgets)"
             )
             continue
         if budget < 1:
@@ -147,7 +147,7 @@ def budgets_fit_the_runs(config: Any) -> list[str]:
                 cut = budget_epochs(budget, epochs)
                 problems += [
                     f"{where}: {path}.schedule.{problem} (the budget's run: {cut} of "
-                    f"{epochs} epochs)"
+                    f"{epochs} epochs; raise the budget or leave it out of tune.budgets)"
                     for problem in setting.schedule.problems_in_a_run(cut)
                 ]
     return problems
