@@ -143,7 +143,9 @@ def budgets_fit_the_runs(config: Any) -> list[str]:
             )
             continue
         if budget < 1:
-            for path, setting, epochs in runs:
+            # A schedule that does not fit the full run is reported once, for that run.
+            fitting = [run for run in runs if not run[1].schedule.problems_in_a_run(run[2])]
+            for path, setting, epochs in fitting:
                 cut = budget_epochs(budget, epochs)
                 problems += [
                     f"{where}: {path}.schedule.{problem} (the budget's run: {cut} of "
