@@ -410,3 +410,31 @@ def test_a_worker_on_another_cpu_is_refused_by_its_address(tmp_path, cluster) ->
         "refusing Dask worker(s) that cannot compute lrstudy's bits: "
         f"tcp://127.0.0.1:{port} (its CPU is aarch64, not x86-64)"
     )
+    # A worker that joins after the stage's check: each chunk checks its worker first.
+    from distributed import Client
+
+    from lrstudy.executor import checked_task, software_identity
+
+    arm = f"tcp://127.0.0.1:{port}"
+    with Client(address, timeout="30s", set_as_default=False) as client:
+        future = client.submit(checked_task, software_identity(), len, [0], workers=[arm])
+        with pytest.raises(ClusterError) as raised:
+            future.result(timeout=60)
+    assert str(raised.value) == (
+        f"refusing Dask worker {arm} that cannot compute lrstudy's bits: "
+        "its CPU is aarch64, not x86-64"
+    )
+
+
+def test_each_chunk_checks_its_worker_before_it_trains(monkeypatch) -> None:
+    from lrstudy.executor import ClusterError, checked_task, software_identity
+
+    expected = software_identity()
+    assert checked_task(expected, len, [1, 2, 3]) == 3
+    monkeypatch.setattr("platform.machine", lambda: "aarch64")
+    with pytest.raises(ClusterError) as raised:
+        checked_task(expected, len, [1, 2, 3])
+    assert str(raised.value) == (
+        "refusing Dask worker this process that cannot compute lrstudy's bits: "
+        "its CPU is aarch64, not x86-64"
+    )

@@ -218,10 +218,19 @@ def run_on_cluster(
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     futures: list[Any] = []
     try:
-        _refuse_bad_workers(client)
+        expected = software_identity()
+        _refuse_bad_workers(client, expected)
         data = client.scatter(list(shared), broadcast=False) if shared else []
         futures = [
-            client.submit(task, *data, list(chunk), pure=False, key=f"{label}-chunk-{i}")
+            client.submit(
+                checked_task,
+                expected,
+                task,
+                *data,
+                list(chunk),
+                pure=False,
+                key=f"{label}-chunk-{i}",
+            )
             for i, chunk in enumerate(chunks)
         ]
         workers: set[str] = set()
@@ -249,9 +258,31 @@ def _result(future: Any, address: str) -> Any:
         raise ClusterError(f"lost the Dask scheduler at {address}: {error}") from None
 
 
-def _refuse_bad_workers(client: Any) -> None:
-    """Raise ``ClusterError`` naming every worker whose CPU cannot compute the same bits."""
-    answers = client.run(check_worker, software_identity())
+def checked_task(expected: dict[str, str], task: Callable[..., Any], *args: Any) -> Any:
+    """``task(*args)`` on a worker that passes ``check_worker``; else ``ClusterError``.
+
+    The stage checks every worker before it sends anything (``_refuse_bad_workers``); a
+    worker that joins later (a scaled-up Slurm job, a restarted worker) is checked here,
+    by each chunk before it trains. Dask does not retry a task that raised: the stage
+    stops with the message, naming the worker.
+    """
+    problem = check_worker(expected)
+    if problem is not None:
+        try:
+            from distributed import get_worker
+
+            name = get_worker().address
+        except (ImportError, ValueError):  # called outside a worker (tests)
+            name = "this process"
+        raise ClusterError(
+            f"refusing Dask worker {name} that cannot compute lrstudy's bits: {problem}"
+        )
+    return task(*args)
+
+
+def _refuse_bad_workers(client: Any, expected: dict[str, str]) -> None:
+    """Raise ``ClusterError`` naming every worker that cannot compute the same bits."""
+    answers = client.run(check_worker, expected)
     problems = {worker: why for worker, why in answers.items() if why}
     if problems:
         raise ClusterError(
