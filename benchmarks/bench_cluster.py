@@ -7,9 +7,9 @@ README's first form, "Running on a Dask cluster"), then:
    params: 320 members, one chunk), in process against ``DASK_SCHEDULER_ADDRESS`` set,
    alternating, after one untimed run each way (the workers' TensorFlow import, the
    trace); and whether both wrote the same bytes;
-2. the sweep's training and test evaluation (``sweep_training.train_grid``) with the grid
-   cut into C chunks (``training.chunk_size`` patched, as the tests do: a chunk's floats
-   depend on its size, so each C is its own workload, the same on both sides), in one
+2. the sweep's training alone (``training.train_setting``) with the grid cut into C
+   chunks (``training.chunk_size`` patched, as the tests do: a chunk's floats depend on
+   its size, so each C is its own workload, the same on both sides), in one
    driver process toggling ``DASK_SCHEDULER_ADDRESS`` between runs, alternating; from it
    the per-chunk cost ``t_c`` (in process: seconds / C) and the cluster's overhead
    ``o = T_cluster - ceil(C / W) * t_c`` (W = 2 workers), which the README's scaling
@@ -116,6 +116,10 @@ def _stage(data: Path, out: Path, address: str | None) -> float:
     return seconds
 
 
+def _load() -> str:
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def _files(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
@@ -124,6 +128,7 @@ def _files(root: Path) -> dict[str, bytes]:
 
 def cluster_section(rounds: int = 2, chunks: tuple[int, ...] = CHUNKS) -> list[str]:
     """Both measurements on a fresh local cluster; the report's lines."""
+    load_start = _load()
     with tempfile.TemporaryDirectory(prefix="lrstudy-bench-cluster-") as temp:
         tmp = Path(temp)
         data = _data(tmp / "data")
@@ -142,10 +147,11 @@ def cluster_section(rounds: int = 2, chunks: tuple[int, ...] = CHUNKS) -> list[s
             if done.returncode != 0:
                 sys.exit(f"failed: the driver\n{done.stderr}")
             per_chunk = json.loads(done.stdout.splitlines()[-1])
-    return _lines(rounds, stage, same, per_chunk)
+    load = (load_start, _load())
+    return _lines(rounds, stage, same, per_chunk, load)
 
 
-def _lines(rounds: int, stage: dict, same: bool, per_chunk: dict) -> list[str]:
+def _lines(rounds: int, stage: dict, same: bool, per_chunk: dict, load: tuple) -> list[str]:
     local, remote = (statistics.median(stage[k]) for k in ("in process", "cluster"))
     lines = [
         "## The `sweep` stage on a local Dask cluster",
@@ -153,7 +159,7 @@ def _lines(rounds: int, stage: dict, same: bool, per_chunk: dict) -> list[str]:
         f"A scheduler and {WORKERS} `dask worker --nthreads 1` processes on 127.0.0.1 "
         '(README: "Running on a Dask cluster"), sharing this machine\'s cores with the '
         f"stage's process; median of {rounds} round(s) after one untimed warm-up each way, "
-        "alternating.",
+        f"alternating. Load average at start {load[0]}, at the end {load[1]}.",
         "",
         "| the whole `sweep` stage (process, default params: 1 chunk of 320) | s |",
         "|---|---:|",
@@ -162,9 +168,10 @@ def _lines(rounds: int, stage: dict, same: bool, per_chunk: dict) -> list[str]:
         "",
         f"Same output bytes both ways: {'yes' if same else '**NO**'}.",
         "",
-        "The sweep's training and test evaluation (`train_grid`) cut into C chunks "
-        "(forced), in one driver process; `t_c` = in-process seconds / C, overhead "
-        f"`o = T_cluster - ceil(C / {WORKERS}) * t_c`:",
+        "The sweep's training alone (`training.train_setting`: 320 members, 50 epochs) "
+        "cut into C chunks (forced), in one driver process; `t_c` = in-process seconds / "
+        f"C, the cluster's overhead `o = T_cluster - ceil(C / {WORKERS}) * t_c`; same "
+        "results: every member's weights bit for bit:",
         "",
         "| C | members / chunk | in process s | cluster s | t_c s | o s | same results |",
         "|---:|---:|---:|---:|---:|---:|---|",
@@ -181,38 +188,57 @@ def _lines(rounds: int, stage: dict, same: bool, per_chunk: dict) -> list[str]:
 
 
 def _driver(address: str, data_dir: str, rounds: int, counts: list[int]) -> None:
-    """Time ``train_grid`` in process and on the cluster per chunk count; print JSON."""
+    """Time the sweep's training in process and on the cluster per chunk count; print JSON."""
+    import numpy as np
+
     import lrstudy.training
     from lrstudy.config import load_config
     from lrstudy.data import read_dataset
     from lrstudy.sweep import log_grid
-    from lrstudy.sweep_training import train_grid
+    from lrstudy.sweep_training import sweep_spec
+    from lrstudy.training import train_setting
 
     config = load_config(ROOT / "params.yaml")
-    data = {p: read_dataset(Path(data_dir) / f"{p}.csv") for p in ("train", "val", "test")}
+    data = {p: read_dataset(Path(data_dir) / f"{p}.csv") for p in ("train", "val")}
     sweep = config.sweep
     rates = [float(r) for r in log_grid(sweep.min_lr, sweep.max_lr, sweep.per_decade)]
-    members = len(rates) * config.train.seeds
+    spec = sweep_spec(config, rates[0])
+    members = len(rates) * len(spec.seeds)
+
+    def train() -> list:
+        results = train_setting(
+            spec,
+            config.model_for(spec),
+            data["train"],
+            data["val"],
+            n_classes=config.data.n_classes,
+            rates=rates,
+        )
+        return [np.concatenate([w.ravel() for w in r.weights]) for r in results]
+
     results = {}
     for count in counts:
         size = math.ceil(members / count)
         lrstudy.training.chunk_size = lambda m, p, size=size: min(m, size)
         times: dict[str, list[float]] = {"local": [], "cluster": []}
-        frames = {}
+        weights = {}
         for round_index in range(rounds + 1):  # round 0: untimed (traces, worker imports)
             for name, where in (("local", None), ("cluster", address)):
                 os.environ.pop("DASK_SCHEDULER_ADDRESS", None)
                 if where is not None:
                     os.environ["DASK_SCHEDULER_ADDRESS"] = where
                 started = time.perf_counter()
-                frames[name] = train_grid(rates, config, data, progress=lambda line: None)
+                weights[name] = train()
                 if round_index:
                     times[name].append(time.perf_counter() - started)
         results[count] = {
             "size": size,
             "local": statistics.median(times["local"]),
             "cluster": statistics.median(times["cluster"]),
-            "same": frames["local"].equals(frames["cluster"]),
+            "same": all(
+                a.tobytes() == b.tobytes()
+                for a, b in zip(weights["local"], weights["cluster"], strict=True)
+            ),
         }
         print(f"C={count}: {results[count]}", file=sys.stderr)
     print(json.dumps(results))
