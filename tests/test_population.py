@@ -98,7 +98,9 @@ def test_members_start_from_the_weights_build_model_draws(
             np.testing.assert_array_equal(weight, reference)
 
 
-@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+# Keras 3.15's ScheduleFreeAdamW reads z after updating it (lrstudy.schedule_free); the
+# population follows the authors' algorithm, tested against their code in test_oracles.py.
+@pytest.mark.parametrize("name", sorted(set(OPTIMIZERS) - {"schedule_free_adamw"}))
 def test_update_is_keras_optimizer_arithmetic(name) -> None:
     """Five steps of each optimizer on three members with their own rates, against Keras'
     optimizer class applying the same gradients to one variable per member."""
@@ -108,8 +110,10 @@ def test_update_is_keras_optimizer_arithmetic(name) -> None:
     rates = np.float32([1e-3, 0.05, 0.7])
     start = rng.normal(size=(3, 4, 5)).astype(np.float32)
     gradients = rng.normal(size=(5, 3, 4, 5)).astype(np.float32)
-    n_slots, update = OPTIMIZERS[name](make_optimizer(name, 0.0))
-    variable, slots = tf.constant(start), tuple(tf.zeros_like(start) for _ in range(n_slots))
+    optimizer = OPTIMIZERS[name](make_optimizer(name, 0.0))
+    update = optimizer.update
+    variable = tf.constant(start)
+    slots = tuple(tf.constant(optimizer.start(start, k)) for k in range(optimizer.n_slots))
     for step in range(5):
         variable, slots = update(
             variable, tf.constant(gradients[step]), slots, rates[:, None, None], step
@@ -130,6 +134,8 @@ def test_optimizer_options_the_population_lacks_are_refused() -> None:
         OPTIMIZERS["adam"](keras.optimizers.Adam(amsgrad=True))
     with pytest.raises(ValueError, match="momentum"):
         OPTIMIZERS["sgd"](keras.optimizers.SGD(momentum=0.9))
+    with pytest.raises(ValueError, match="warmup_steps"):
+        OPTIMIZERS["schedule_free_adamw"](keras.optimizers.ScheduleFreeAdamW(warmup_steps=3))
 
 
 # --- Equivalence with fit, alone and among 20 ------------------------------------------------

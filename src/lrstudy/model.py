@@ -85,6 +85,7 @@ def make_optimizer(
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
         "adamw": keras.optimizers.AdamW,
+        "schedule_free_adamw": keras.optimizers.ScheduleFreeAdamW,
     }
     # A fixed name: Keras would otherwise number every new optimizer (adam_1, adam_2, ...)
     # into the saved config, so identical models saved in one process would differ.

@@ -166,9 +166,10 @@ class Population:
         self.batch_size = batch_size
         self.steps_per_epoch = clock_steps_per_epoch(self.n_train, batch_size)
         self.shapes = layer_shapes(model_config, self.n_features, n_classes)
-        self.n_slots, self._update = OPTIMIZERS[model_config.optimizer.type](
+        self.optimizer = OPTIMIZERS[model_config.optimizer.type](
             make_optimizer(model_config.optimizer, 0.0)
         )
+        self.n_slots, self._update = self.optimizer.n_slots, self.optimizer.update
         self.n_val = 0 if val is None else len(val)
         self._initial: dict[int, list[np.ndarray]] = {}
         self._keras = keras
@@ -222,6 +223,11 @@ class Population:
                 ),
             )
             loss_total, loss_count, hit_total, hit_count = totals
+            # The weights validated and saved (Schedule-Free: the average x).
+            evaluated = [
+                self.optimizer.evaluated(w, tuple(s[k] for s in slots))
+                for k, w in enumerate(weights)
+            ]
             metrics = [
                 tf.math.divide_no_nan(loss_total, loss_count),
                 tf.math.divide_no_nan(hit_total, hit_count),
@@ -232,8 +238,8 @@ class Population:
             else:
                 inputs = tf.broadcast_to(val_x, [members, *val_x.shape[1:]])
                 targets = tf.broadcast_to(val_y, [members, val_y.shape[1]])
-                metrics += list(network.evaluate(weights, inputs, targets))
-            return weights, slots, metrics, tf.transpose(losses.stack())
+                metrics += list(network.evaluate(evaluated, inputs, targets))
+            return weights, slots, evaluated, metrics, tf.transpose(losses.stack())
 
         # The concrete function: called directly, without tf.function's per-call signature
         # matching (a tenth of an epoch's time at 20 members).
@@ -279,7 +285,7 @@ class Population:
             np.stack([self.initial_weights(seed)[k] for seed in seeds])
             for k in range(len(self.shapes))
         ]
-        slots = [[np.zeros_like(w) for w in weights] for _ in range(self.n_slots)]
+        slots = [[self.optimizer.start(w, k) for w in weights] for k in range(self.n_slots)]
         return PopulationState(weights, slots, 0)
 
     def run_epoch(
@@ -296,10 +302,13 @@ class Population:
             The state after the epoch and the epoch's ``EpochOutput``.
         """
         rates = np.ascontiguousarray(rates, np.float32)
-        weights, slots, metrics, losses = self._epoch(
+        weights, slots, evaluated, metrics, losses = self._epoch(
             state.weights, state.slots, np.int64(state.iterations), orders, rates
         )
-        new_state = PopulationState(weights, slots, state.iterations + self.steps_per_epoch)
+        steps = state.iterations + self.steps_per_epoch
+        new_state = PopulationState(
+            weights, slots, steps, evaluated if self.optimizer.averages else None
+        )
         loss, accuracy, val_loss, val_accuracy = (m.numpy() for m in metrics)
         return new_state, EpochOutput(loss, accuracy, val_loss, val_accuracy, rates, losses.numpy())
 
@@ -312,11 +321,15 @@ class PopulationState:
         weights: per weight of ``layer_shapes``, an array or tensor ``(members, *shape)``.
         slots: per optimizer slot (Adam: m, v), arrays or tensors shaped like ``weights``.
         iterations: optimizer steps taken so far (shared by every member).
+        evaluated: the weights validated and saved, shaped like ``weights``
+            (``MemberOptimizer.evaluated``: Schedule-Free's average ``x``); ``None``:
+            ``weights`` themselves (before the first epoch, or any other optimizer).
     """
 
     weights: list[np.ndarray]
     slots: list[list[np.ndarray]]
     iterations: int
+    evaluated: list[np.ndarray] | None = None
 
     def as_numpy(self) -> PopulationState:
         """The same state with NumPy arrays (one copy each), cheap to slice per member."""
@@ -324,6 +337,7 @@ class PopulationState:
             [np.asarray(w) for w in self.weights],
             [[np.asarray(s) for s in slot] for slot in self.slots],
             self.iterations,
+            None if self.evaluated is None else [np.asarray(w) for w in self.evaluated],
         )
 
     def member_optimizer_state(self, member: int, rate: float) -> list[np.ndarray]:
@@ -338,5 +352,6 @@ class PopulationState:
         return [np.int64(self.iterations), np.float32(rate), *slots]
 
     def member_weights(self, member: int) -> list[np.ndarray]:
-        """Member ``member``'s weights in Keras' ``get_weights`` order."""
-        return [np.asarray(w[member]) for w in self.weights]
+        """Member ``member``'s weights to save, in Keras' ``get_weights`` order (``evaluated``)."""
+        weights = self.weights if self.evaluated is None else self.evaluated
+        return [np.asarray(w[member]) for w in weights]

@@ -26,6 +26,7 @@ LAYERS = (
     {
         "training_run",
         "member_optimizers",
+        "schedule_free",
         "stacked_network",
         "population",
         "training",

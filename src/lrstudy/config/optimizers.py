@@ -48,7 +48,23 @@ class AdamWOptimizer(StrictModel):
     weight_decay: strict_number(float, "decoupled decay per unit of rate", ge=0, le=1) = 0.004
 
 
-OptimizerConfig = AdamOptimizer | SgdOptimizer | RmspropOptimizer | AdamWOptimizer
+class ScheduleFreeAdamWOptimizer(StrictModel):
+    """``keras.optimizers.ScheduleFreeAdamW`` (Defazio et al. 2024) with Keras' defaults.
+
+    Adam steps move ``z``; the evaluated and saved weights are their average ``x`` (weight
+    ``1/t``); gradients are taken at ``y = (1 - beta_1)·z + beta_1·x``. ``beta_1`` is the
+    interpolation (Keras' default 0.9): at 0 or 1 ``x`` cannot be recovered from ``y``.
+    """
+
+    type: Literal["schedule_free_adamw"]
+    beta_1: strict_number(float, "the y = (1 - beta_1)·z + beta_1·x interpolation", gt=0, lt=1) = (
+        0.9
+    )
+
+
+OptimizerConfig = (
+    AdamOptimizer | SgdOptimizer | RmspropOptimizer | AdamWOptimizer | ScheduleFreeAdamWOptimizer
+)
 OPTIMIZER_CLASSES: tuple[type[StrictModel], ...] = get_args(OptimizerConfig)
 # The ``type`` names in the union's order: each class's ``type`` literal is their one home.
 OPTIMIZER_TYPES: tuple[str, ...] = tuple(
