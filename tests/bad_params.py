@@ -385,6 +385,14 @@ BAD_PARAMS = [
         ("settings.lr_medium.optimizer.weight_decay = -0.1", ">= 0 and <= 1"),
     ),
     BadParams(
+        "schedule-free-beta-1-range",
+        _set(
+            "settings", "lr_medium", "optimizer", value={"type": "schedule_free_adamw", "beta_1": 1}
+        ),
+        ("settings.lr_medium.optimizer.beta_1 = 1", ">= 0.1 and < 1"),
+        e2e=False,
+    ),
+    BadParams(
         "optimizer-option-of-another-type",
         _set("model", "optimizer", value={"type": "sgd", "weight_decay": 0.1}),
         ("model.optimizer: unknown key 'weight_decay'", "allowed keys: type"),

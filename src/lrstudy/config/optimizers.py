@@ -51,15 +51,16 @@ class AdamWOptimizer(StrictModel):
 class ScheduleFreeAdamWOptimizer(StrictModel):
     """``keras.optimizers.ScheduleFreeAdamW`` (Defazio et al. 2024) with Keras' defaults.
 
-    Adam steps move ``z``; the evaluated and saved weights are their average ``x`` (weight
-    ``1/t``); gradients are taken at ``y = (1 - beta_1)·z + beta_1·x``. ``beta_1`` is the
-    interpolation (Keras' default 0.9): at 0 or 1 ``x`` cannot be recovered from ``y``.
+        Adam steps move ``z``; the evaluated and saved weights are their average ``x`` (weight
+        ``1/t``); gradients are taken at ``y = (1 - beta_1)·z + beta_1·x``. ``beta_1`` is the
+        interpolation (Keras' default 0.9): ``x`` is recovered as ``(y - (1 - beta_1)·z) / beta_1``,
+    so 1 is refused and so is a value near 0 (below 0.1), where that division overflows.
     """
 
     type: Literal["schedule_free_adamw"]
-    beta_1: strict_number(float, "the y = (1 - beta_1)·z + beta_1·x interpolation", gt=0, lt=1) = (
-        0.9
-    )
+    beta_1: strict_number(
+        float, "x = (y - (1 - beta_1)·z) / beta_1 divides by it", ge=0.1, lt=1
+    ) = 0.9
 
 
 OptimizerConfig = (
