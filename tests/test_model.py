@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lrstudy.config import ModelConfig
-from lrstudy.model import build_model, compile_model, load_model, save_model
+from lrstudy.model import build_model, compile_model, initial_weights, load_model, save_model
 
 keras = pytest.importorskip("keras")
 
@@ -152,3 +152,19 @@ def test_grid_predicted_in_chunks_equals_one_batch(config, hidden) -> None:
     )
     whole = np.asarray(model.predict_on_batch(grid_points(grid, 2))).reshape(200, 200)
     np.testing.assert_array_equal(predict_grid(model, grid), whole)
+
+
+@pytest.mark.parametrize(
+    ("hidden", "n_features", "n_classes"), [((4, 4, 1), 2, 2), ((8, 3, 5), 10, 20), ((6,), 3, 3)]
+)
+def test_initial_weights_are_build_models_draws_bit_for_bit(hidden, n_features, n_classes) -> None:
+    """The unbuilt draw equals Keras' own: build_model after set_random_seed, every seed."""
+    model_config = ModelConfig(hidden_units=list(hidden), activation="tanh")
+    for seed in (0, 1, 7, 2**31 - 1, 123_456_789):
+        keras.utils.set_random_seed(seed)
+        built = build_model(model_config, n_features, n_classes).get_weights()
+        drawn = initial_weights(model_config, n_features, n_classes, seed)
+        assert [w.shape for w in drawn] == [w.shape for w in built]
+        for ours, theirs in zip(drawn, built, strict=True):
+            assert ours.dtype == np.float32
+            np.testing.assert_array_equal(ours, theirs)

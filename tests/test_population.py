@@ -27,12 +27,11 @@ from lrstudy.config.optimizers import AdamWOptimizer
 from lrstudy.data import generate, split
 from lrstudy.fit_loop import fit_seed
 from lrstudy.member_optimizers import OPTIMIZERS
-from lrstudy.model import build_model, compile_model, make_optimizer
+from lrstudy.model import build_model, compile_model, layer_shapes, make_optimizer
 from lrstudy.population import (
     Member,
     Population,
     chunk_size,
-    layer_shapes,
     member_bytes,
 )
 from lrstudy.rate_plan import rate_plan

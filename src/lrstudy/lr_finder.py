@@ -323,12 +323,19 @@ def population_range_tests(
     padded[: len(rates)] = rates
     state = population.start(seeds)
     streams = [order_stream(len(train), seed) for seed in seeds]
+    block = population.block_epochs(len(seeds))
     losses = []
-    for epoch in range(epochs):
-        orders = np.stack([next(stream) for stream in streams])
-        epoch_rates = np.tile(padded[epoch * per_epoch : (epoch + 1) * per_epoch], (len(seeds), 1))
-        state, out = population.run_epoch(state, orders, epoch_rates)
-        losses.append(out.step_losses)
+    for start in range(0, epochs, block):
+        block_range = range(start, min(start + block, epochs))
+        orders = np.stack([np.stack([next(stream) for stream in streams]) for _ in block_range])
+        block_rates = np.stack(
+            [
+                np.tile(padded[e * per_epoch : (e + 1) * per_epoch], (len(seeds), 1))
+                for e in block_range
+            ]
+        )
+        state, outs = population.run_epochs(state, orders, block_rates)
+        losses += [out.step_losses for out in outs]
     return np.concatenate(losses, axis=1)[:, : len(rates)].astype(np.float64)
 
 

@@ -172,6 +172,11 @@ def _schedule_free_adamw(optimizer: Any) -> MemberOptimizer:
     return MemberOptimizer(2, update, start, evaluated)
 
 
+def evaluated_weights(optimizer: MemberOptimizer, weights: list, slots: list) -> list:
+    """Every weight as evaluated and saved (``optimizer.evaluated``), slots per weight."""
+    return [optimizer.evaluated(w, tuple(slot[k] for slot in slots)) for k, w in enumerate(weights)]
+
+
 # Per optimizer ``type``: its ``MemberOptimizer`` from a Keras optimizer instance (its
 # hyperparameters: Keras' defaults, one home).
 OPTIMIZERS: dict[str, Callable[[Any], MemberOptimizer]] = {

@@ -32,7 +32,6 @@ instance per member) cuts a member's rate. TensorFlow is imported inside the fun
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -43,11 +42,21 @@ import numpy as np
 from lrstudy.clock import steps_per_epoch as clock_steps_per_epoch
 from lrstudy.config import ModelConfig
 from lrstudy.data import Dataset
-from lrstudy.member_optimizers import OPTIMIZERS
-from lrstudy.model import build_model, compile_model, make_optimizer
+from lrstudy.member_optimizers import OPTIMIZERS, evaluated_weights
+from lrstudy.model import (
+    build_model,
+    compile_model,
+    initial_weights,
+    layer_shapes,
+    make_optimizer,
+)
 from lrstudy.rate_plan import RatePlan
-from lrstudy.runtime import import_keras
-from lrstudy.stacked_network import StackedNetwork, step_function, tensorflow_module
+from lrstudy.stacked_network import (
+    StackedNetwork,
+    epoch_function,
+    step_function,
+    tensorflow_module,
+)
 
 # A chunk of a population holds at most this many bytes of per-member tensors (weights,
 # optimizer slots, gradients and the activations of a batch and of the validation pass,
@@ -58,6 +67,9 @@ CHUNK_BYTES = 1 << 30
 # copies, peaked at 4.85 GB, about 92 MB per member above TensorFlow's 0.6 GB: some 20
 # copies. 24 keeps a chunk near its budget.
 WEIGHT_COPIES = 24
+# A block of epochs trained in one graph call holds at most this many bytes of per-epoch
+# inputs and outputs (``Population.block_epochs``); a longer run trains in several blocks.
+BLOCK_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -99,15 +111,6 @@ class EpochOutput:
 
 
 # --- Sizes. -----------------------------------------------------------------------------------
-
-
-def layer_shapes(model_config: ModelConfig, n_features: int, n_classes: int) -> list[tuple]:
-    """The shapes of one member's weights in Keras' order: kernel ``(in, out)``, bias ``(out,)``."""
-    widths = [n_features, *model_config.hidden_units, 1 if n_classes == 2 else n_classes]
-    shapes: list[tuple] = []
-    for fan_in, fan_out in itertools.pairwise(widths):
-        shapes += [(fan_in, fan_out), (fan_out,)]
-    return shapes
 
 
 def member_bytes(
@@ -156,7 +159,6 @@ class Population:
         n_classes: int,
         batch_size: int,
     ) -> None:
-        keras = import_keras()
         tf = tensorflow_module()
 
         self.model_config = model_config
@@ -172,9 +174,8 @@ class Population:
         self.n_slots, self._update = self.optimizer.n_slots, self.optimizer.update
         self.n_val = 0 if val is None else len(val)
         self._initial: dict[int, list[np.ndarray]] = {}
-        self._keras = keras
         self.metrics = self._compiled_metrics(train)
-        self._epoch = self._compile(train, val, keras, tf)
+        self._epoch = self._compile(train, val, tf)
         self._train_loss = self._compile_train_loss(train, tf)
 
     def _compiled_metrics(self, train: Dataset) -> list[Any]:
@@ -190,60 +191,62 @@ class Population:
 
     # The compiled epoch. ---------------------------------------------------------------
 
-    def _compile(self, train: Dataset, val: Dataset | None, keras: Any, tf: Any) -> Callable:
-        """Trace-once ``tf.function``: state and orders/rates in, new state and metrics out."""
+    def _compile(self, train: Dataset, val: Dataset | None, tf: Any) -> Callable:
+        """Trace-once ``tf.function`` over a block of epochs (an outer ``tf.while_loop``).
+
+        State and the block's orders and rates in; the new state and every epoch's metrics
+        and step losses out.
+        """
         network = StackedNetwork(self.model_config, self.n_classes)
         step = step_function(network, train, self.batch_size, self.n_slots, self._update)
-        n_steps, n_slots = self.steps_per_epoch, self.n_slots
+        one_epoch = epoch_function(
+            network, step, self.steps_per_epoch, val, self.optimizer.evaluated
+        )
+        n_steps = self.steps_per_epoch
         weight_specs = [tf.TensorSpec([None, *shape], tf.float32) for shape in self.shapes]
         signature = [
             weight_specs,
-            [weight_specs] * n_slots,
+            [weight_specs] * self.n_slots,
             tf.TensorSpec([], tf.int64, name="iterations"),
-            tf.TensorSpec([None, self.n_train], tf.int32, name="orders"),
-            tf.TensorSpec([None, n_steps], tf.float32, name="rates"),
+            tf.TensorSpec([None, None, self.n_train], tf.int32, name="orders"),
+            tf.TensorSpec([None, None, n_steps], tf.float32, name="rates"),
         ]
-        if val is not None:
-            val_x = tf.constant(val.x, tf.float32)[None]
-            val_y = tf.constant(val.y.astype(np.float32))[None]
 
         @tf.function(input_signature=signature, autograph=False, jit_compile=False)
-        def run_epoch(weights, slots, iterations, orders, rates):
-            members = tf.shape(orders)[0]
-            zeros = tf.zeros([members], tf.float32)
-            _, weights, slots, totals, losses = tf.while_loop(
-                lambda index, *_: index < n_steps,
-                lambda *loop: step(orders, rates, iterations, *loop),
+        def run_epochs(weights, slots, iterations, orders, rates):
+            epochs = tf.shape(orders)[0]
+
+            def body(epoch, weights, slots, metrics, losses):
+                now = iterations + tf.cast(epoch, tf.int64) * n_steps
+                weights, slots, epoch_metrics, epoch_losses = one_epoch(
+                    weights, slots, now, orders[epoch], rates[epoch]
+                )
+                return (
+                    epoch + 1,
+                    weights,
+                    slots,
+                    metrics.write(epoch, epoch_metrics),
+                    losses.write(epoch, epoch_losses),
+                )
+
+            _, weights, slots, metrics, losses = tf.while_loop(
+                lambda epoch, *_: epoch < epochs,
+                body,
                 (
                     tf.constant(0),
                     weights,
                     slots,
-                    (zeros, zeros, zeros, zeros),
-                    tf.TensorArray(tf.float32, size=n_steps),
+                    tf.TensorArray(tf.float32, size=epochs),
+                    tf.TensorArray(tf.float32, size=epochs),
                 ),
             )
-            loss_total, loss_count, hit_total, hit_count = totals
-            # The weights validated and saved (Schedule-Free: the average x).
-            evaluated = [
-                self.optimizer.evaluated(w, tuple(s[k] for s in slots))
-                for k, w in enumerate(weights)
-            ]
-            metrics = [
-                tf.math.divide_no_nan(loss_total, loss_count),
-                tf.math.divide_no_nan(hit_total, hit_count),
-            ]
-            if val is None:
-                nan = tf.fill([members], tf.constant(np.nan, tf.float32))
-                metrics += [nan, nan]
-            else:
-                inputs = tf.broadcast_to(val_x, [members, *val_x.shape[1:]])
-                targets = tf.broadcast_to(val_y, [members, val_y.shape[1]])
-                metrics += list(network.evaluate(evaluated, inputs, targets))
-            return weights, slots, evaluated, metrics, tf.transpose(losses.stack())
+            # The weights saved (Schedule-Free: the average x).
+            evaluated = evaluated_weights(self.optimizer, weights, slots)
+            return weights, slots, evaluated, metrics.stack(), losses.stack()
 
         # The concrete function: called directly, without tf.function's per-call signature
         # matching (a tenth of an epoch's time at 20 members).
-        return run_epoch.get_concrete_function()
+        return run_epochs.get_concrete_function()
 
     def _compile_train_loss(self, train: Dataset, tf: Any) -> Callable:
         """Each member's loss on every train row in one pass (Keras' ``test_on_batch``)."""
@@ -274,9 +277,9 @@ class Population:
     def initial_weights(self, seed: int) -> list[np.ndarray]:
         """The weights ``build_model`` draws after ``keras.utils.set_random_seed(seed)``."""
         if seed not in self._initial:
-            self._keras.utils.set_random_seed(seed)
-            model = build_model(self.model_config, self.n_features, self.n_classes)
-            self._initial[seed] = [np.asarray(w, np.float32) for w in model.get_weights()]
+            self._initial[seed] = initial_weights(
+                self.model_config, self.n_features, self.n_classes, seed
+            )
         return self._initial[seed]
 
     def start(self, seeds: Sequence[int]) -> PopulationState:
@@ -288,29 +291,57 @@ class Population:
         slots = [[self.optimizer.start(w, k) for w in weights] for k in range(self.n_slots)]
         return PopulationState(weights, slots, 0)
 
-    def run_epoch(
+    def block_epochs(self, members: int) -> int:
+        """Epochs per ``run_epochs`` call for ``members``: ``BLOCK_BYTES`` of arrays (≥ 1).
+
+        An epoch's orders, rates and step losses take ``4 * (n_train + 2 *
+        steps_per_epoch)`` bytes per member.
+        """
+        per_epoch = 4 * members * (self.n_train + 2 * self.steps_per_epoch)
+        return max(1, BLOCK_BYTES // per_epoch)
+
+    def run_epochs(
         self, state: PopulationState, orders: np.ndarray, rates: np.ndarray
-    ) -> tuple[PopulationState, EpochOutput]:
-        """One epoch of every member of ``state``.
+    ) -> tuple[PopulationState, list[EpochOutput]]:
+        """A block of consecutive epochs of every member of ``state``, in one graph call.
+
+        Nothing but the arrays given steers the block, so it fits members whose rates are
+        known in advance (a plateau member's rate, set between epochs, needs blocks of one).
 
         Args:
-            state: the members' weights and optimizer state before the epoch.
-            orders: each member's row order, int32 ``(members, n_train)``.
-            rates: each member's rate at every step, float32 ``(members, steps_per_epoch)``.
+            state: the members' weights and optimizer state before the block.
+            orders: each epoch's row order per member, int32 ``(epochs, members, n_train)``.
+            rates: each member's rate at every step, float32
+                ``(epochs, members, steps_per_epoch)``.
 
         Returns:
-            The state after the epoch and the epoch's ``EpochOutput``.
+            The state after the block and each epoch's ``EpochOutput``, in order.
         """
         rates = np.ascontiguousarray(rates, np.float32)
         weights, slots, evaluated, metrics, losses = self._epoch(
             state.weights, state.slots, np.int64(state.iterations), orders, rates
         )
-        steps = state.iterations + self.steps_per_epoch
+        epochs = len(orders)
         new_state = PopulationState(
-            weights, slots, steps, evaluated if self.optimizer.averages else None
+            weights,
+            slots,
+            state.iterations + epochs * self.steps_per_epoch,
+            evaluated if self.optimizer.averages else None,
         )
-        loss, accuracy, val_loss, val_accuracy = (m.numpy() for m in metrics)
-        return new_state, EpochOutput(loss, accuracy, val_loss, val_accuracy, rates, losses.numpy())
+        metrics, losses = metrics.numpy(), losses.numpy()
+        return new_state, [
+            EpochOutput(*metrics[epoch], rates[epoch], losses[epoch]) for epoch in range(epochs)
+        ]
+
+    def run_epoch(
+        self, state: PopulationState, orders: np.ndarray, rates: np.ndarray
+    ) -> tuple[PopulationState, EpochOutput]:
+        """One epoch: ``run_epochs`` of a block of one.
+
+        ``orders`` is ``(members, n_train)``, ``rates`` ``(members, steps_per_epoch)``.
+        """
+        state, (out,) = self.run_epochs(state, orders[None], np.asarray(rates)[None])
+        return state, out
 
 
 @dataclass(frozen=True)

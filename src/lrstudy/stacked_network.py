@@ -142,3 +142,59 @@ def step_function(
         return index + 1, new_weights, new_slots, totals, losses.write(index, loss)
 
     return step
+
+
+def epoch_function(
+    network: StackedNetwork,
+    step: Callable,
+    steps_per_epoch: int,
+    val: Dataset | None,
+    evaluate: Callable = lambda weight, slots: weight,
+) -> Callable:
+    """One epoch of every member: ``step`` in a ``tf.while_loop``, then the validation pass.
+
+    Validation runs on ``evaluate(weight, its slots)`` per weight
+    (``MemberOptimizer.evaluated``: Schedule-Free's average ``x``, else the weight).
+
+    The function takes ``(weights, slots, iterations, orders, rates)`` (orders ``[members,
+    n_train]``, rates ``[members, steps_per_epoch]``) and returns the new weights and
+    slots, the metrics ``[4, members]`` (loss, accuracy, val_loss, val_accuracy; NaN
+    validation without ``val``) and each step's batch loss ``[members, steps_per_epoch]``.
+    """
+    tf = tensorflow_module()
+
+    if val is not None:
+        val_x = tf.constant(val.x, tf.float32)[None]
+        val_y = tf.constant(val.y.astype(np.float32))[None]
+
+    def one_epoch(weights, slots, iterations, orders, rates):
+        members = tf.shape(orders)[0]
+        zeros = tf.zeros([members], tf.float32)
+        _, weights, slots, totals, losses = tf.while_loop(
+            lambda index, *_: index < steps_per_epoch,
+            lambda *loop: step(orders, rates, iterations, *loop),
+            (
+                tf.constant(0),
+                weights,
+                slots,
+                (zeros, zeros, zeros, zeros),
+                tf.TensorArray(tf.float32, size=steps_per_epoch),
+            ),
+        )
+        loss_total, loss_count, hit_total, hit_count = totals
+        metrics = [
+            tf.math.divide_no_nan(loss_total, loss_count),
+            tf.math.divide_no_nan(hit_total, hit_count),
+        ]
+        if val is None:
+            nan = tf.fill([members], tf.constant(np.nan, tf.float32))
+            metrics += [nan, nan]
+        else:
+            inputs = tf.broadcast_to(val_x, [members, *val_x.shape[1:]])
+            targets = tf.broadcast_to(val_y, [members, val_y.shape[1]])
+            # Validated at the weights saved (Schedule-Free: the average x).
+            evaluated = [evaluate(w, tuple(s[k] for s in slots)) for k, w in enumerate(weights)]
+            metrics += list(network.evaluate(evaluated, inputs, targets))
+        return weights, slots, tf.stack(metrics), tf.transpose(losses.stack())
+
+    return one_epoch

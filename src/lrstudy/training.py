@@ -31,7 +31,7 @@ from lrstudy.config import ModelConfig, RunSpec
 from lrstudy.data import Dataset
 from lrstudy.executor import Progress, scheduler_address, train_on_cluster
 from lrstudy.fit_loop import fit_seed
-from lrstudy.population import Member, Population, chunk_size, member_bytes
+from lrstudy.population import EpochOutput, Member, Population, chunk_size, member_bytes
 from lrstudy.rate_plan import plan_callbacks, rate_plan
 from lrstudy.runlog import HISTORY_KEYS
 from lrstudy.runtime import import_keras
@@ -163,7 +163,15 @@ def cluster_chunk(
 def _train_chunk(
     population: Population, members: Sequence[Member], callbacks: Callbacks
 ) -> list[TrainingResult]:
-    """Train one chunk of members for their epochs; per-member callbacks between epochs."""
+    """Train one chunk of members for their epochs; per-member callbacks between epochs.
+
+    Members whose rates are all planned train in blocks of epochs, one graph call each
+    (``Population.block_epochs``), their callbacks then called epoch by epoch as if between
+    them: the population's callbacks see only the rate and ``stop_training``, which a
+    planned rate ignores and which stops the stage either way. A plateau member's rate is
+    set between epochs by its ``ReduceLROnPlateau``, so a chunk with one trains epoch by
+    epoch.
+    """
     keras = import_keras()
     plans = [member.plan for member in members]
     shims = [_MemberModel(plan.lr, population.metrics) for plan in plans]
@@ -184,30 +192,21 @@ def _train_chunk(
     used: list[list[np.ndarray]] = [[] for _ in members]
     for callback_list in lists:
         callback_list.on_train_begin()
-    for epoch in range(plans[0].epochs):
-        for callback_list in lists:
-            callback_list.on_epoch_begin(epoch)
-        by_seed = {seed: next(stream) for seed, stream in streams.items()}
-        orders = np.stack([by_seed[member.seed] for member in members])
-        rates = np.stack([_epoch_rates(p, s, epoch) for p, s in zip(plans, shims, strict=True)])
-        state, out = population.run_epoch(state, orders, rates)
-        for m, callback_list in enumerate(lists):
-            logs = {
-                "loss": float(out.loss[m]),
-                "accuracy": float(out.accuracy[m]),
-                "val_loss": float(out.val_loss[m]),
-                "val_accuracy": float(out.val_accuracy[m]),
-                "learning_rate": float(out.rates[m, 0]),
-            }
-            for key in HISTORY_KEYS:
-                histories[m][key].append(logs[key])
-            used[m].append(out.rates[m])
-            callback_list.on_epoch_end(epoch, logs)
-            if shims[m].stop_training:
-                raise ValueError(
-                    "a callback stopped training early, which one member of a population "
-                    "cannot do alone; set train.loop: fit"
-                )
+    epochs = plans[0].epochs
+    planned = all(plan.rates is not None for plan in plans)
+    block = population.block_epochs(len(members)) if planned else 1
+    for start in range(0, epochs, block):
+        block_range = range(start, min(start + block, epochs))
+        orders = np.stack([_member_orders(members, streams) for _ in block_range])
+        rates = np.stack(
+            [
+                [_epoch_rates(p, h, e) for p, h in zip(plans, shims, strict=True)]
+                for e in block_range
+            ]
+        )
+        state, outs = population.run_epochs(state, orders, rates)
+        for epoch, out in zip(block_range, outs, strict=True):
+            _end_epoch(epoch, out, lists, shims, histories, used)
     for callback_list in lists:
         callback_list.on_train_end()
     state = state.as_numpy()
@@ -222,6 +221,47 @@ def _train_chunk(
         )
         for m in range(len(members))
     ]
+
+
+def _member_orders(
+    members: Sequence[Member], streams: dict[int, Iterator[np.ndarray]]
+) -> np.ndarray:
+    """The next epoch's row order of every member, ``(members, n_train)``: its seed's."""
+    by_seed = {seed: next(stream) for seed, stream in streams.items()}
+    return np.stack([by_seed[member.seed] for member in members])
+
+
+def _end_epoch(
+    epoch: int,
+    out: EpochOutput,
+    lists: Sequence[Any],
+    shims: Sequence[_MemberModel],
+    histories: list[dict[str, list[float]]],
+    used: list[list[np.ndarray]],
+) -> None:
+    """Record one epoch of every member and call its callbacks' epoch hooks.
+
+    Raises:
+        ValueError: if a callback set ``stop_training``.
+    """
+    for m, callback_list in enumerate(lists):
+        callback_list.on_epoch_begin(epoch)
+        logs = {
+            "loss": float(out.loss[m]),
+            "accuracy": float(out.accuracy[m]),
+            "val_loss": float(out.val_loss[m]),
+            "val_accuracy": float(out.val_accuracy[m]),
+            "learning_rate": float(out.rates[m, 0]),
+        }
+        for key in HISTORY_KEYS:
+            histories[m][key].append(logs[key])
+        used[m].append(out.rates[m])
+        callback_list.on_epoch_end(epoch, logs)
+        if shims[m].stop_training:
+            raise ValueError(
+                "a callback stopped training early, which one member of a population "
+                "cannot do alone; set train.loop: fit"
+            )
 
 
 def _last_rate(plan: Any, shim: _MemberModel) -> float:
