@@ -156,7 +156,8 @@ def _schedule_free_adamw(optimizer: Any) -> MemberOptimizer:
         velocity = velocity + (tf.square(gradient) - velocity) * (1 - b2)
         denom = tf.sqrt(velocity / bias_correction_2) + tf.cast(epsilon, variable.dtype)
         new_momentum = momentum - (lr * gradient) / denom
-        weight = 1.0 / local_step
+        # RealDiv, not Reciprocal (an approximate op on some CPUs: tests/test_cross_cpu.py).
+        weight = tf.math.divide(tf.ones_like(local_step), local_step)
         # The z before this step, as the algorithm reads (Keras 3.15's TF backend reads its
         # momentum variable after the assign_sub instead: module docstring of schedule_free).
         x_old = (variable - (1 - b1) * momentum) / b1
