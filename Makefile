@@ -41,13 +41,14 @@ recheck: $(STAMP) ## Rerun every stage from scratch in a temp clone of HEAD: sam
 	$(BIN)/python benchmarks/recheck.py
 
 # Experiments and review (README: "Experiments and sweeps", "Pull-request review").
-.PHONY: exp-show dag metrics pr-report
+.PHONY: exp-show dag dry-run metrics pr-report
 BASE ?= main
 # dvc exp show trimmed to what a sweep changes: the params and the settings' mean test
 # accuracies that differ between the rows (--only-changed), and a setting's count of
 # diverged seeds where it changed; deps (params.yaml among them: the validate stage's),
 # std/min/max/intervals, test loss, per-seed values, the comparison with the best, the
-# collapse fraction and the Executor column dropped; of a rerun range test its suggestions
+# collapse fraction and the Executor column dropped (of the tuned comparison only the
+# tuned rate and its mean test accuracy kept); of a rerun range test its suggestions
 # kept, its per-seed leaves (seeds.seed_N.*, 6 per seed) dropped; of a rerun sweep best_lr kept,
 # its other leaves dropped; the State column too unless
 # `dvc queue status` lists a queued or running experiment. --json ignores every trim
@@ -57,7 +58,8 @@ EXP_SHOW_ARGS ?=
 EXP_SHOW_TRIM := --only-changed --drop '.+\.test_loss\.' \
 	--drop '.+\.test_accuracy\.(std|min|max|seeds|ci_low|ci_high|n)' \
 	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$' \
-	--drop '.*/|logs$$|evaluation$$|^params\.yaml$$' --drop 'Executor$$' \
+	--drop '.*/|logs$$|evaluation$$|^tune$$|^params\.yaml$$' --drop 'Executor$$' \
+	--drop '.+\.tuned\.(given_lr|val_accuracy|seeds|edge|same_as|good_rates\..+)$$' \
 	--drop 'seeds\.seed_[0-9]+\.' \
 	--drop '(best_(val|test)_accuracy|at_edge|edge|rates|diverged_runs)$$|(one_se_range|good_test_range)\.'
 
@@ -66,6 +68,12 @@ EXP_SHOW_STATE = $(if $(shell $(BIN)/dvc queue status 2>/dev/null | grep -E '\b(
 
 exp-show: $(STAMP) ## dvc exp show: the params and mean test accuracies that differ between rows
 	$(BIN)/dvc exp show $(EXP_SHOW_TRIM) $(EXP_SHOW_STATE) $(EXP_SHOW_ARGS)
+
+# DVC's own dry runs fail here (dvc repro --dry on a fresh clone, dvc exp run --dry always:
+# treeverse/dvc#9021); this asks DVC's status and graph instead and runs nothing.
+SET ?=
+dry-run: $(STAMP) ## Which stages dvc repro would run and why; SET="k=v ..." as dvc exp run -S (runs nothing)
+	@PYTHONPATH=src $(BIN)/python -m lrstudy.dry_run $(foreach s,$(SET),-S '$(s)')
 
 dag: $(STAMP) ## The stages in run order, each with what it needs (dvc dag, one line per foreach)
 	@$(BIN)/dvc dag --dot | $(BIN)/python .ci/dag.py

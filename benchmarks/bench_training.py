@@ -175,8 +175,9 @@ def per_model(rounds: int, epochs: int) -> tuple[list[str], dict[str, float]]:
         "interleaved round by round, after one warm-up round (the trace). Populations as the "
         "stages build them: 1 and 20 members are `lr_medium`'s seeds, 320 members the sweep's "
         "shape (20 seeds × its 16 rates, `lr_medium`'s batch and epochs). Every round uses "
-        "seeds never drawn before, so it pays its initial-weight draws (one `build_model` per "
-        "seed, as the fast loop does per model); the last column is their share of the time.",
+        "seeds never drawn before, so it pays its initial-weight draws (the population: "
+        "`model.initial_weights` per seed; the fast loop builds a model per seed); the last "
+        "column is their share of the time.",
         "",
         "| method | s / model | speed-up vs notebook | speed-up vs fast loop | weight draws |",
         "|---|---|---|---|---|",

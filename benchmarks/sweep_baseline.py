@@ -48,7 +48,10 @@ def train_grid_fast_loop(
                     "seed": seed,
                     "test_loss": test["loss"],
                     "test_accuracy": test["accuracy"],
-                    "diverged": divergence_epoch(history_frame(result.history)) is not None,
+                    # The fast loop never recorded the untrained loss: NaN makes the first
+                    # epoch's loss the reference (``divergence_epoch``'s documented fallback).
+                    "diverged": divergence_epoch(history_frame(result.history), float("nan"))
+                    is not None,
                 }
             )
     return pd.DataFrame(rows)[list(RESULT_COLUMNS)]

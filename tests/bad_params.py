@@ -626,4 +626,26 @@ BAD_PARAMS = [
         ("settings.x.schedule", "'timescale_epochs' or a warmup"),
         e2e=False,
     ),
+    # Valid values a study cannot afford (issue 21 item 6): refused by the cost estimate.
+    BadParams(
+        "study-past-the-time-limit",
+        _set("train", "epochs", value=10_000_000),
+        (
+            "train.epochs: 10000000",
+            "the study would take about",
+            "past limits.hours: 2",
+            "set limits.hours: ",
+        ),
+    ),
+    BadParams(
+        "study-past-the-memory-limit",
+        _set("model", "hidden_units", value=[20000, 20000]),
+        (
+            "model.hidden_units: [20000, 20000]",
+            "GB at its peak",
+            "past limits.memory_gb: 8",
+            "set limits.memory_gb: ",
+        ),
+        e2e=False,
+    ),
 ]

@@ -45,10 +45,21 @@ from lrstudy.runlog import (
     seed_log_dir,
     seed_of,
 )
-from lrstudy.sweep import edge_warning
+from lrstudy.sweep import edge_warning, log_grid
+from lrstudy.tuned_comparison import (
+    TUNE_FILES,
+    isolation_table,
+    read_tuned,
+    tuned_entries,
+    tuned_markdown,
+    tuned_table,
+)
 
 SWEEP_FILES = ("results.csv", "curve.csv", "metrics.json")
 LR_FIND_FILES = ("curves.csv", "suggestions.json")
+
+# The heading of the hand-picked comparison when the tuned one leads the summary.
+HAND_PICKED = "## Each setting at its hand-picked rate (settings.<name>.lr)\n"
 
 # Plot files are committed (cache: false): a few significant digits keep them small and
 # their diffs readable, far finer than any difference a chart can show.
@@ -74,6 +85,8 @@ class CompareInputs:
         sweep_metrics: The sweep stage's ``metrics.json``.
         lr_find_curves: The lr_find stage's ``curves.csv``.
         suggestions: The lr_find stage's ``suggestions.json``.
+        tuned: Per setting under ``settings``, its tuning (``tuned_comparison.read_tuned``);
+            ``None`` without a ``tune`` section.
     """
 
     metrics: dict[str, dict]
@@ -87,6 +100,7 @@ class CompareInputs:
     sweep_metrics: dict
     lr_find_curves: pd.DataFrame
     suggestions: dict
+    tuned: dict[str, dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,8 @@ class Comparison:
         figures: ``figures/<file>`` → a function building that figure, in
             ``report.figures.FIGURES`` order (built one at a time, each closed before the next).
         summary: ``summary.md``.
+        isolation: ``plots/isolation.csv`` (``tuned_comparison.isolation_table``), ``None``
+            without a ``tune`` section.
     """
 
     metrics: dict[str, object]
@@ -107,10 +123,11 @@ class Comparison:
     rates: pd.DataFrame
     figures: dict[str, Callable[[], Figure]]
     summary: str
+    isolation: pd.DataFrame | None = None
 
 
 def missing_inputs(
-    config: Config, evaluation: Path, logs: Path, sweep: Path, lr_find: Path
+    config: Config, evaluation: Path, logs: Path, sweep: Path, lr_find: Path, tune: Path
 ) -> list[str]:
     """One line per setting or stage whose results are missing (empty when all are there).
 
@@ -120,6 +137,8 @@ def missing_inputs(
         logs: Folder of the train stages' DVCLive logs, one subfolder per setting.
         sweep: Folder of the sweep stage's outputs.
         lr_find: Folder of the lr_find stage's outputs.
+        tune: Folder of the train stages' tunings, one subfolder per setting under
+            ``settings`` (none expected without a ``tune`` section).
 
     Returns:
         Each problem as a line naming the missing paths and the ``dvc repro`` to run.
@@ -135,9 +154,11 @@ def missing_inputs(
     ]
     for name in config.setting_names:
         missing = []
+        tuned = config.tune is not None and name in config.settings
         for folder, needed in (
             (evaluation / name, list(EVALUATION_FILES)),
             (logs / name, [f"{seed_key(seed)}/plots" for seed in config.run(name).seeds]),
+            *([(tune / name, list(TUNE_FILES))] if tuned else []),
         ):
             if not folder.is_dir():
                 missing.append(f"{folder}/")
@@ -152,7 +173,13 @@ def missing_inputs(
 
 
 def read_inputs(
-    config: Config, data: Path, evaluation: Path, logs: Path, sweep: Path, lr_find: Path
+    config: Config,
+    data: Path,
+    evaluation: Path,
+    logs: Path,
+    sweep: Path,
+    lr_find: Path,
+    tune: Path,
 ) -> CompareInputs:
     """Read every input of the compare stage (``missing_inputs`` lists none missing).
 
@@ -163,6 +190,7 @@ def read_inputs(
         logs: Folder of the train stages' DVCLive logs.
         sweep: Folder of the sweep stage's outputs.
         lr_find: Folder of the lr_find stage's outputs.
+        tune: Folder of the settings' tunings.
 
     Returns:
         The inputs, per setting in ``config.setting_names`` order.
@@ -200,6 +228,7 @@ def read_inputs(
         sweep_metrics=read_json(sweep / "metrics.json"),
         lr_find_curves=pd.read_csv(lr_find / "curves.csv"),
         suggestions=read_json(lr_find / "suggestions.json"),
+        tuned=None if config.tune is None else read_tuned(tune, list(config.settings)),
     )
 
 
@@ -249,13 +278,49 @@ def compare(config: Config, inputs: CompareInputs) -> Comparison:
         ),
         **_rate_figures(config, summaries, inputs),
     }
+    metrics = metrics_document(summaries)
+    section, isolation = "", None
+    if inputs.tuned is not None:
+        table = tuned_table(inputs.tuned, config.compare.equivalence_margin)
+        for name, entry in tuned_entries(table, config.compare.equivalence_margin).items():
+            metrics[name]["tuned"] = entry
+        section = tuned_markdown(table, config.compare.equivalence_margin) + "\n"
+        isolation = isolation_table(inputs.tuned)
+        builders |= _tuned_figures(config, table, isolation, inputs.tuned, chance)
+    figures = [entry for entry in FIGURES if entry.file in builders]
+    title, rest = summary_markdown(summaries, figures, chance=chance).split("\n", 1)
     return Comparison(
-        metrics=metrics_document(summaries),
+        metrics=metrics,
         curves=curves_table(curves),
         rates=rates,
-        figures={entry.file: builders[entry.file] for entry in FIGURES},
-        summary=summary_markdown(summaries, chance=chance),
+        figures={entry.file: builders[entry.file] for entry in figures},
+        summary=f"{title}\n\n{section}\n{HAND_PICKED}\n{rest}" if section else f"{title}\n{rest}",
+        isolation=isolation,
     )
+
+
+def _tuned_figures(
+    config: Config,
+    table: pd.DataFrame,
+    isolation: pd.DataFrame,
+    tuned: dict[str, dict],
+    chance: float,
+) -> dict[str, Callable[[], Figure]]:
+    """Builders of the tuned comparison's figures (the first three of ``FIGURES``)."""
+    names = list(tuned)  # params order: the colours of every other figure
+    rows = table.set_index("setting").loc[names]
+    label = {name: f"{name} @ {rows.loc[name, 'tuned_lr']:.3g}" for name in names}
+    best = label[str(table.loc[table["reference"], "setting"].iloc[0])]
+    grid = log_grid(config.tune.min_lr, config.tune.max_lr, config.tune.per_decade)
+    return {
+        "tuned_accuracy.png": lambda: plots.tuned_accuracy(
+            {label[n]: list(tuned[n]["evaluation"]["test_accuracy"]) for n in names},
+            chance,
+            best=best,
+        ),
+        "isolation.png": lambda: plots.isolation(isolation, rows.reset_index(), chance),
+        "sensitivity.png": lambda: plots.sensitivity(rows.reset_index(), grid, config.tune.margin),
+    }
 
 
 def shown_boundary(

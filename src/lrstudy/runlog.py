@@ -23,9 +23,11 @@ Kept in one module so the writer and the readers cannot drift apart.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 import pandas as pd
@@ -144,6 +146,54 @@ def live_logger(directory: str | Path) -> keras.callbacks.Callback:
             self.live.end()
 
     return LiveLogger()
+
+
+# Seconds of training before the first progress line, and between lines.
+PROGRESS_SECONDS = 10.0
+
+
+class ProgressClock:
+    """When the epochs of one training started and the last progress line was shown.
+
+    Shared by every member's ``epoch_progress`` callback: the members of a population end
+    each epoch together, and one of them speaks for all.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.last = clock()
+        self.start = self.last
+
+    def due(self) -> float | None:
+        """Seconds since the start when ``PROGRESS_SECONDS`` passed since the last line."""
+        now = self.clock()
+        if now - self.last < PROGRESS_SECONDS:
+            return None
+        self.last = now
+        return now - self.start
+
+
+def epoch_progress(
+    label: str, epochs: int, shared: ProgressClock, stream: TextIO | None = None
+) -> keras.callbacks.Callback:
+    """A callback printing ``<label>: epoch e/E after t s`` when training takes long.
+
+    Silent for training shorter than ``PROGRESS_SECONDS``; afterwards a line at most every
+    ``PROGRESS_SECONDS`` (to ``stream``, stderr by default), so a setting with many epochs
+    shows that it runs and how far it got (issue 21 item 6).
+    """
+    keras = import_keras()
+
+    class EpochProgress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            if (elapsed := shared.due()) is not None:
+                print(
+                    f"{label}: epoch {epoch + 1:,}/{epochs:,} after {elapsed:.0f} s",
+                    file=stream or sys.stderr,
+                    flush=True,
+                )
+
+    return EpochProgress()
 
 
 # --- Readers. ---------------------------------------------------------------------------------

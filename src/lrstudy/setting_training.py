@@ -19,6 +19,8 @@ from lrstudy.data import Dataset
 from lrstudy.evaluation import evaluate_model, predict_grid, setting_metrics
 from lrstudy.model import compiled_model, save_model, set_trained_state
 from lrstudy.runlog import (
+    ProgressClock,
+    epoch_progress,
     live_logger,
     model_path,
     seed_log_dir,
@@ -46,13 +48,16 @@ def train_and_evaluate(
             folder per seed with the untrained model's loss, plus ``learning_rate_steps.tsv``
             for a per-step schedule) and
             ``evaluation`` (``metrics.json``, ``boundary.npy``).
-        progress: called with one line per seed.
+        progress: called with one line per seed. Training that takes long also shows its
+            epochs on stderr (``runlog.epoch_progress``).
 
     Returns:
         The setting's test metrics as written (``evaluation.setting_metrics``).
     """
     seeds, n_classes = list(spec.seeds), config.data.n_classes
     loggers = [live_logger(seed_log_dir(folders["logs"], seed)) for seed in seeds]
+    clock = ProgressClock()
+    shown = [epoch_progress(f"{spec.name} seed {seed}", spec.epochs, clock) for seed in seeds]
     test = data["test"]
     model = compiled_model(config.model_for(spec), test.x.shape[1], n_classes, spec.lr)
     results = train_setting(
@@ -61,7 +66,7 @@ def train_and_evaluate(
         data["train"],
         data["val"],
         n_classes=n_classes,
-        callbacks=lambda member: [loggers[member]],
+        callbacks=lambda member: [loggers[member], shown[member]],
     )
     per_seed, boundaries = {}, []
     for seed, result in zip(seeds, results, strict=True):

@@ -132,11 +132,20 @@ def summary(per_rate: pd.DataFrame) -> dict[str, object]:
 
 def edge_warning(result: dict[str, object]) -> str | None:
     """A one-line warning when the best rate sits at an edge of the grid, else ``None``."""
-    edge = result.get("edge")
+    return grid_edge_warning("best rate", result.get("best_lr"), result.get("edge"), "sweep")
+
+
+def grid_edge_warning(what: str, rate: object, edge: object, section: str) -> str | None:
+    """``"<what> <rate> is the lowest/highest rate of the grid: ...; widen <section>.<key>"``.
+
+    ``edge`` is ``"low"``, ``"high"`` or ``None`` (no warning; ``rate``, a float, is then
+    not read). The sweep's best rate and a setting's tuned rate
+    (``tuning.tuning_edge_warning``) share the message.
+    """
     if edge is None:
         return None
     side, key = ("lowest", "min_lr") if edge == "low" else ("highest", "max_lr")
     return (
-        f"best rate {result['best_lr']:.3g} is the {side} rate of the grid: the optimum may "
-        f"lie beyond it; widen sweep.{key}"
+        f"{what} {float(rate):.3g} is the {side} rate of the grid: the optimum may lie beyond it; "
+        f"widen {section}.{key}"
     )

@@ -43,14 +43,19 @@ def train_grid(
     config: Config,
     data: Mapping[str, Dataset],
     progress: Callable[[str], None] = print,
+    spec: RunSpec | None = None,
 ) -> pd.DataFrame:
-    """Train every rate over the study's seeds with the ``train`` defaults; evaluate on test.
+    """Train every rate over the seeds of ``spec``; evaluate each model on test.
 
     Args:
-        rates: Constant learning rates.
+        rates: Learning rates: constant (the sweep) or base rates of ``spec``'s schedule.
         config: The validated params (``model``, ``train``).
         data: The ``train``, ``val`` and ``test`` splits.
         progress: Called with one line per rate.
+        spec: The run each rate trains (``training.at_rate`` sets its base rate, keeping
+            the schedule's shape) and its seeds; default ``sweep_spec`` (constant rates,
+            the ``train`` defaults, the study's seeds). The tuning stage passes a
+            setting's run with the tuning or evaluation seeds: one loop for both.
 
     Returns:
         One row per rate and seed, columns ``RESULT_COLUMNS``: the last epoch's training
@@ -58,17 +63,17 @@ def train_grid(
         (``evaluation.divergence_epoch``: a loss non-finite, or the training loss ending
         over 1.25 times the untrained model's).
     """
-    spec = sweep_spec(config, float(rates[0]))
+    spec = sweep_spec(config, float(rates[0])) if spec is None else spec
     results = train_setting(
         spec,
-        config.model,
+        config.model_for(spec),
         data["train"],
         data["val"],
         n_classes=config.data.n_classes,
         rates=rates,
     )
     model = compiled_model(
-        config.model, data["train"].x.shape[1], config.data.n_classes, float(rates[0])
+        config.model_for(spec), data["train"].x.shape[1], config.data.n_classes, float(rates[0])
     )
     rows = []
     for rate in rates:
@@ -90,5 +95,5 @@ def train_grid(
                 }
             )
         accuracies = [round(row["val_accuracy"], 3) for row in rows[-len(spec.seeds) :]]
-        progress(f"sweep lr {rate:.3g}: val_accuracy per seed {accuracies}")
+        progress(f"{spec.name} lr {rate:.3g}: val_accuracy per seed {accuracies}")
     return pd.DataFrame(rows)[list(RESULT_COLUMNS)]

@@ -56,6 +56,28 @@ FIT_ONLY_HOOKS = (
 )
 
 
+# Schedule keys that are learning rates (a floor, a peak): they scale with the base rate.
+RATE_KEYS = ("min_lr", "max_lr", "end_lr")
+
+
+def at_rate(spec: RunSpec, rate: float) -> RunSpec:
+    """``spec`` at base rate ``rate``, the schedule's shape kept.
+
+    Every rate-valued schedule key (``RATE_KEYS``: a cyclic schedule's ``min_lr`` and
+    ``max_lr``, a WSD's or plateau's floor ``min_lr``, a polynomial's ``end_lr``) is scaled
+    by ``rate / spec.lr``, so the rates stay the same multiples of the base rate
+    (a cyclic 0.005..0.05 becomes 0.0005..0.005 at base rate 0.005). Durations, factors
+    and ratios are unchanged; a constant schedule has no rate keys.
+    """
+    factor = float(rate) / spec.lr
+    update = {
+        key: getattr(spec.schedule, key) * factor
+        for key in RATE_KEYS
+        if getattr(spec.schedule, key, None) is not None
+    }
+    return replace(spec, lr=float(rate), schedule=spec.schedule.model_copy(update=update))
+
+
 def no_callbacks(_member: int) -> Sequence[keras.callbacks.Callback]:
     """No extra callbacks for any member."""
     return ()
@@ -75,7 +97,7 @@ def train_setting(
 
     Args:
         spec: the setting's run; ``rates`` replaces its base rate by each rate in turn (the
-            LR sweep), the schedule's shape staying.
+            LR sweep, the tuning grid), the schedule's shape staying (``at_rate``).
         model_config: the network and optimizer.
         train: training rows.
         val: validation rows.
@@ -90,7 +112,7 @@ def train_setting(
     Raises:
         ValueError: as ``train_population`` (a callback with per-batch hooks under ``fast``).
     """
-    runs = [spec] if rates is None else [replace(spec, lr=float(rate)) for rate in rates]
+    runs = [spec] if rates is None else [at_rate(spec, rate) for rate in rates]
     if spec.loop == "fit":
         members = [(run, seed) for run in runs for seed in spec.seeds]
         for index, (run, seed) in enumerate(members):

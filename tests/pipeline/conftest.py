@@ -41,13 +41,15 @@ def tiny_pipeline_params(params: dict[str, Any]) -> dict[str, Any]:
     """Shrink params.yaml so the whole pipeline runs in seconds per stage.
 
     Keeps ``PIPELINE_SETTINGS`` and the ``suggested`` settings; 200 samples, 2 epochs,
-    1 seed, a 20×20 grid, a sweep of 3 rates and a range test of 20 steps.
+    1 seed, a 20×20 grid, a sweep of 3 rates, a range test of 20 steps and a tuning grid
+    of 3 rates on 1 tuning seed.
     """
     params["data"]["n_samples"] = 200
     params["train"].update({"epochs": 2, "seeds": 1})
     params["evaluate"]["grid"]["points"] = 20
     params["sweep"].update({"min_lr": 1e-3, "max_lr": 0.1, "per_decade": 1})
     params["lr_find"].update({"steps": 20})
+    params["tune"].update({"min_lr": 1e-3, "max_lr": 0.1, "per_decade": 1, "seeds": 1})
     params["settings"] = {name: params["settings"][name] for name in PIPELINE_SETTINGS}
     for setting in params["settings"].values():
         setting.pop("epochs", None)

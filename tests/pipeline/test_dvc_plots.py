@@ -23,6 +23,9 @@ pytestmark = pytest.mark.slow
 CHARTS = ("loss", "accuracy", "learning_rate")
 SWEEP_CHART = "sweep_accuracy"  # one line per split, not per setting
 IMAGES = (
+    "reports/figures/tuned_accuracy.png",
+    "reports/figures/isolation.png",
+    "reports/figures/sensitivity.png",
     "reports/figures/test_accuracy.png",
     "reports/figures/decision_boundaries.png",
     "reports/figures/lr_sweep.png",
@@ -119,10 +122,13 @@ def test_plots_show_writes_an_html_page_with_the_overlaid_charts(
     page = (tmp_path / "index.html").read_text()
     specs = [json.loads(match) for match in re.findall(r"var spec = (\{.*\});\s*$", page, re.M)]
     vega = [spec for spec in specs if "data" in spec]
-    assert len(vega) == len(CHARTS) + 1  # + the sweep's chart
+    assert len(vega) == len(CHARTS) + 2  # + the sweep's chart and the isolation plot
     for spec in vega:
         if "setting" in spec["data"]["values"][0]:
-            assert {row["setting"] for row in spec["data"]["values"]} == set(settings)
+            # the isolation plot: the tuned settings only (a suggested one is not tuned)
+            tuned_only = spec["title"]["text"].startswith("Isolation")
+            expected = set(settings[:3]) if tuned_only else set(settings)
+            assert {row["setting"] for row in spec["data"]["values"]} == expected
     titles = {spec["title"]["text"] for spec in vega}
     assert any("Loss" in title for title in titles)
     assert any("Learning rate" in title for title in titles)

@@ -232,7 +232,7 @@ def test_pr_report_between_two_commits(study: Study) -> None:
     assert "[!WARNING]" not in report  # the results are committed
 
     images = IMAGE.findall(report)
-    assert len(images) == 12  # six figures, base and head
+    assert len(images) == 18  # nine figures (three of the tuned comparison), base and head
     for link in images:
         assert (report_file.parent / link).is_file(), link
     assert {Path(link).name for link in images} == {
@@ -289,7 +289,7 @@ def test_dropping_a_setting_leaves_nothing_a_fresh_clone_reruns(study: Study) ->
     project.edit_params(lambda params: params["settings"].pop("lr_large"))
     ran, result = project.repro()
     assert ran == ["validate", "compare"]
-    for part in ("models", "logs", "evaluation"):
+    for part in ("models", "logs", "evaluation", "tune"):
         assert not (root / part / "lr_large").exists(), part
         assert f"removed {part}/lr_large/" in result.stdout
     commit_all(project, "drop lr_large")

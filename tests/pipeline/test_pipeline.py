@@ -44,6 +44,13 @@ def test_first_run_runs_every_stage_and_writes_outputs(project: Project) -> None
     expected |= {f"train@{name}" for name in SETTINGS}
     assert set(ran) == expected and len(ran) == len(expected)
     assert ran[:3] == ["validate", "generate", "split"] and ran[-1] == "compare"
+    # train@ tunes its setting too (tune grid 1e-3, 1e-2, 0.1); compare reports it.
+    metrics = json.loads((project.root / "reports" / "metrics.json").read_text())
+    for name in SETTINGS:
+        selection = json.loads((project.root / "tune" / name / "tuned.json").read_text())
+        assert selection["tuned_lr"] in (1e-3, 1e-2, 0.1)
+        assert metrics[name]["tuned"]["lr"] == selection["tuned_lr"]
+    assert "tuned" not in metrics["lr_valley"]  # its rate comes from the range test
 
     root = project.root
     for part in ("train", "val", "test"):

@@ -50,9 +50,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 
 def test_three_classes_and_three_features_train_evaluate_and_report(project: Project) -> None:
-    import keras
-
     from lrstudy.data import read_dataset
+    from lrstudy.runtime import import_keras
+
+    # Through lrstudy's import: a bare `import keras` then `load_model` would start
+    # TensorFlow unpinned, and every later test of this worker that trains would refuse to.
+    keras = import_keras()
 
     root = project.root
     test = read_dataset(root / "data" / "prepared" / "test.csv")

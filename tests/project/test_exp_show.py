@@ -41,6 +41,10 @@ def test_exp_show_keeps_only_the_headline_metrics() -> None:
     settings = json.loads((PROJECT_ROOT / "reports/metrics.json").read_text())
     expected = {f"{name}.test_accuracy.mean" for name in settings}
     expected |= {f"{name}.diverged.seeds" for name in settings}
+    # Of the tuned comparison, each setting's tuned rate and its test accuracy.
+    tuned = [name for name, entry in settings.items() if "tuned" in entry]
+    assert tuned, "the committed results have no tuned comparison"
+    expected |= {f"{name}.tuned.{leaf}" for name in tuned for leaf in ("lr", "test_accuracy")}
     expected |= {"best_lr", "suggestions.minimum", "suggestions.steep", "suggestions.valley"}
     assert kept == expected
 

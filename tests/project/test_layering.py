@@ -20,7 +20,7 @@ SRC = PROJECT_ROOT / "src"
 # Top-level modules and packages of lrstudy, lowest layer first.
 LAYERS = (
     {"", "clock", "executor", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
-    {"config", "runlog"},
+    {"config", "runlog", "equivalence", "tuning"},
     {"data"},
     {"schedule_formulas", "schedules", "rate_plan", "model", "evaluation"},
     {
@@ -34,8 +34,18 @@ LAYERS = (
         "lr_finder",
         "report",
         "plots",
+        "tuned_comparison",
     },
-    {"sweep_training", "setting_training", "comparison", "pr_report", "vega_page"},
+    {
+        "sweep_training",
+        "setting_training",
+        "comparison",
+        "cost",
+        "dry_run",
+        "pr_report",
+        "vega_page",
+    },
+    {"tune_training"},
     {"stages"},
 )
 LAYER = {unit: index for index, units in enumerate(LAYERS) for unit in units}

@@ -93,3 +93,42 @@ def test_bad_params_counts_match_the_table() -> None:
     text = " ".join(README.split())
     assert f"per kind of mistake ({len(BAD_PARAMS)}); each is" in text
     assert f"and {end_to_end} of them also end to end" in text
+
+
+def tuned_cells(entry: dict | None) -> list[str]:
+    """A setting's row of the README's tuned table from its ``tuned`` metrics entry.
+
+    ``None`` (committed results from before the tuned comparison): every cell ``–``.
+    """
+    if entry is None:
+        return ["–"] * 5
+    best = entry["vs_best"]
+    good = entry["good_rates"]
+    if best["is_best"]:
+        compared, verdict = "best", "best"
+    elif best["difference"] is None:  # the same run as the best's
+        compared, verdict = f"= `{entry['same_as']}`", best["verdict"]
+    else:
+        compared = f"{best['difference']:+.4f} [{best['ci_low']:+.4f}, {best['ci_high']:+.4f}]"
+        verdict = best["verdict"]
+    if entry["same_as"] is not None:
+        verdict += f" (the same run as `{entry['same_as']}`)"
+    return [
+        f"{entry['lr']:.3g} ({entry['given_lr']:.3g})",
+        f"{entry['test_accuracy']:.4f}",
+        compared,
+        verdict,
+        f"{good['low']:.3g} – {good['high']:.3g} ({good['decades']:.2g})",
+    ]
+
+
+def test_tuned_table_matches_committed_metrics(default_params) -> None:
+    metrics = json.loads(committed_text("reports/metrics.json"))
+    rows = table_rows("tuned-table")
+    assert list(rows) == list(default_params["settings"])
+    expected = {name: tuned_cells(metrics[name].get("tuned")) for name in rows}
+    table = "\n".join(
+        f"| `{name}` | " + " | ".join(cells) + " |" for name, cells in expected.items()
+    )
+    for name, cells in rows.items():
+        assert cells[1:] == expected[name], f"{name}; the rows as they should read:\n{table}"

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from lrstudy import runlog, sweep
+from lrstudy import runlog, sweep, tuning
 from lrstudy.config import parse_config
 from lrstudy.evaluation import summarize
 from lrstudy.report import formatting
@@ -522,7 +522,36 @@ def compare_inputs(tmp_path: Path, params: dict[str, Any]) -> Path:
         if name == "diverging":
             grid[0] = np.nan
         np.save(folder / "boundary.npy", grid)
+        write_tuning(tmp_path / "tune" / name, accuracies[name])
     return tmp_path
+
+
+def write_tuning(folder: Path, accuracies: list[float]) -> None:
+    """Made-up outputs of a train@ stage's tuning: 3 base rates × 2 tuning seeds, 2 seeds."""
+    folder.mkdir(parents=True)
+    results = pd.DataFrame(
+        {
+            "lr": [1e-3, 1e-3, 1e-2, 1e-2, 1e-1, 1e-1],
+            "seed": [1000, 1001] * 3,
+            "val_accuracy": [0.7, 0.72, 0.95, 0.96, 0.94, 0.95],
+            "test_accuracy": [0.71, 0.7, 0.96, 0.95, 0.93, 0.94],
+            "diverged": [False] * 6,
+        }
+    )
+    per_rate = sweep.curve(results)
+    per_rate.to_csv(folder / "curve.csv", index=False)
+    (folder / "tuned.json").write_text(
+        json.dumps({"given_lr": 0.05, **tuning.select_rate(per_rate, 0.01)})
+    )
+    pd.DataFrame(
+        {
+            "seed": [0, 1],
+            "lr": 0.01,
+            "val_accuracy": accuracies,
+            "test_accuracy": accuracies,
+            "diverged": False,
+        }
+    ).to_csv(folder / "evaluation.csv", index=False)
 
 
 def write_sweep_and_range_test(root: Path) -> None:
@@ -565,6 +594,8 @@ def run_compare(root: Path, reports: str = "reports") -> int:
             str(root / "sweep"),
             "--lr-find",
             str(root / "lr_find"),
+            "--tune",
+            str(root / "tune"),
             "--suggestions",
             str(root / "lr_find" / "suggestions.json"),
             "--params",
@@ -608,11 +639,18 @@ def test_compare_writes_every_output(compare_inputs: Path) -> None:
     cosine = metrics["cosine"]["vs_best"]
     assert cosine["paired"] is True and cosine["difference"] == pytest.approx(-0.04)
     assert cosine["prob_improvement"] == 0.0
+    # Tuned (write_tuning): every setting's best mean validation accuracy is at 0.01; the
+    # reference is the highest mean validation accuracy at the tuned rate, plateau's.
+    assert metrics["plateau"]["tuned"]["vs_best"] == {"is_best": True}
+    tuned = metrics["cosine"]["tuned"]
+    assert tuned["lr"] == 0.01 and tuned["good_rates"] == {"low": 0.01, "high": 0.1, "decades": 1.0}
+    assert tuned["vs_best"]["difference"] == pytest.approx(-0.04)
 
     assert sorted(path.name for path in (reports / "figures").iterdir()) == sorted(
         entry.file for entry in FIGURES
     )
     assert sorted(path.name for path in (reports / "plots").iterdir()) == [
+        "isolation.csv",
         "learning_curves.csv",
         "learning_rate.csv",
     ]  # written as a whole folder: the stale file is gone
@@ -630,6 +668,11 @@ def test_compare_writes_every_output(compare_inputs: Path) -> None:
         assert f"| {name} |" in markdown
     assert "diverging (1 of 2 seeds, first at epoch 4)" in markdown
     assert "Best on validation accuracy: **plateau**" in markdown
+    tuned_at, hand_picked_at = (
+        markdown.index("## Which schedule? Each at its own tuned base rate"),
+        markdown.index("## Each setting at its hand-picked rate"),
+    )
+    assert markdown.index("# Learning-rate study") < tuned_at < hand_picked_at
 
 
 def test_compare_is_byte_for_byte_reproducible(compare_inputs: Path) -> None:
@@ -645,7 +688,7 @@ def test_compare_is_byte_for_byte_reproducible(compare_inputs: Path) -> None:
         for p in (compare_inputs / "second").rglob("*")
         if p.is_file()
     }
-    assert first.keys() == second.keys() and len(first) == 2 + len(FIGURES) + 2
+    assert first.keys() == second.keys() and len(first) == 2 + len(FIGURES) + 3
     assert first == second
     leftovers = [p.name for p in (compare_inputs / "first").rglob(".*")]
     assert leftovers == []  # no temporary files left behind

@@ -12,7 +12,8 @@ state outside NumPy's range 0..2**32 - 1 are refused.
 
 Modules, each importing only those before it: ``types`` (the strict value types and
 ``ConfigError``), ``schedules`` (one schema per schedule type), ``errors`` (pydantic's
-errors as one-line messages), ``sections`` (the sections, ``Config`` and ``RunSpec``) and
+errors as one-line messages), ``tuning`` (sections ``tune`` and ``compare``),
+``sections`` (the sections, ``Config`` and ``RunSpec``) and
 ``loading`` (reading the file, ``parse_config`` and the checks across sections).
 """
 
@@ -45,6 +46,7 @@ from lrstudy.config.sections import (
     DataConfig,
     EvaluateConfig,
     GridConfig,
+    LimitsConfig,
     LrFindConfig,
     LrFromRangeTest,
     ModelConfig,
@@ -55,6 +57,7 @@ from lrstudy.config.sections import (
     SweepConfig,
     TrainConfig,
 )
+from lrstudy.config.tuning import CompareConfig, TuneConfig
 from lrstudy.config.types import (
     ACTIVATIONS,
     LR_SUGGESTIONS,
@@ -70,6 +73,7 @@ __all__ = [
     "MAX_SEED",
     "OPTIMIZERS",
     "SCHEDULE_TYPES",
+    "CompareConfig",
     "Config",
     "ConfigError",
     "ConstantSchedule",
@@ -80,6 +84,7 @@ __all__ = [
     "EvaluateConfig",
     "ExponentialSchedule",
     "GridConfig",
+    "LimitsConfig",
     "LrFindConfig",
     "LrFromRangeTest",
     "ModelConfig",
@@ -97,6 +102,7 @@ __all__ = [
     "SuggestedSettingConfig",
     "SweepConfig",
     "TrainConfig",
+    "TuneConfig",
     "load_config",
     "parse_config",
     "parse_params_text",

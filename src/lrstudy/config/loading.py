@@ -19,6 +19,7 @@ from lrstudy.clock import lasts_a_tick, steps_per_epoch, ticks_per_epoch
 from lrstudy.config.errors import Spellings, format_error
 from lrstudy.config.schedules import CosineRestartsSchedule, CyclicSchedule
 from lrstudy.config.sections import Config
+from lrstudy.config.tuning import tuning_seeds_disjoint
 from lrstudy.config.types import MAX_SEED, ConfigError, yaml_kind
 
 Check = Callable[[Config], list[str]]
@@ -150,6 +151,7 @@ CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
     (_seeds_in_range, False),
     (_periods_last_a_tick, False),
     (_schedules_fit_their_runs, False),
+    (tuning_seeds_disjoint, False),
 )
 
 

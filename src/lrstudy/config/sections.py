@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 from lrstudy.config.errors import format_error
 from lrstudy.config.optimizers import DEFAULT_OPTIMIZER, Optimizer, OptimizerConfig
 from lrstudy.config.schedules import ConstantSchedule, Schedule, ScheduleConfig
+from lrstudy.config.tuning import CompareConfig, TuneConfig
 from lrstudy.config.types import (
     ACTIVATIONS,
     LR_SUGGESTIONS,
@@ -197,6 +198,13 @@ class LrFindConfig(StrictModel):
         return self
 
 
+class LimitsConfig(StrictModel):
+    """What ``validate`` lets a study cost (``lrstudy.cost``); raise them to run a larger one."""
+
+    hours: PositiveFloat = 2.0
+    memory_gb: PositiveFloat = 8.0
+
+
 class LrFromRangeTest(StrictModel):
     """``lr: {from: lr_find, suggestion: valley}``: the rate the range test suggests."""
 
@@ -229,6 +237,10 @@ class Config(StrictModel):
     sweep: SweepConfig | None = None
     lr_find: LrFindConfig | None = None
     suggested: dict[SettingName, SuggestedSettingConfig] = Field(default_factory=dict)
+    limits: LimitsConfig = LimitsConfig()
+    # Each setting's base rate tuned (in its train@ stage), and the tuned comparison.
+    tune: TuneConfig | None = None
+    compare: CompareConfig = CompareConfig()
     _suggestions: dict[str, float | None] | None = PrivateAttr(default=None)
 
     @property

@@ -11,7 +11,8 @@ cross; nothing raises).
 
 Modules: ``style`` (setting styles, panel grids, legends, saving), ``boundaries``
 (decision boundaries), ``curves`` (learning curves and learning rates), ``accuracy``
-(test accuracy) and ``rates`` (the LR sweep and the LR range test). Their figure
+(test accuracy), ``rates`` (the LR sweep and the LR range test) and ``tuned``
+(the isolation and sensitivity figures of the tuned comparison). Their figure
 functions are re-exported here: ``plots.lr_sweep(...)``.
 """
 
@@ -40,6 +41,7 @@ from lrstudy.plots.style import (
     save_figure,
     setting_styles,
 )
+from lrstudy.plots.tuned import isolation, sensitivity, tuned_accuracy
 
 __all__ = [
     "CURVE_PANELS",
@@ -57,12 +59,15 @@ __all__ = [
     "close",
     "decision_boundaries",
     "grid_shape",
+    "isolation",
     "learning_curves",
     "learning_rates",
     "legend_columns",
     "lr_range_test",
     "lr_sweep",
     "save_figure",
+    "sensitivity",
     "setting_styles",
     "test_accuracy",
+    "tuned_accuracy",
 ]

@@ -8,6 +8,10 @@ valid edit reruns this stage but, the marker being byte-identical, nothing downs
 the edit does not affect. ``make repro`` also runs this module before DVC reads dvc.yaml,
 so problems DVC would report first in its own words (``settings: null``, a setting named
 ``../x``, a missing params.yaml) get lrstudy's message instead.
+
+It also prints the study's cost (models, optimizer steps, estimated time and peak memory,
+``lrstudy.cost``) and refuses a study past ``limits.hours`` or ``limits.memory_gb`` with one
+line naming the key that drives it, its value and the limit to raise.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from lrstudy.config import Config
+from lrstudy.config import Config, ConfigError
+from lrstudy.cost import describe, limit_problems, study_cost
 from lrstudy.io import write_text
 from lrstudy.stages import stage_main
 
@@ -29,8 +34,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 @stage_main(__doc__, _arguments)
 def main(config: Config, args: argparse.Namespace) -> None:
-    """Validation already ran (in ``stage_main``); write the marker."""
-    del config
+    """Validation already ran (in ``stage_main``); print the cost, check it, write the marker."""
+    costs = study_cost(config)
+    print("\n".join(describe(costs)))
+    if problems := limit_problems(config, costs):
+        raise ConfigError(problems)
     if args.out is not None:
         out = Path(args.out)
         if not out.is_file() or out.read_text(encoding="utf-8") != MARKER:
