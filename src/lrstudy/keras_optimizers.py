@@ -11,6 +11,8 @@
   ``lrstudy.schedule_free``). Eagerly (no Grappler) both classes give the same bits
   (``tests/test_keras_optimizers.py``).
 
+* ``prodigy_class()``: the authors' Prodigy (``lrstudy.prodigy``), which Keras lacks.
+
 The classes are made on first use (Keras is imported inside functions) and registered
 with Keras' serialization under the package ``lrstudy``: ``lrstudy.model.load_model``
 makes them before loading a saved model.
@@ -21,6 +23,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from lrstudy.prodigy import SLOTS, STATE, ProdigyOptions, prodigy_step, start_state
 from lrstudy.runtime import import_keras
 
 
@@ -68,6 +71,92 @@ def schedule_free_adamw_class() -> type:
     return ScheduleFreeAdamW
 
 
+@functools.cache
+def prodigy_class() -> type:
+    """Prodigy (Mishchenko & Defazio 2023) as a Keras optimizer: ``lrstudy.prodigy``'s step.
+
+    ``d`` is one number for the whole model, estimated from sums over every weight, so the
+    step is taken for all weights at once (``_backend_update_step``, which Keras' base
+    class runs for every variable in turn; no ``tf.distribute`` strategy, as lrstudy trains
+    on one CPU). Variables, after Keras' ``iterations`` and ``learning_rate``: each
+    weight's ``prodigy.SLOTS`` in turn, then the scalars ``prodigy.STATE``.
+    """
+    keras = import_keras()
+    import tensorflow as tf
+
+    @keras.saving.register_keras_serializable(package="lrstudy")
+    class Prodigy(keras.optimizers.Optimizer):
+        """Prodigy with the options of ``config.optimizers.ProdigyOptimizer``."""
+
+        def __init__(
+            self,
+            learning_rate: Any = 1.0,
+            d_coef: float = 1.0,
+            growth_rate: float | None = None,
+            d0: float = 1e-6,
+            beta_3: float | None = None,
+            weight_decay: float = 0.0,
+            safeguard_warmup: bool = False,
+            use_bias_correction: bool = False,
+            name: str = "prodigy",
+            **kwargs: Any,
+        ) -> None:
+            super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+            self.prodigy_keys = {
+                "d_coef": d_coef,
+                "growth_rate": growth_rate,
+                "d0": d0,
+                "beta_3": beta_3,
+                "weight_decay": weight_decay,
+                "safeguard_warmup": safeguard_warmup,
+                "use_bias_correction": use_bias_correction,
+            }
+            self.options = ProdigyOptions.of(self.prodigy_keys)
+
+        def build(self, variables: list) -> None:
+            if self.built:
+                return
+            super().build(variables)
+            self._prodigy_slots = []
+            for variable in variables:
+                own = [self.add_variable_from_reference(variable, name) for name in SLOTS]
+                own[SLOTS.index("p0")].assign(variable)
+                self._prodigy_slots.append(own)
+            self._prodigy_state = [
+                self.add_variable((), initializer=keras.initializers.Constant(value), name=name)
+                for name, value in zip(STATE, start_state(self.options.d0), strict=True)
+            ]
+
+        def _backend_update_step(self, grads: list, trainable_variables: list, learning_rate):
+            """Prodigy's step on every weight at once (one member)."""
+            expand = [tf.expand_dims(tf.convert_to_tensor(v), 0) for v in trainable_variables]
+            slots = [
+                tuple(
+                    tf.expand_dims(tf.convert_to_tensor(slot), 0)
+                    for slot in self._prodigy_slots[self._get_variable_index(v)]
+                )
+                for v in trainable_variables
+            ]
+            state = tuple(tf.reshape(tf.convert_to_tensor(x), [1]) for x in self._prodigy_state)
+            lr = tf.reshape(tf.cast(learning_rate, tf.float32), [1])
+            grads = [tf.expand_dims(tf.cast(g, tf.float32), 0) for g in grads]
+            weights, slots, state = prodigy_step(self.options, expand, grads, slots, state, lr)
+            for variable, weight, own in zip(trainable_variables, weights, slots, strict=True):
+                variable.assign(weight[0])
+                for slot, value in zip(
+                    self._prodigy_slots[self._get_variable_index(variable)], own, strict=True
+                ):
+                    slot.assign(value[0])
+            for variable, value in zip(self._prodigy_state, state, strict=True):
+                variable.assign(value[0])
+
+        def get_config(self) -> dict[str, Any]:
+            return {**super().get_config(), **self.prodigy_keys}
+
+    return Prodigy
+
+
 def register_all() -> None:
     """Make (and so register with Keras' serialization) every class of this module."""
     schedule_free_adamw_class()
+    prodigy_class()

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from lrstudy.prodigy import SLOTS, STATE, prodigy_step, start_state
 from lrstudy.runtime import import_keras
 from lrstudy.schedule_free import averaged_weights
 
@@ -35,6 +36,11 @@ def _trained(weight: Any, slots: tuple) -> Any:
     return weight
 
 
+def flatten_slots(slots: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """One member's slots, per weight in turn (Keras' order: Adam's m, v of each weight)."""
+    return [slot for per_weight in slots for slot in per_weight]
+
+
 @dataclass(frozen=True)
 class MemberOptimizer:
     """A Keras optimizer's update for stacked members (module docstring).
@@ -47,14 +53,43 @@ class MemberOptimizer:
     """
 
     n_slots: int
-    update: Callable
+    update: Callable | None
     start: Callable[[np.ndarray, int], np.ndarray] = _zeros
     evaluated: Callable[[Any, tuple], Any] = _trained
+    update_all: Callable | None = None
+    keras_slots: Callable[[list[list[np.ndarray]]], list[np.ndarray]] = flatten_slots
 
     @property
     def averages(self) -> bool:
         """Whether members are evaluated at other weights than they train (Schedule-Free)."""
         return self.evaluated is not _trained
+
+    def apply(self, weights: list, gradients: list, slots: list, lr: Any, now: Any) -> tuple:
+        """Every weight's step: ``update`` per weight, or ``update_all`` at once (Prodigy).
+
+        Args:
+            weights: per weight ``[members, *shape]``.
+            gradients: shaped like ``weights``.
+            slots: per slot, per weight (the population's layout).
+            lr: the step's rate per member, ``[members]``.
+            now: the optimizer steps taken before this one.
+
+        Returns:
+            ``(weights, slots)`` in the same layout.
+        """
+        import_keras()
+        import tensorflow as tf
+
+        if self.update_all is not None:
+            return self.update_all(weights, gradients, slots, lr, now)
+        new_weights, new_slots = [], [[] for _ in range(self.n_slots)]
+        for k, (variable, gradient) in enumerate(zip(weights, gradients, strict=True)):
+            member_lr = tf.reshape(lr, [-1] + [1] * (len(variable.shape) - 1))
+            variable, own = self.update(variable, gradient, [s[k] for s in slots], member_lr, now)
+            new_weights.append(variable)
+            for slot, value in zip(new_slots, own, strict=True):
+                slot.append(value)
+        return new_weights, new_slots
 
 
 def _adam(optimizer: Any) -> MemberOptimizer:
@@ -175,6 +210,54 @@ def _schedule_free_adamw(optimizer: Any) -> MemberOptimizer:
     return MemberOptimizer(2, update, start, evaluated)
 
 
+def _prodigy(optimizer: Any) -> MemberOptimizer:
+    """The authors' Prodigy (``lrstudy.prodigy``), each member with its own ``d``.
+
+    8 slots per weight: ``prodigy.SLOTS`` (s, p0, exp_avg, exp_avg_sq), then the member's
+    ``prodigy.STATE`` (d, d_max, d_numerator, k) repeated over the weight's shape (the
+    population's slots are shaped like the weights; every weight holds the same copy, read
+    from the first). In Keras' order (``keras_slots``): each weight's 4 slots, then the 4
+    numbers, as ``keras_optimizers``' ``Prodigy`` adds its variables.
+    """
+    import_keras()
+    import tensorflow as tf
+
+    options = optimizer.options
+    n = len(SLOTS)
+    first_state = start_state(options.d0)
+
+    def update_all(weights, gradients, slots, lr, now):
+        per_weight = [tuple(slot[k] for slot in slots[:n]) for k in range(len(weights))]
+        state = tuple(tf.reshape(slot[0], [tf.shape(slot[0])[0], -1])[:, 0] for slot in slots[n:])
+        weights, per_weight, state = prodigy_step(
+            options, weights, gradients, per_weight, state, lr
+        )
+        stacked = [[own[j] for own in per_weight] for j in range(n)]
+        for value in state:
+            stacked.append(
+                [
+                    tf.broadcast_to(tf.reshape(value, [-1] + [1] * (len(w.shape) - 1)), tf.shape(w))
+                    for w in weights
+                ]
+            )
+        return weights, stacked
+
+    def start(weight: np.ndarray, slot: int) -> np.ndarray:
+        if slot == SLOTS.index("p0"):
+            return weight.copy()
+        if slot < n:
+            return np.zeros_like(weight)
+        return np.full_like(weight, first_state[slot - n])
+
+    def keras_slots(slots: list[list[np.ndarray]]) -> list[np.ndarray]:
+        numbers = [np.float32(np.asarray(value).flat[0]) for value in slots[0][n:]]
+        return [slot for per_weight in slots for slot in per_weight[:n]] + numbers
+
+    return MemberOptimizer(
+        n + len(STATE), None, start, update_all=update_all, keras_slots=keras_slots
+    )
+
+
 def evaluated_weights(optimizer: MemberOptimizer, weights: list, slots: list) -> list:
     """Every weight as evaluated and saved (``optimizer.evaluated``), slots per weight."""
     return [optimizer.evaluated(w, tuple(slot[k] for slot in slots)) for k, w in enumerate(weights)]
@@ -188,4 +271,5 @@ OPTIMIZERS: dict[str, Callable[[Any], MemberOptimizer]] = {
     "sgd": _sgd,
     "rmsprop": _rmsprop,
     "schedule_free_adamw": _schedule_free_adamw,
+    "prodigy": _prodigy,
 }

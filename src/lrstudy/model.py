@@ -21,7 +21,7 @@ from pydantic import TypeAdapter
 from lrstudy.config import ModelConfig
 from lrstudy.config.optimizers import Optimizer, OptimizerConfig
 from lrstudy.io import atomic_path
-from lrstudy.keras_optimizers import register_all, schedule_free_adamw_class
+from lrstudy.keras_optimizers import prodigy_class, register_all, schedule_free_adamw_class
 from lrstudy.runtime import import_keras
 
 if TYPE_CHECKING:
@@ -129,6 +129,7 @@ def make_optimizer(
         "adamw": keras.optimizers.AdamW,
         # Keras' class, its averaging weight exact on every CPU (lrstudy.keras_optimizers).
         "schedule_free_adamw": schedule_free_adamw_class(),
+        "prodigy": prodigy_class(),  # the authors' algorithm (lrstudy.prodigy)
     }
     # A fixed name: Keras would otherwise number every new optimizer (adam_1, adam_2, ...)
     # into the saved config, so identical models saved in one process would differ.

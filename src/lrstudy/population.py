@@ -42,7 +42,7 @@ import numpy as np
 from lrstudy.clock import steps_per_epoch as clock_steps_per_epoch
 from lrstudy.config import ModelConfig
 from lrstudy.data import Dataset
-from lrstudy.member_optimizers import OPTIMIZERS, evaluated_weights
+from lrstudy.member_optimizers import OPTIMIZERS, evaluated_weights, flatten_slots
 from lrstudy.model import (
     build_model,
     compile_model,
@@ -171,7 +171,7 @@ class Population:
         self.optimizer = OPTIMIZERS[model_config.optimizer.type](
             make_optimizer(model_config.optimizer, 0.0)
         )
-        self.n_slots, self._update = self.optimizer.n_slots, self.optimizer.update
+        self.n_slots = self.optimizer.n_slots
         self.n_val = 0 if val is None else len(val)
         self._initial: dict[int, list[np.ndarray]] = {}
         self.metrics = self._compiled_metrics(train)
@@ -198,7 +198,7 @@ class Population:
         and step losses out.
         """
         network = StackedNetwork(self.model_config, self.n_classes)
-        step = step_function(network, train, self.batch_size, self.n_slots, self._update)
+        step = step_function(network, train, self.batch_size, self.optimizer.apply)
         one_epoch = epoch_function(
             network, step, self.steps_per_epoch, val, self.optimizer.evaluated
         )
@@ -371,16 +371,19 @@ class PopulationState:
             None if self.evaluated is None else [np.asarray(w) for w in self.evaluated],
         )
 
-    def member_optimizer_state(self, member: int, rate: float) -> list[np.ndarray]:
+    def member_optimizer_state(
+        self, member: int, rate: float, keras_slots: Callable = flatten_slots
+    ) -> list[np.ndarray]:
         """Member ``member``'s optimizer variables in Keras' order.
 
         That of ``optimizer.variables`` once built: steps taken, ``rate`` (its next rate),
-        then each weight's slots in turn (Adam: momentum, velocity).
+        then the slots as ``keras_slots`` orders them (``MemberOptimizer.keras_slots``; by
+        default each weight's slots in turn: Adam's momentum, velocity).
         """
         slots = [
-            np.asarray(slot[k][member]) for k in range(len(self.weights)) for slot in self.slots
+            [np.asarray(slot[k][member]) for slot in self.slots] for k in range(len(self.weights))
         ]
-        return [np.int64(self.iterations), np.float32(rate), *slots]
+        return [np.int64(self.iterations), np.float32(rate), *keras_slots(slots)]
 
     def member_weights(self, member: int) -> list[np.ndarray]:
         """Member ``member``'s weights to save, in Keras' ``get_weights`` order (``evaluated``)."""

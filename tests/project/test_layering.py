@@ -22,7 +22,15 @@ LAYERS = (
     {"", "clock", "executor", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
     {"config", "runlog", "equivalence", "tuning"},
     {"data"},
-    {"schedule_formulas", "schedules", "rate_plan", "keras_optimizers", "model", "evaluation"},
+    {
+        "schedule_formulas",
+        "schedules",
+        "rate_plan",
+        "prodigy",
+        "keras_optimizers",
+        "model",
+        "evaluation",
+    },
     {
         "training_run",
         "member_optimizers",
