@@ -44,3 +44,32 @@ def test_a_model_compiled_with_it_saves_and_loads(tmp_path, config) -> None:
     loaded = load_model(tmp_path / "m.keras")
     assert type(loaded.optimizer) is schedule_free_adamw_class()
     assert loaded.optimizer.get_config() == model.optimizer.get_config()
+
+
+@pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer:UserWarning")
+def test_a_prodigy_member_saves_with_its_state_and_loads(tmp_path, default_params) -> None:
+    """The population's Prodigy state (per weight 4 slots, then d, d_max, d_numerator, k)
+    goes into the saved model's optimizer, variable for variable, and loads back."""
+    from dataclasses import replace
+
+    from lrstudy.config.optimizers import ProdigyOptimizer
+    from lrstudy.model import compiled_model, set_trained_state
+
+    from .test_population import population_results, small_config
+
+    config, parts = small_config(default_params)
+    optimizer = ProdigyOptimizer(type="prodigy")
+    spec = replace(config.run("lr_medium"), epochs=3, lr=1.0, optimizer=optimizer)
+    result = population_results(spec, config, parts, range(1))[0]
+    model_config = config.model_for(spec)
+    model = compiled_model(model_config, parts["train"].x.shape[1], config.data.n_classes, 1.0)
+    set_trained_state(model, result.weights, result.optimizer_state)
+    save_model(model, tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    assert type(loaded.optimizer).__name__ == "Prodigy"
+    state = [np.asarray(v) for v in loaded.optimizer.variables]
+    assert len(state) == len(result.optimizer_state) == 2 + 4 * len(result.weights) + 4
+    for value, expected in zip(state, result.optimizer_state, strict=True):
+        np.testing.assert_array_equal(value, expected)
+    d = state[-4]
+    assert d > optimizer.d0  # d has grown from d0: the state is a trained one

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from lrstudy.config import parse_config
-from lrstudy.config.optimizers import AdamWOptimizer
+from lrstudy.config.optimizers import AdamWOptimizer, ProdigyOptimizer
 from lrstudy.data import generate, split
 from lrstudy.fit_loop import fit_seed
 from lrstudy.member_optimizers import OPTIMIZERS
@@ -43,6 +43,7 @@ from .conftest import tiny_params
 
 RTOL = 5e-6  # per-epoch history, population vs fit (module docstring)
 WEIGHT_ATOL = 4e-5  # trained weights, population vs fit
+PRODIGY = ProdigyOptimizer(type="prodigy")
 
 
 def small_config(default_params, **changes):
@@ -162,10 +163,18 @@ def equivalence_cases(default_params):
         "3 classes": (three, three_parts, replace(three.run("lr_medium"), epochs=12, lr=0.02)),
         "sgd": (sgd, sgd_parts, replace(sgd.run("lr_medium"), epochs=12, lr=0.5, batch_size=64)),
         "adamw": (config, parts, replace(config.run("lr_medium"), epochs=12, optimizer=adamw)),
+        # Prodigy at the authors' rate 1: d estimated per member, its state saved as fit's.
+        "prodigy": (
+            config,
+            parts,
+            replace(config.run("lr_medium"), epochs=12, lr=1.0, optimizer=PRODIGY),
+        ),
     }
 
 
-@pytest.mark.parametrize("kind", ["constant", "one_cycle", "plateau", "3 classes", "sgd", "adamw"])
+@pytest.mark.parametrize(
+    "kind", ["constant", "one_cycle", "plateau", "3 classes", "sgd", "adamw", "prodigy"]
+)
 def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
     config, parts, spec = equivalence_cases(default_params)[kind]
     seed = 5

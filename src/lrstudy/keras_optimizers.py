@@ -117,11 +117,10 @@ def prodigy_class() -> type:
             if self.built:
                 return
             super().build(variables)
-            self._prodigy_slots = []
-            for variable in variables:
-                own = [self.add_variable_from_reference(variable, name) for name in SLOTS]
-                own[SLOTS.index("p0")].assign(variable)
-                self._prodigy_slots.append(own)
+            self._prodigy_slots = [
+                [self.add_variable_from_reference(variable, name) for name in SLOTS]
+                for variable in variables
+            ]
             self._prodigy_state = [
                 self.add_variable((), initializer=keras.initializers.Constant(value), name=name)
                 for name, value in zip(STATE, start_state(self.options.d0), strict=True)

@@ -243,9 +243,7 @@ def _prodigy(optimizer: Any) -> MemberOptimizer:
         return weights, stacked
 
     def start(weight: np.ndarray, slot: int) -> np.ndarray:
-        if slot == SLOTS.index("p0"):
-            return weight.copy()
-        if slot < n:
+        if slot < n:  # p0 too: the first step takes it (lrstudy.prodigy)
             return np.zeros_like(weight)
         return np.full_like(weight, first_state[slot - n])
 

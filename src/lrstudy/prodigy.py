@@ -7,8 +7,11 @@ of its weights, so each member sums over its own weights only. ``lrstudy.member_
 runs it for the population; ``lrstudy.keras_optimizers``' ``Prodigy`` class for ``fit``
 (one member). ``tests/test_oracles.py`` checks both against the authors' code.
 
-Per weight 4 slots (``SLOTS``): ``s`` (the estimate's gradient sum), ``p0`` (the starting
-weights), Adam's ``exp_avg`` and ``exp_avg_sq`` (both scaled by ``d``); per member 4 numbers
+Per weight 4 slots (``SLOTS``), all zero before the first step: ``s`` (the estimate's
+gradient sum), ``p0`` (the starting weights: taken at every step while ``k`` is 0, as the
+weights do not move before the first step counted, where the authors copy them when they
+first see a gradient; Keras' ``build`` cannot assign them, as ``fit`` builds the optimizer
+in a scope that drops assignments), Adam's ``exp_avg`` and ``exp_avg_sq`` (both scaled by ``d``); per member 4 numbers
 (``STATE``): ``d``, ``d_max``, ``d_numerator`` and ``k`` (the steps taken). The authors keep
 those in Python floats (float64); here they are float32, like everything else, and so are
 the sums (their ``.item()`` of float32 sums, accumulated in float64): the difference is the
@@ -124,7 +127,9 @@ def prodigy_step(
     numerator = d_numerator * b3
     delta, denominator, moved = tf.zeros_like(d), tf.zeros_like(d), []
     s_rate = ratio * d if options.safeguard_warmup else ratio * dlr
+    fresh = tf.equal(k, 0)
     for w, g, (s, p0, m, v) in zip(weights, gradients, slots, strict=True):
+        p0 = tf.where(_per_member(fresh, w), w, p0)  # the weights before the first step
         delta = delta + ratio * dlr * _sum(g * (p0 - w))
         m = m * b1 + g * _per_member(d * (1 - b1), g)
         v = v * b2 + _per_member(d * d * (1 - b2), g) * g * g
