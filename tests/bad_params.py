@@ -393,6 +393,23 @@ BAD_PARAMS = [
         e2e=False,
     ),
     BadParams(
+        "prodigy-d-coef-negative",
+        _set("settings", "lr_medium", "optimizer", value={"type": "prodigy", "d_coef": -1.0}),
+        ("settings.lr_medium.optimizer.d_coef = -1.0", "> 0 and <= 100"),
+    ),
+    BadParams(
+        "prodigy-growth-rate-not-above-1",
+        _set("model", "optimizer", value={"type": "prodigy", "growth_rate": 1}),
+        ("model.optimizer.growth_rate = 1", "> 1 and <= 1e+06", "null"),
+        e2e=False,
+    ),
+    BadParams(
+        "prodigy-flag-not-boolean",
+        _set("model", "optimizer", value={"type": "prodigy", "safeguard_warmup": "yes"}),
+        ("model.optimizer.safeguard_warmup = 'yes'", "true or false"),
+        e2e=False,
+    ),
+    BadParams(
         "optimizer-option-of-another-type",
         _set("model", "optimizer", value={"type": "sgd", "weight_decay": 0.1}),
         ("model.optimizer: unknown key 'weight_decay'", "allowed keys: type"),

@@ -26,6 +26,17 @@ from typing import Any
 from lrstudy.prodigy import SLOTS, STATE, ProdigyOptions, prodigy_step, start_state
 from lrstudy.runtime import import_keras
 
+# Prodigy's options (``config.optimizers.ProdigyOptimizer``) and their defaults.
+PRODIGY_KEYS: dict[str, Any] = {
+    "d_coef": 1.0,
+    "growth_rate": None,
+    "d0": 1e-6,
+    "beta_3": None,
+    "weight_decay": 0.0,
+    "safeguard_warmup": False,
+    "use_bias_correction": False,
+}
+
 
 @functools.cache
 def schedule_free_adamw_class() -> type:
@@ -82,36 +93,17 @@ def prodigy_class() -> type:
     weight's ``prodigy.SLOTS`` in turn, then the scalars ``prodigy.STATE``.
     """
     keras = import_keras()
-    import tensorflow as tf
 
     @keras.saving.register_keras_serializable(package="lrstudy")
     class Prodigy(keras.optimizers.Optimizer):
         """Prodigy with the options of ``config.optimizers.ProdigyOptimizer``."""
 
-        def __init__(
-            self,
-            learning_rate: Any = 1.0,
-            d_coef: float = 1.0,
-            growth_rate: float | None = None,
-            d0: float = 1e-6,
-            beta_3: float | None = None,
-            weight_decay: float = 0.0,
-            safeguard_warmup: bool = False,
-            use_bias_correction: bool = False,
-            name: str = "prodigy",
-            **kwargs: Any,
-        ) -> None:
+        def __init__(self, learning_rate: Any = 1.0, name: str = "prodigy", **kwargs: Any):
+            """Keras' options, and ``PRODIGY_KEYS`` (their defaults where absent)."""
+            keys = {key: kwargs.pop(key, value) for key, value in PRODIGY_KEYS.items()}
             super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-            self.prodigy_keys = {
-                "d_coef": d_coef,
-                "growth_rate": growth_rate,
-                "d0": d0,
-                "beta_3": beta_3,
-                "weight_decay": weight_decay,
-                "safeguard_warmup": safeguard_warmup,
-                "use_bias_correction": use_bias_correction,
-            }
-            self.options = ProdigyOptions.of(self.prodigy_keys)
+            self.prodigy_keys = keys
+            self.options = ProdigyOptions.of(keys)
 
         def build(self, variables: list) -> None:
             if self.built:
@@ -128,31 +120,37 @@ def prodigy_class() -> type:
 
         def _backend_update_step(self, grads: list, trainable_variables: list, learning_rate):
             """Prodigy's step on every weight at once (one member)."""
-            expand = [tf.expand_dims(tf.convert_to_tensor(v), 0) for v in trainable_variables]
-            slots = [
-                tuple(
-                    tf.expand_dims(tf.convert_to_tensor(slot), 0)
-                    for slot in self._prodigy_slots[self._get_variable_index(v)]
-                )
-                for v in trainable_variables
-            ]
-            state = tuple(tf.reshape(tf.convert_to_tensor(x), [1]) for x in self._prodigy_state)
-            lr = tf.reshape(tf.cast(learning_rate, tf.float32), [1])
-            grads = [tf.expand_dims(tf.cast(g, tf.float32), 0) for g in grads]
-            weights, slots, state = prodigy_step(self.options, expand, grads, slots, state, lr)
-            for variable, weight, own in zip(trainable_variables, weights, slots, strict=True):
-                variable.assign(weight[0])
-                for slot, value in zip(
-                    self._prodigy_slots[self._get_variable_index(variable)], own, strict=True
-                ):
-                    slot.assign(value[0])
-            for variable, value in zip(self._prodigy_state, state, strict=True):
-                variable.assign(value[0])
+            _prodigy_update(self, grads, trainable_variables, learning_rate)
 
         def get_config(self) -> dict[str, Any]:
             return {**super().get_config(), **self.prodigy_keys}
 
     return Prodigy
+
+
+def _prodigy_update(optimizer: Any, grads: list, variables: list, learning_rate: Any) -> None:
+    """``prodigy_step`` on one member (the model), its result assigned to the variables."""
+    import_keras()
+    import tensorflow as tf
+
+    def member(value: Any) -> Any:
+        return tf.expand_dims(tf.cast(tf.convert_to_tensor(value), tf.float32), 0)
+
+    own = [optimizer._prodigy_slots[optimizer._get_variable_index(v)] for v in variables]
+    weights, new_slots, state = prodigy_step(
+        optimizer.options,
+        [member(v) for v in variables],
+        [member(g) for g in grads],
+        [tuple(member(slot) for slot in slots) for slots in own],
+        tuple(tf.reshape(tf.convert_to_tensor(x), [1]) for x in optimizer._prodigy_state),
+        tf.reshape(tf.cast(learning_rate, tf.float32), [1]),
+    )
+    for variable, weight, slots, values in zip(variables, weights, own, new_slots, strict=True):
+        variable.assign(weight[0])
+        for slot, value in zip(slots, values, strict=True):
+            slot.assign(value[0])
+    for variable, value in zip(optimizer._prodigy_state, state, strict=True):
+        variable.assign(value[0])
 
 
 def register_all() -> None:

@@ -10,8 +10,9 @@ runs it for the population; ``lrstudy.keras_optimizers``' ``Prodigy`` class for 
 Per weight 4 slots (``SLOTS``), all zero before the first step: ``s`` (the estimate's
 gradient sum), ``p0`` (the starting weights: taken at every step while ``k`` is 0, as the
 weights do not move before the first step counted, where the authors copy them when they
-first see a gradient; Keras' ``build`` cannot assign them, as ``fit`` builds the optimizer
-in a scope that drops assignments), Adam's ``exp_avg`` and ``exp_avg_sq`` (both scaled by ``d``); per member 4 numbers
+first see a gradient; an assignment in a Keras ``build`` did not reach the variable under
+``fit``, measured: ``fit``'s ``d`` grew from a wrong ``p0``), Adam's ``exp_avg`` and
+``exp_avg_sq`` (both scaled by ``d``); per member 4 numbers
 (``STATE``): ``d``, ``d_max``, ``d_numerator`` and ``k`` (the steps taken). The authors keep
 those in Python floats (float64); here they are float32, like everything else, and so are
 the sums (their ``.item()`` of float32 sums, accumulated in float64): the difference is the

@@ -117,10 +117,9 @@ def check_optimizer(optimizer: Any, rate: float) -> None:
     import tensorflow as tf  # after import_keras (make_optimizer) pinned its arithmetic
 
     ones = tf.ones([2, 3])
-    update = member.update
-    slots = tuple(tf.constant(member.start(ones.numpy(), k)) for k in range(member.n_slots))
-    lr = tf.constant([[1e-3], [0.0]], tf.float32)
-    variable, _ = update(ones, ones, slots, lr, tf.constant(0, tf.int64))
+    slots = [[tf.constant(member.start(ones.numpy(), k))] for k in range(member.n_slots)]
+    lr = tf.constant([1e-3, 0.0], tf.float32)
+    (variable,), _ = member.apply([ones], [ones], slots, lr, tf.constant(0, tf.int64))
     assert np.isfinite(variable.numpy()).all(), optimizer
 
 

@@ -77,9 +77,13 @@ class ProdigyOptimizer(StrictModel):
 
     type: Literal["prodigy"]
     d_coef: strict_number(float, "scales d's estimate", gt=0, le=100) = 1.0
-    growth_rate: strict_number(float, "d's largest growth per step", gt=1, le=1e6) | None = None
+    growth_rate: (
+        strict_number(float, "d's largest growth per step; null: uncapped", gt=1, le=1e6) | None
+    ) = None
     d0: strict_number(float, "the first d", ge=1e-10, le=1) = 1e-6
-    beta_3: strict_number(float, "the estimate's decay", ge=0, lt=1) | None = None
+    beta_3: strict_number(float, "the estimate's decay; null: sqrt(0.999)", ge=0, lt=1) | None = (
+        None
+    )
     weight_decay: strict_number(float, "decoupled decay per unit of d·lr", ge=0, le=1) = 0.0
     safeguard_warmup: StrictBool = False
     use_bias_correction: StrictBool = False
