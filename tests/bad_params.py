@@ -410,6 +410,38 @@ BAD_PARAMS = [
         e2e=False,
     ),
     BadParams(
+        "schedule-free-with-a-decaying-schedule",
+        _setting(
+            "sf",
+            {"lr": 0.01, "schedule": {"type": "cosine"}, "optimizer": "schedule_free_adamw"},
+        ),
+        ("settings.sf.schedule.type = 'cosine'", "allowed with it: constant"),
+    ),
+    BadParams(
+        "prodigy-with-a-warmup-unguarded",
+        _setting(
+            "pg",
+            {
+                "lr": 1.0,
+                "schedule": {"type": "cosine", "warmup_epochs": 2},
+                "optimizer": "prodigy",
+            },
+        ),
+        ("settings.pg.schedule.warmup_epochs = 2", "safeguard_warmup: true"),
+        e2e=False,
+    ),
+    BadParams(
+        "prodigy-with-restarts-unguarded",
+        _both(
+            _set("model", "optimizer", value="prodigy"),
+            _setting(
+                "pr", {"lr": 1.0, "schedule": {"type": "cosine_restarts", "first_decay_epochs": 5}}
+            ),
+        ),
+        ("settings.pr.schedule.type = 'cosine_restarts'", "safeguard_warmup: true"),
+        e2e=False,
+    ),
+    BadParams(
         "optimizer-option-of-another-type",
         _set("model", "optimizer", value={"type": "sgd", "weight_decay": 0.1}),
         ("model.optimizer: unknown key 'weight_decay'", "allowed keys: type"),
