@@ -123,8 +123,8 @@ def test_validate_prints_the_cost_and_refuses_before_writing(tmp_path: Path, cap
     marker.unlink()
     assert main(["--params", str(path), "--out", str(marker)]) == 2
     error = capsys.readouterr().err.splitlines()
-    assert error[0] == "error: params.yaml: 1 problem:" and len(error) == 2
-    assert error[1].startswith("  - train.epochs: 100000: ")
+    assert len(error) == 1
+    assert error[0].startswith("error: params.yaml: train.epochs: 100000: ")
     assert not marker.exists()
 
 
@@ -148,7 +148,7 @@ def test_readme_quotes_the_committed_studys_cost_and_refusal(default_params) -> 
     typo["train"]["epochs"] = 100000
     config = parse_config(typo)
     [problem] = cost.limit_problems(config, cost.study_cost(config))
-    assert f"  - {problem}\n" in readme
+    assert f"error: params.yaml: {problem}\n" in readme
     assert f"`limits.hours` ({config.limits.hours:g} by default)" in readme
     assert f"`limits.memory_gb` ({config.limits.memory_gb:g})" in readme
 

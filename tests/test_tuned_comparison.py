@@ -95,3 +95,19 @@ def test_identical_tuned_runs_are_compared_once() -> None:
     assert "0.5 decades: large, medium, small" in text
     entries = tuned_entries(table.reset_index(), 0.005)
     assert entries["medium"]["same_as"] == "large" and entries["large"]["same_as"] is None
+
+
+def test_summary_and_metrics_write_the_same_rounded_mean() -> None:
+    """A mean that is a tie at the fifth decimal (0.98875) but whose float sum falls just
+    below it: the summary's table and metrics.json both show the same four decimals (the
+    README quotes metrics.json; before, the summary rounded the raw mean down)."""
+    test = np.array([0.9875, 0.99] * 10)
+    assert float(np.mean(test)) < 0.98875  # the float sum lands below the tie
+    tuned = {
+        "a": tuned_entry(test, 0.99, 0.1, 1.0),
+        "b": tuned_entry(np.full(20, 0.99), 0.995, 0.03, 1.0),
+    }
+    table = tuned_table(tuned, margin=0.005)
+    entries = tuned_entries(table, 0.005)
+    shown = f"{entries['a']['test_accuracy']:.4f}"
+    assert f"| {shown} |" in tuned_markdown(table, 0.005)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 
+from lrstudy.sample_size import smallest_sample_size
 from lrstudy.statistics import ALPHA, POWER
 
 # Paired differences that differ by less than this (relative) have no spread: float noise
@@ -99,19 +100,9 @@ def tost_seeds(
     """
     if not (math.isfinite(difference) and math.isfinite(spread)) or abs(difference) >= margin:
         return None
-    high = 2
-    while tost_power(difference, spread, high, margin, alpha) < power:
-        if high >= limit:
-            return None
-        high = min(2 * high, limit)
-    low = max(2, high // 2)
-    while low < high:
-        middle = (low + high) // 2
-        if tost_power(difference, spread, middle, margin, alpha) >= power:
-            high = middle
-        else:
-            low = middle + 1
-    return low
+    return smallest_sample_size(
+        lambda n: tost_power(difference, spread, n, margin, alpha) >= power, limit
+    )
 
 
 def verdict(

@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import special, stats
 
+from lrstudy.sample_size import smallest_sample_size
+
 CONFIDENCE = 0.95
 ACCURACY_BOUNDS = (0.0, 1.0)  # an accuracy's range: its intervals stay inside it
 ALPHA = 0.05  # family-wise error rate of the comparisons against the best
@@ -297,19 +299,8 @@ def seeds_for_power(
     if spread <= 0:
         return floor
     effect = abs(difference) / spread
-    high = 2  # power grows with n: double until it is reached, then bisect
-    while t_test_power(effect, high, alpha, paired) < power:
-        if high >= limit:
-            return None
-        high = min(2 * high, limit)
-    low = max(2, high // 2)
-    while low < high:
-        middle = (low + high) // 2
-        if t_test_power(effect, middle, alpha, paired) >= power:
-            high = middle
-        else:
-            low = middle + 1
-    return max(low, floor)
+    needed = smallest_sample_size(lambda n: t_test_power(effect, n, alpha, paired) >= power, limit)
+    return None if needed is None else max(needed, floor)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from lrstudy.equivalence import tost_p, tost_seeds, verdict, verdict_text
+from lrstudy.evaluation import ROUND
 from lrstudy.io import read_json
 from lrstudy.statistics import ACCURACY_BOUNDS, ALPHA, compare_to_reference, holm
 
@@ -131,7 +132,8 @@ def tuned_table(tuned: Mapping[str, Mapping[str, object]], margin: float) -> pd.
             row.update({"verdict": "equivalent", "verdict_text": "the same run as the best"})
         rows.append(row)
     # Every column, also where nothing was compared (one setting, or only identical runs).
-    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    # Rounded once here, so the summary and metrics.json format the same numbers.
+    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS).round(ROUND)
     return frame.sort_values("test_accuracy", ascending=False, kind="stable")
 
 
@@ -188,7 +190,7 @@ def tuned_entries(table: pd.DataFrame, margin: float) -> dict[str, dict[str, obj
     setting whose identical run stands for this one, see ``tuned_table``) and ``vs_best``
     (``is_best``; for the others ``difference``, ``ci_low``, ``ci_high``, ``p_holm``,
     ``prob_improvement``, ``tost_p_holm``, ``equivalence_margin``, ``verdict``,
-    ``seeds_needed``). Floats rounded to 6 decimals, missing values null.
+    ``seeds_needed``). Floats rounded to ``ROUND`` decimals, missing values null.
     """
     entries = {}
     for row in table.to_dict("records"):
@@ -225,12 +227,12 @@ def tuned_entries(table: pd.DataFrame, margin: float) -> dict[str, dict[str, obj
 
 
 def _plain_tree(value: object) -> object:
-    """``value`` with every leaf JSON-ready (``_plain``) and floats rounded to 6 decimals."""
+    """``value`` with every leaf JSON-ready (``_plain``), floats rounded to ``ROUND`` places."""
     if isinstance(value, dict):
         return {key: _plain_tree(item) for key, item in value.items()}
     plain = _plain(value)
     if isinstance(plain, float):
-        return round(plain, 6) + 0.0  # + 0.0: never -0.0
+        return round(plain, ROUND) + 0.0  # + 0.0: never -0.0
     return plain
 
 

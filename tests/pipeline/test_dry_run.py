@@ -54,4 +54,4 @@ def test_a_new_setting_runs_before_compare_and_a_runaway_study_is_refused(projec
         check=False,
     )
     assert result.returncode != 0
-    assert "  - train.epochs: 10000000: the study would take about " in result.stderr
+    assert "params.yaml: train.epochs: 10000000: the study would take about " in result.stderr

@@ -19,7 +19,8 @@ from ..conftest import PROJECT_ROOT
 SRC = PROJECT_ROOT / "src"
 # Top-level modules and packages of lrstudy, lowest layer first.
 LAYERS = (
-    {"", "clock", "executor", "io", "runtime", "statistics", "sweep"},  # "": the package's __init__
+    {"", "clock", "executor", "io", "runtime", "sample_size"},  # "": the package's __init__
+    {"statistics", "sweep"},
     {"config", "runlog", "equivalence", "tuning"},
     {"data"},
     {

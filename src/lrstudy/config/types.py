@@ -28,14 +28,20 @@ LR_SUGGESTIONS = ("minimum", "steep", "valley")  # lrstudy.lr_finder.SUGGESTIONS
 
 
 class ConfigError(ValueError):
-    """Raised for invalid parameters; ``problems`` holds one message per problem."""
+    """Raised for invalid parameters; ``problems`` holds one message per problem.
+
+    One problem reads as one line (``params.yaml: train.epochs = -3: …``); several as a
+    count and one indented line each.
+    """
 
     def __init__(self, problems: list[str], source: str = "params.yaml") -> None:
         self.problems = problems
         self.source = source
+        if len(problems) == 1:
+            super().__init__(f"{source}: {problems[0]}")
+            return
         lines = "\n".join(f"  - {problem}" for problem in problems)
-        noun = "problem" if len(problems) == 1 else "problems"
-        super().__init__(f"{source}: {len(problems)} {noun}:\n{lines}")
+        super().__init__(f"{source}: {len(problems)} problems:\n{lines}")
 
 
 class StrictModel(BaseModel):
