@@ -107,7 +107,7 @@ format: $(STAMP) ## Format the code and fix what ruff can
 KERAS_TUNER := keras-tuner==1.4.8 tensorboard==2.21.0
 BENCH_ARGS ?=
 
-bench: $(STAMP) ## Training speed: population vs fast loop, sweep, dvc repro, Keras Tuner (benchmarks/README)
+bench: $(STAMP) ## Training speed: population vs fast loop, sweep, dvc repro, a local Dask cluster, Keras Tuner (benchmarks/README)
 	PYTHONPATH=src $(BIN)/python benchmarks/bench_training.py $(BENCH_ARGS)
 	$(BIN)/python -c "import keras_tuner, tensorboard" 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check $(KERAS_TUNER)

@@ -19,6 +19,9 @@ Sections, each written to the markdown report (default ``benchmarks/results.md``
    (``bench_population.py``, a fresh process per size).
 6. ``dvc repro`` from scratch: a fresh clone of HEAD against one of the pre-population
    commit, per stage (``bench_repro.py``); ``--skip-repro`` skips it (about 15 minutes).
+7. The ``sweep`` stage in this process against a local 2-worker Dask cluster, and the
+   per-chunk costs the README's scaling estimate uses (``bench_cluster.py``);
+   ``--skip-cluster`` skips it (about 5 minutes).
 
 Absolute seconds depend on the machine and its load; the ratios are the result. No test
 asserts a time: these machines are shared and noisy.
@@ -41,6 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench_cluster import cluster_section
 from bench_population import COUNTS, curve_section
 from bench_repro import repro_section
 from sweep_baseline import sweep_section
@@ -373,6 +377,7 @@ def main() -> None:
         "--counts", type=int, nargs="+", default=COUNTS, help="population sizes (5)"
     )
     parser.add_argument("--skip-repro", action="store_true", help="skip section 6")
+    parser.add_argument("--skip-cluster", action="store_true", help="skip section 7")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.md")
     args = parser.parse_args()
 
@@ -390,6 +395,8 @@ def main() -> None:
     report.sections.insert(0, top + headline(medians, stage_speedup, sweep_speedup))
     if not args.skip_repro:
         report.add(repro_section())
+    if not args.skip_cluster:
+        report.add(cluster_section())
     report.add([f"Load average at the end: {_load()}."])
     print(report.text())
     print(f"written to {args.out}")

@@ -250,3 +250,191 @@ def test_a_closed_port_fails_with_one_line_and_writes_nothing(
     assert errors[-1].startswith(f"error: cannot reach the Dask scheduler at {address}")
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "params.yaml"]
+
+
+# --- Workers that cannot compute the same bits are refused. --------------------------------
+
+CPUINFO_AVX2 = "processor\t: 0\nflags\t\t: fpu sse4_2 avx avx2 fma\n"  # abridged /proc/cpuinfo
+
+
+@pytest.mark.parametrize(
+    ("machine", "cpuinfo", "problem"),
+    [
+        ("x86_64", CPUINFO_AVX2, None),
+        ("AMD64", CPUINFO_AVX2, None),
+        ("aarch64", "Features\t: fp asimd\n", "its CPU is aarch64, not x86-64"),
+        ("x86_64", "flags\t\t: fpu sse4_2 avx fma\n", "its CPU lacks AVX2"),
+        ("x86_64", "flags\t\t: fpu avx2x\nbugs\t: avx2\n", "its CPU lacks AVX2"),
+        ("x86_64", None, "its CPU's instruction sets cannot be read (/proc/cpuinfo)"),
+    ],
+)
+def test_cpu_problem(machine, cpuinfo, problem) -> None:
+    from lrstudy.executor import cpu_problem
+
+    assert cpu_problem(machine, cpuinfo) == problem
+
+
+def test_a_worker_with_other_software_is_refused() -> None:
+    from lrstudy.executor import check_worker, software_identity
+
+    mine = software_identity()
+    assert check_worker(mine) is None  # this machine: x86-64 with AVX2 (the project's own)
+    assert set(mine) >= {"keras", "numpy", "lrstudy source"}
+    other = {**mine, "keras": "3.0.0", "lrstudy source": "0" * 16}
+    problem = check_worker(other)
+    assert problem.startswith("other software: keras 3.15.1 here, 3.0.0 in the stage, ")
+    assert f"lrstudy source {mine['lrstudy source']} here, {'0' * 16} in the stage" in problem
+
+
+class _FakeFuture:
+    def __init__(self, key: str, outcome: object) -> None:
+        self.key, self.outcome = key, outcome
+
+    def result(self) -> object:
+        if isinstance(self.outcome, BaseException):
+            raise self.outcome
+        return self.outcome
+
+
+class _FakeClient:
+    """The part of ``distributed.Client`` run_on_cluster uses; records what it was asked."""
+
+    def __init__(self, answers: dict[str, str | None], outcomes: list[object]) -> None:
+        self.answers, self.outcomes = answers, list(outcomes)
+        self.submitted: list[_FakeFuture] = []
+        self.cancelled: list[_FakeFuture] = []
+        self.closed = False
+
+    def run(self, function, *args):
+        return self.answers
+
+    def scatter(self, data, broadcast=False):
+        return data
+
+    def submit(self, task, *args, key, **kwargs):
+        self.submitted.append(_FakeFuture(key, self.outcomes.pop(0)))
+        return self.submitted[-1]
+
+    def who_has(self, future):
+        return {future.key: ("tcp://10.0.0.5:4000",)}
+
+    def cancel(self, futures):
+        self.cancelled += futures
+
+    def close(self):
+        self.closed = True
+
+
+def _run_fake(monkeypatch, client: _FakeClient, chunks: int) -> list:
+    from lrstudy.executor import run_on_cluster
+
+    monkeypatch.setattr("distributed.Client", lambda *args, **kwargs: client)
+    return list(run_on_cluster("tcp://10.0.0.1:8786", len, (), [[i] for i in range(chunks)], "t"))
+
+
+def test_a_refused_worker_is_named_and_nothing_is_submitted(monkeypatch) -> None:
+    from lrstudy.executor import ClusterError
+
+    answers = {"tcp://10.0.0.5:4000": None, "tcp://10.0.0.7:4000": "its CPU lacks AVX2"}
+    client = _FakeClient(answers, [])
+    with pytest.raises(ClusterError) as raised:
+        _run_fake(monkeypatch, client, 2)
+    assert str(raised.value) == (
+        "refusing Dask worker(s) that cannot compute lrstudy's bits: "
+        "tcp://10.0.0.7:4000 (its CPU lacks AVX2)"
+    )
+    assert client.submitted == [] and client.closed
+
+
+def test_ctrl_c_while_gathering_cancels_every_task_of_the_stage(monkeypatch) -> None:
+    client = _FakeClient({"tcp://10.0.0.5:4000": None}, [[1], KeyboardInterrupt(), [1], [1]])
+    with pytest.raises(KeyboardInterrupt):
+        _run_fake(monkeypatch, client, 4)
+    assert client.cancelled == client.submitted and len(client.submitted) == 4
+    assert client.closed
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_tasks_on_a_real_cluster(cluster) -> None:
+    """SIGINT from a running task (so it lands mid-gather): the scheduler forgets every key."""
+    import threading
+    import time
+
+    from distributed import Client
+
+    from lrstudy.executor import run_on_cluster
+
+    address, _ = cluster
+    pid = os.getpid()
+
+    def task(chunk: list[int]) -> list[int]:  # a local function: cloudpickle sends it by value
+        import os
+        import signal
+        import time
+
+        if chunk == [0]:
+            os.kill(pid, signal.SIGINT)
+        time.sleep(60)
+        return chunk
+
+    # No handler of pytest's in the way: SIGINT raises KeyboardInterrupt in this thread.
+    assert threading.current_thread() is threading.main_thread()
+    with pytest.raises(KeyboardInterrupt):
+        list(run_on_cluster(address, task, (), [[i] for i in range(6)], "ctrl-c"))
+    with Client(address, timeout="30s", set_as_default=False) as client:
+        deadline = time.monotonic() + 30
+        keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+        while keys and time.monotonic() < deadline:
+            time.sleep(0.5)
+            keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+    assert keys == []
+
+
+@pytest.mark.slow
+def test_a_worker_on_another_cpu_is_refused_by_its_address(tmp_path, cluster) -> None:
+    """A third worker whose ``platform.machine()`` says aarch64 (patched by a preload)."""
+    from lrstudy.executor import ClusterError, run_on_cluster
+
+    address, processes = cluster
+    preload = tmp_path / "arm_preload.py"
+    preload.write_text("import platform\nplatform.machine = lambda: 'aarch64'\n")
+    port = _free_port()
+    worker = [address, "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard", "--no-nanny"]
+    worker += ["--worker-port", str(port), "--preload", str(preload)]
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    processes.append(_start(["worker", *worker], env, tmp_path / "worker-arm.log"))
+    _wait_for_workers(address, 3)
+    with pytest.raises(ClusterError) as raised:
+        list(run_on_cluster(address, len, (), [[0], [1]], "refuse"))
+    assert str(raised.value) == (
+        "refusing Dask worker(s) that cannot compute lrstudy's bits: "
+        f"tcp://127.0.0.1:{port} (its CPU is aarch64, not x86-64)"
+    )
+    # A worker that joins after the stage's check: each chunk checks its worker first.
+    from distributed import Client
+
+    from lrstudy.executor import checked_task, software_identity
+
+    arm = f"tcp://127.0.0.1:{port}"
+    with Client(address, timeout="30s", set_as_default=False) as client:
+        future = client.submit(checked_task, software_identity(), len, [0], workers=[arm])
+        with pytest.raises(ClusterError) as raised:
+            future.result(timeout=60)
+    assert str(raised.value) == (
+        f"refusing Dask worker {arm} that cannot compute lrstudy's bits: "
+        "its CPU is aarch64, not x86-64"
+    )
+
+
+def test_each_chunk_checks_its_worker_before_it_trains(monkeypatch) -> None:
+    from lrstudy.executor import ClusterError, checked_task, software_identity
+
+    expected = software_identity()
+    assert checked_task(expected, len, [1, 2, 3]) == 3
+    monkeypatch.setattr("platform.machine", lambda: "aarch64")
+    with pytest.raises(ClusterError) as raised:
+        checked_task(expected, len, [1, 2, 3])
+    assert str(raised.value) == (
+        "refusing Dask worker this process that cannot compute lrstudy's bits: "
+        "its CPU is aarch64, not x86-64"
+    )

@@ -31,6 +31,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -76,22 +77,91 @@ def scheduler_address() -> str | None:
     return dask.config.get("scheduler-address", None) or None
 
 
-def check_worker() -> str | None:
-    """Why this machine cannot compute lrstudy's bits (not x86-64, no AVX2), or ``None``.
+# The packages whose versions decide a worker's floats besides lrstudy's own source
+# (distribution names as pip knows them; requirements.lock pins them).
+NUMERIC_PACKAGES = ("tensorflow-cpu", "tensorflow", "keras", "numpy")
 
-    Runs on every worker (``Client.run``). The pinned runtime caps oneDNN at AVX2, which
-    gives the same floats on every x86-64 CPU that has it; no pin can make another CPU
-    compute them.
+
+def software_identity() -> dict[str, str]:
+    """What a worker must share with the stage's process to compute the same bits.
+
+    The versions of ``NUMERIC_PACKAGES`` installed here (from their metadata: nothing is
+    imported) and a SHA-256 of lrstudy's own source files (``lrstudy/**/*.py``, path and
+    bytes, in path order): a worker importing another checkout of lrstudy, or another
+    TensorFlow, would train other floats.
     """
-    machine = platform.machine().lower()
+    import hashlib
+    from importlib import metadata
+
+    identity = {}
+    for name in NUMERIC_PACKAGES:
+        try:
+            identity[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    identity["lrstudy source"] = digest.hexdigest()[:16]
+    return identity
+
+
+def cpu_problem(machine: str, cpuinfo: str | None) -> str | None:
+    """Why a CPU cannot compute lrstudy's bits (not x86-64, no AVX2), or ``None``.
+
+    The pinned runtime caps oneDNN at AVX2, which gives the same floats on every x86-64
+    CPU that has it; no pin can make another CPU compute them.
+
+    Args:
+        machine: ``platform.machine()`` of the worker's machine.
+        cpuinfo: the text of its ``/proc/cpuinfo``, ``None`` where it cannot be read.
+    """
+    machine = machine.lower()
     if machine not in ("x86_64", "amd64"):
         return f"its CPU is {machine}, not x86-64"
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
+    if cpuinfo is None:
         return "its CPU's instruction sets cannot be read (/proc/cpuinfo)"
-    if " avx2" not in flags:
+    lines = cpuinfo.splitlines()
+    if not any(
+        "avx2" in line.partition(":")[2].split() for line in lines if line.startswith("flags")
+    ):
         return "its CPU lacks AVX2"
+    return None
+
+
+def check_worker(expected: dict[str, str]) -> str | None:
+    """Why this worker cannot compute the stage's bits, or ``None``; runs on every worker.
+
+    Refused: a CPU ``cpu_problem`` names; software other than ``expected`` (the stage
+    process's ``software_identity``); a TensorFlow already imported in the worker before
+    lrstudy pinned it (oneDNN reads its instruction-set cap once, at import). A worker
+    started without lrstudy's environment variables is fine: the task imports TensorFlow
+    through ``runtime.import_keras``, which sets them first. (NumPy's AVX2 cap,
+    ``runtime.pin_numpy``, cannot take effect there: ``distributed`` imports NumPy before
+    any task runs. The task's NumPy only copies, permutes and stacks arrays, which no SIMD
+    width changes; the rates and the data come computed from the stage's process.)
+    """
+    try:
+        cpuinfo: str | None = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        cpuinfo = None
+    problem = cpu_problem(platform.machine(), cpuinfo)
+    if problem is not None:
+        return problem
+    mine = software_identity()
+    differ = [
+        f"{k} {mine.get(k, 'missing')} here, {v} in the stage"
+        for k, v in sorted(expected.items())
+        if mine.get(k) != v
+    ]
+    if differ:
+        return "other software: " + ", ".join(differ) + " (the same commit and `make venv`)"
+    from lrstudy.runtime import ARITHMETIC_ENVIRONMENT
+
+    pinned = all(os.environ.get(k) == v for k, v in ARITHMETIC_ENVIRONMENT.items())
+    if "tensorflow" in sys.modules and not pinned:
+        return "TensorFlow was imported on it before lrstudy could pin it (restart the worker)"
     return None
 
 
@@ -148,10 +218,19 @@ def run_on_cluster(
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     futures: list[Any] = []
     try:
-        _refuse_bad_workers(client)
-        data = client.scatter(list(shared), broadcast=False)
+        expected = software_identity()
+        _refuse_bad_workers(client, expected)
+        data = client.scatter(list(shared), broadcast=False) if shared else []
         futures = [
-            client.submit(task, *data, list(chunk), pure=False, key=f"{label}-chunk-{i}")
+            client.submit(
+                checked_task,
+                expected,
+                task,
+                *data,
+                list(chunk),
+                pure=False,
+                key=f"{label}-chunk-{i}",
+            )
             for i, chunk in enumerate(chunks)
         ]
         workers: set[str] = set()
@@ -179,9 +258,32 @@ def _result(future: Any, address: str) -> Any:
         raise ClusterError(f"lost the Dask scheduler at {address}: {error}") from None
 
 
-def _refuse_bad_workers(client: Any) -> None:
-    """Raise ``ClusterError`` naming every worker whose CPU cannot compute the same bits."""
-    problems = {worker: why for worker, why in client.run(check_worker).items() if why}
+def checked_task(expected: dict[str, str], task: Callable[..., Any], *args: Any) -> Any:
+    """``task(*args)`` on a worker that passes ``check_worker``; else ``ClusterError``.
+
+    The stage checks every worker before it sends anything (``_refuse_bad_workers``); a
+    worker that joins later (a scaled-up Slurm job, a restarted worker) is checked here,
+    by each chunk before it trains. Dask does not retry a task that raised: the stage
+    stops with the message, naming the worker.
+    """
+    problem = check_worker(expected)
+    if problem is not None:
+        try:
+            from distributed import get_worker
+
+            name = get_worker().address
+        except (ImportError, ValueError):  # called outside a worker (tests)
+            name = "this process"
+        raise ClusterError(
+            f"refusing Dask worker {name} that cannot compute lrstudy's bits: {problem}"
+        )
+    return task(*args)
+
+
+def _refuse_bad_workers(client: Any, expected: dict[str, str]) -> None:
+    """Raise ``ClusterError`` naming every worker that cannot compute the same bits."""
+    answers = client.run(check_worker, expected)
+    problems = {worker: why for worker, why in answers.items() if why}
     if problems:
         raise ClusterError(
             "refusing Dask worker(s) that cannot compute lrstudy's bits: "
@@ -208,13 +310,13 @@ def train_on_cluster(
     """
     chunks = [list(members[s : s + size]) for s in range(0, len(members), size)]
     start = 0
-    for chunk, results in zip(
-        chunks, run_on_cluster(address, task, shared, chunks, "training"), strict=True
-    ):
-        for index, result in enumerate(results):
-            _replay(result, list(callbacks(start + index)), check)
-            yield result
-        start += len(chunk)
+    # closing: an exception here (Ctrl-C while replaying) cancels the tasks at once.
+    with closing(run_on_cluster(address, task, shared, chunks, "training")) as arriving:
+        for chunk, results in zip(chunks, arriving, strict=True):
+            for index, result in enumerate(results):
+                _replay(result, list(callbacks(start + index)), check)
+                yield result
+            start += len(chunk)
 
 
 class _Recorded:
