@@ -402,6 +402,63 @@ BAD_PARAMS = [
         ("settings.lr_medium.optimizer.weight_decay = -0.1", ">= 0 and <= 1"),
     ),
     BadParams(
+        "schedule-free-beta-1-range",
+        _set(
+            "settings", "lr_medium", "optimizer", value={"type": "schedule_free_adamw", "beta_1": 1}
+        ),
+        ("settings.lr_medium.optimizer.beta_1 = 1", ">= 0.1 and < 1"),
+        e2e=False,
+    ),
+    BadParams(
+        "prodigy-d-coef-negative",
+        _set("settings", "lr_medium", "optimizer", value={"type": "prodigy", "d_coef": -1.0}),
+        ("settings.lr_medium.optimizer.d_coef = -1.0", "> 0 and <= 100"),
+    ),
+    BadParams(
+        "prodigy-growth-rate-not-above-1",
+        _set("model", "optimizer", value={"type": "prodigy", "growth_rate": 1}),
+        ("model.optimizer.growth_rate = 1", "> 1 and <= 1e+06", "null"),
+        e2e=False,
+    ),
+    BadParams(
+        "prodigy-flag-not-boolean",
+        _set("model", "optimizer", value={"type": "prodigy", "safeguard_warmup": "yes"}),
+        ("model.optimizer.safeguard_warmup = 'yes'", "true or false"),
+        e2e=False,
+    ),
+    BadParams(
+        "schedule-free-with-a-decaying-schedule",
+        _setting(
+            "sf",
+            {"lr": 0.01, "schedule": {"type": "cosine"}, "optimizer": "schedule_free_adamw"},
+        ),
+        ("settings.sf.schedule.type = 'cosine'", "allowed with it: constant"),
+    ),
+    BadParams(
+        "prodigy-with-a-warmup-unguarded",
+        _setting(
+            "pg",
+            {
+                "lr": 1.0,
+                "schedule": {"type": "cosine", "warmup_epochs": 2},
+                "optimizer": "prodigy",
+            },
+        ),
+        ("settings.pg.schedule.warmup_epochs = 2", "safeguard_warmup: true"),
+        e2e=False,
+    ),
+    BadParams(
+        "prodigy-with-restarts-unguarded",
+        _both(
+            _set("model", "optimizer", value="prodigy"),
+            _setting(
+                "pr", {"lr": 1.0, "schedule": {"type": "cosine_restarts", "first_decay_epochs": 5}}
+            ),
+        ),
+        ("settings.pr.schedule.type = 'cosine_restarts'", "safeguard_warmup: true"),
+        e2e=False,
+    ),
+    BadParams(
         "optimizer-option-of-another-type",
         _set("model", "optimizer", value={"type": "sgd", "weight_decay": 0.1}),
         ("model.optimizer: unknown key 'weight_decay'", "allowed keys: type"),

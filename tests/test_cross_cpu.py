@@ -31,6 +31,14 @@ def _cross_cpu():
     return benchmark_module("cross_cpu")
 
 
+def only_first_setting(params: dict) -> None:
+    """Keep the first setting (a constant rate), the one trained: the study's others
+    include schedules some optimizers refuse (schedule_free_adamw with one_cycle)."""
+    first = next(iter(params["settings"]))
+    params["settings"] = {first: params["settings"][first]}
+    params["suggested"] = {}
+
+
 def epoch_ops(params: dict) -> set[str]:
     """Op types the population's compiled epoch (every step, validation) runs for ``params``.
 
@@ -62,6 +70,11 @@ def epoch_ops(params: dict) -> set[str]:
         metadata = context.export_run_metadata()
     finally:
         context.disable_run_metadata()
+    return _graph_ops(metadata)
+
+
+def _graph_ops(metadata) -> set[str]:
+    """Op types of the optimized graphs in TensorFlow's run metadata (``epoch_ops``)."""
     nodes = []
     for function in metadata.function_graphs:
         for graph in (function.post_optimization_graph, *function.partition_graphs):
@@ -88,6 +101,7 @@ def test_training_graph_has_no_approximate_op(
     params = copy.deepcopy(default_params)
     params["data"]["n_classes"] = n_classes
     params["model"].update({"activation": activation, "optimizer": optimizer})
+    only_first_setting(params)
     ops = epoch_ops(params)
     # The binary cross-entropy's Log1p, whose gradient lrstudy replaces; the softmax's loss
     # is computed from its logits (LogSoftmax, no Log of probabilities).
@@ -96,6 +110,42 @@ def test_training_graph_has_no_approximate_op(
     found = APPROXIMATE_OPS & ops
     known = KNOWN_APPROXIMATE.get(activation, set()) | KNOWN_APPROXIMATE.get(optimizer, set())
     assert found == known, sorted(found)
+
+
+def fit_ops(params: dict) -> set[str]:
+    """Op types of the graphs ``fit`` runs (train step with the optimizer's update,
+    validation) for ``params``'s first setting, one epoch, after Grappler (``epoch_ops``)."""
+    from dataclasses import replace
+
+    from tensorflow.python.eager import context
+
+    from lrstudy.fit_loop import fit_seed
+
+    config = parse_config(tiny_params(params))
+    parts = split(generate(config.data), config.split)
+    spec = replace(config.run(next(iter(config.settings))), epochs=1)
+    context.enable_run_metadata()
+    try:
+        fit_seed(
+            spec, config.model_for(spec), 0, train=parts["train"], val=parts["val"], n_classes=2
+        )
+        metadata = context.export_run_metadata()
+    finally:
+        context.disable_run_metadata()
+    return _graph_ops(metadata)
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_fit_graph_has_no_approximate_op(default_params, optimizer: str) -> None:
+    """``fit``'s compiled step with every optimizer: Keras' classes or lrstudy's (Keras'
+    Schedule-Free's ``1.0 / step`` became a Reciprocal: ``lrstudy.keras_optimizers``)."""
+    params = copy.deepcopy(default_params)
+    params["data"]["n_classes"] = 2
+    params["model"].update({"activation": "relu", "optimizer": optimizer})
+    only_first_setting(params)
+    ops = fit_ops(params)
+    assert "Log1p" in ops
+    assert APPROXIMATE_OPS & ops == KNOWN_APPROXIMATE.get(optimizer, set())
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ from lrstudy.model import build_model, compile_model
 from lrstudy.rate_plan import plan_callbacks, rate_plan
 from lrstudy.runlog import HISTORY_KEYS
 from lrstudy.runtime import import_keras
+from lrstudy.schedule_free import evaluated_weights, evaluation_callbacks
 from lrstudy.training_run import TrainingResult, order_stream
 
 if TYPE_CHECKING:
@@ -138,10 +139,11 @@ def fit_seed(
             validation_data=val_ds,
             epochs=spec.epochs,
             steps_per_epoch=plan.steps_per_epoch,
-            callbacks=[*plan_callbacks(plan), recorder, *callbacks],
+            callbacks=[*plan_callbacks(plan), recorder, *evaluation_callbacks(model), *callbacks],
             verbose=0,
         )
     history = {key: [float(value) for value in fitted.history[key]] for key in HISTORY_KEYS}
     rates = np.asarray(recorder.rates, np.float32)
     state = [np.asarray(variable) for variable in model.optimizer.variables]
-    return TrainingResult(model.get_weights(), history, rates, plan, state, float(initial["loss"]))
+    weights = evaluated_weights(model)  # Schedule-Free's average x, the model's otherwise
+    return TrainingResult(weights, history, rates, plan, state, float(initial["loss"]))

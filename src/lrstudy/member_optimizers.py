@@ -1,10 +1,13 @@
 """Keras' optimizer updates for stacked members, each member with its own rate.
 
 Each entry of ``OPTIMIZERS`` takes a Keras optimizer instance (its hyperparameters are
-Keras' defaults: one home) and returns ``(slots, update)``: how many state tensors each
-variable needs and ``update(variable, gradient, slots, lr, iterations) -> (variable,
-slots)``, the arithmetic of the class's ``update_step`` in its order, on tensors whose
-first axis is the member (``lr`` broadcasts: shape ``[members, 1, ...]``). Options the
+Keras' defaults: one home) and returns a ``MemberOptimizer``: how many state tensors each
+variable needs (``n_slots``), ``update(variable, gradient, slots, lr, iterations) ->
+(variable, slots)``, the arithmetic of the class's ``update_step`` in its order, on tensors
+whose first axis is the member (``lr`` broadcasts: shape ``[members, 1, ...]``), the slots'
+values before the first step (``start``: zeros, or the weights for Schedule-Free's ``z``)
+and the weights a member is evaluated and saved with (``evaluated``: the trained weights,
+or Schedule-Free's average ``x``). Options the
 population does not implement (Adam's amsgrad, momentum, centered RMSprop) raise
 ``ValueError``; ``model.optimizer`` offers none of them. Tests apply the same gradients
 with Keras' classes and get the same bits.
@@ -13,12 +16,83 @@ with Keras' classes and get the same bits.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from lrstudy.prodigy import SLOTS, STATE, prodigy_step, start_state
 from lrstudy.runtime import import_keras
+from lrstudy.schedule_free import averaged_weights
 
 
-def _adam(optimizer: Any) -> tuple[int, Callable]:
+def _zeros(weight: np.ndarray, slot: int) -> np.ndarray:
+    """Every slot of Adam, AdamW and RMSprop starts at zero (Keras' ``add_variable``)."""
+    return np.zeros_like(weight)
+
+
+def _trained(weight: Any, slots: tuple) -> Any:
+    """A member is evaluated with the weights it trains (all but Schedule-Free)."""
+    return weight
+
+
+def flatten_slots(slots: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """One member's slots, per weight in turn (Keras' order: Adam's m, v of each weight)."""
+    return [slot for per_weight in slots for slot in per_weight]
+
+
+@dataclass(frozen=True)
+class MemberOptimizer:
+    """A Keras optimizer's update for stacked members (module docstring).
+
+    Attributes:
+        n_slots: state tensors per weight, each shaped like it.
+        update: ``(variable, gradient, slots, lr, iterations) -> (variable, slots)``.
+        start: ``(weight, slot index) -> that slot's initial value`` (NumPy, same shape).
+        evaluated: ``(weight, slots) -> the weight to evaluate and save`` (tensors).
+    """
+
+    n_slots: int
+    update: Callable | None
+    start: Callable[[np.ndarray, int], np.ndarray] = _zeros
+    evaluated: Callable[[Any, tuple], Any] = _trained
+    update_all: Callable | None = None
+    keras_slots: Callable[[list[list[np.ndarray]]], list[np.ndarray]] = flatten_slots
+
+    @property
+    def averages(self) -> bool:
+        """Whether members are evaluated at other weights than they train (Schedule-Free)."""
+        return self.evaluated is not _trained
+
+    def apply(self, weights: list, gradients: list, slots: list, lr: Any, now: Any) -> tuple:
+        """Every weight's step: ``update`` per weight, or ``update_all`` at once (Prodigy).
+
+        Args:
+            weights: per weight ``[members, *shape]``.
+            gradients: shaped like ``weights``.
+            slots: per slot, per weight (the population's layout).
+            lr: the step's rate per member, ``[members]``.
+            now: the optimizer steps taken before this one.
+
+        Returns:
+            ``(weights, slots)`` in the same layout.
+        """
+        import_keras()
+        import tensorflow as tf
+
+        if self.update_all is not None:
+            return self.update_all(weights, gradients, slots, lr, now)
+        new_weights, new_slots = [], [[] for _ in range(self.n_slots)]
+        for k, (variable, gradient) in enumerate(zip(weights, gradients, strict=True)):
+            member_lr = tf.reshape(lr, [-1] + [1] * (len(variable.shape) - 1))
+            variable, own = self.update(variable, gradient, [s[k] for s in slots], member_lr, now)
+            new_weights.append(variable)
+            for slot, value in zip(new_slots, own, strict=True):
+                slot.append(value)
+        return new_weights, new_slots
+
+
+def _adam(optimizer: Any) -> MemberOptimizer:
     """Keras' ``Adam.update_step`` (amsgrad off) with a per-member rate: 2 slots (m, v)."""
     import_keras()
     import tensorflow as tf
@@ -37,10 +111,10 @@ def _adam(optimizer: Any) -> tuple[int, Callable]:
         v = v + (tf.square(gradient) - v) * (1 - beta_2)
         return variable - (m * alpha) / (tf.sqrt(v) + epsilon), (m, v)
 
-    return 2, update
+    return MemberOptimizer(2, update)
 
 
-def _adamw(optimizer: Any) -> tuple[int, Callable]:
+def _adamw(optimizer: Any) -> MemberOptimizer:
     """Keras' ``AdamW``: the base class's decoupled decay, then ``Adam.update_step``.
 
     ``Optimizer.apply`` first runs ``_apply_weight_decay`` (``w - w * wd * lr``, the
@@ -50,16 +124,16 @@ def _adamw(optimizer: Any) -> tuple[int, Callable]:
     import tensorflow as tf
 
     decay = tf.constant(optimizer.weight_decay, tf.float32)
-    slots, adam = _adam(optimizer)
+    adam = _adam(optimizer).update
 
     def update(variable, gradient, slots, lr, iterations):
         variable = variable - variable * decay * lr
         return adam(variable, gradient, slots, lr, iterations)
 
-    return slots, update
+    return MemberOptimizer(2, update)
 
 
-def _sgd(optimizer: Any) -> tuple[int, Callable]:
+def _sgd(optimizer: Any) -> MemberOptimizer:
     """Keras' ``SGD.update_step`` without momentum: ``variable - gradient * lr``; no slot."""
     if optimizer.momentum != 0:
         raise ValueError("the population trainer implements SGD without momentum")
@@ -67,10 +141,10 @@ def _sgd(optimizer: Any) -> tuple[int, Callable]:
     def update(variable, gradient, slots, lr, iterations):
         return variable - gradient * lr, ()
 
-    return 0, update
+    return MemberOptimizer(0, update)
 
 
-def _rmsprop(optimizer: Any) -> tuple[int, Callable]:
+def _rmsprop(optimizer: Any) -> MemberOptimizer:
     """Keras' ``RMSprop.update_step`` (no momentum, not centered): 1 slot (velocity)."""
     import_keras()
     import tensorflow as tf
@@ -85,14 +159,115 @@ def _rmsprop(optimizer: Any) -> tuple[int, Callable]:
         increment = (lr * gradient) / tf.sqrt(velocity + epsilon)
         return variable - increment, (velocity,)
 
-    return 1, update
+    return MemberOptimizer(1, update)
 
 
-# Per optimizer ``type``: (slots per variable, update) from a Keras optimizer instance
-# (its hyperparameters: Keras' defaults, one home).
-OPTIMIZERS: dict[str, Callable[[Any], tuple[int, Callable]]] = {
+def _schedule_free_adamw(optimizer: Any) -> MemberOptimizer:
+    """Keras' ``ScheduleFreeAdamW.update_step`` (Defazio et al. 2024), ``z`` read before the step.
+
+    Keras' order, with ``x_old`` from the ``z`` before the step, as the algorithm and the
+    authors' code have it (Keras 3.15 reads the updated one: ``lrstudy.schedule_free``).
+
+    2 slots: ``z`` (Keras' ``momentum``, the sequence the gradient steps move; it starts at
+    the weights, as Keras' ``build`` copies them) and ``v`` (Adam's second moment). The
+    trained weights are ``y``; a member is evaluated and saved at the average ``x``
+    (``schedule_free.averaged_weights``). Keras' ``warmup_steps`` and weight decay are not
+    offered (a ``constant`` schedule's warmup does the former).
+    """
+    import_keras()
+    import tensorflow as tf
+
+    if optimizer.warmup_steps or optimizer.weight_decay:
+        raise ValueError(
+            "the population trainer implements ScheduleFreeAdamW without warmup_steps/weight decay"
+        )
+    beta_1, beta_2, epsilon = optimizer.beta_1, optimizer.beta_2, optimizer.epsilon
+
+    def update(variable, gradient, slots, lr, iterations):
+        momentum, velocity = slots
+        local_step = tf.cast(iterations + 1, variable.dtype)
+        b1, b2 = tf.cast(beta_1, variable.dtype), tf.cast(beta_2, variable.dtype)
+        bias_correction_2 = 1 - tf.pow(b2, local_step)
+        velocity = velocity + (tf.square(gradient) - velocity) * (1 - b2)
+        denom = tf.sqrt(velocity / bias_correction_2) + tf.cast(epsilon, variable.dtype)
+        new_momentum = momentum - (lr * gradient) / denom
+        # 1 / step by DivNoNan (the step is >= 1: the same IEEE division as RealDiv): Grappler's
+        # constant folding rewrites a RealDiv of ones into Reciprocal, whose CPU kernel is
+        # approximate on some CPUs (tests/test_cross_cpu.py); it leaves DivNoNan alone.
+        weight = tf.math.divide_no_nan(tf.ones_like(local_step), local_step)
+        # The z before this step, as the algorithm reads (Keras 3.15's TF backend reads its
+        # momentum variable after the assign_sub instead: module docstring of schedule_free).
+        x_old = (variable - (1 - b1) * momentum) / b1
+        x_new = (1 - weight) * x_old + weight * new_momentum
+        return (1 - b1) * new_momentum + b1 * x_new, (new_momentum, velocity)
+
+    def start(weight: np.ndarray, slot: int) -> np.ndarray:
+        return weight.copy() if slot == 0 else np.zeros_like(weight)
+
+    def evaluated(weight: Any, slots: tuple) -> Any:
+        return averaged_weights(weight, slots[0], beta_1)
+
+    return MemberOptimizer(2, update, start, evaluated)
+
+
+def _prodigy(optimizer: Any) -> MemberOptimizer:
+    """The authors' Prodigy (``lrstudy.prodigy``), each member with its own ``d``.
+
+    8 slots per weight: ``prodigy.SLOTS`` (s, p0, exp_avg, exp_avg_sq), then the member's
+    ``prodigy.STATE`` (d, d_max, d_numerator, k) repeated over the weight's shape (the
+    population's slots are shaped like the weights; every weight holds the same copy, read
+    from the first). In Keras' order (``keras_slots``): each weight's 4 slots, then the 4
+    numbers, as ``keras_optimizers``' ``Prodigy`` adds its variables.
+    """
+    import_keras()
+    import tensorflow as tf
+
+    options = optimizer.options
+    n = len(SLOTS)
+    first_state = start_state(options.d0)
+
+    def update_all(weights, gradients, slots, lr, now):
+        per_weight = [tuple(slot[k] for slot in slots[:n]) for k in range(len(weights))]
+        state = tuple(tf.reshape(slot[0], [tf.shape(slot[0])[0], -1])[:, 0] for slot in slots[n:])
+        weights, per_weight, state = prodigy_step(
+            options, weights, gradients, per_weight, state, lr
+        )
+        stacked = [[own[j] for own in per_weight] for j in range(n)]
+        for value in state:
+            stacked.append(
+                [
+                    tf.broadcast_to(tf.reshape(value, [-1] + [1] * (len(w.shape) - 1)), tf.shape(w))
+                    for w in weights
+                ]
+            )
+        return weights, stacked
+
+    def start(weight: np.ndarray, slot: int) -> np.ndarray:
+        if slot < n:  # p0 too: the first step takes it (lrstudy.prodigy)
+            return np.zeros_like(weight)
+        return np.full_like(weight, first_state[slot - n])
+
+    def keras_slots(slots: list[list[np.ndarray]]) -> list[np.ndarray]:
+        numbers = [np.float32(np.asarray(value).flat[0]) for value in slots[0][n:]]
+        return [slot for per_weight in slots for slot in per_weight[:n]] + numbers
+
+    return MemberOptimizer(
+        n + len(STATE), None, start, update_all=update_all, keras_slots=keras_slots
+    )
+
+
+def evaluated_weights(optimizer: MemberOptimizer, weights: list, slots: list) -> list:
+    """Every weight as evaluated and saved (``optimizer.evaluated``), slots per weight."""
+    return [optimizer.evaluated(w, tuple(slot[k] for slot in slots)) for k, w in enumerate(weights)]
+
+
+# Per optimizer ``type``: its ``MemberOptimizer`` from a Keras optimizer instance (its
+# hyperparameters: Keras' defaults, one home).
+OPTIMIZERS: dict[str, Callable[[Any], MemberOptimizer]] = {
     "adam": _adam,
     "adamw": _adamw,
     "sgd": _sgd,
     "rmsprop": _rmsprop,
+    "schedule_free_adamw": _schedule_free_adamw,
+    "prodigy": _prodigy,
 }

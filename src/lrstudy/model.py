@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 from lrstudy.config import ModelConfig
 from lrstudy.config.optimizers import Optimizer, OptimizerConfig
 from lrstudy.io import atomic_path
+from lrstudy.keras_optimizers import prodigy_class, register_all, schedule_free_adamw_class
 from lrstudy.runtime import import_keras
 
 if TYPE_CHECKING:
@@ -126,6 +127,9 @@ def make_optimizer(
         "sgd": keras.optimizers.SGD,
         "rmsprop": keras.optimizers.RMSprop,
         "adamw": keras.optimizers.AdamW,
+        # Keras' class, its averaging weight exact on every CPU (lrstudy.keras_optimizers).
+        "schedule_free_adamw": schedule_free_adamw_class(),
+        "prodigy": prodigy_class(),  # the authors' algorithm (lrstudy.prodigy)
     }
     # A fixed name: Keras would otherwise number every new optimizer (adam_1, adam_2, ...)
     # into the saved config, so identical models saved in one process would differ.
@@ -235,5 +239,7 @@ def _renumber_shared_objects(config: object) -> object:
 
 
 def load_model(path: str | Path) -> keras.Model:
-    """Load a model saved by ``save_model``."""
-    return import_keras().saving.load_model(path)
+    """Load a model saved by ``save_model`` (lrstudy's optimizer classes registered first)."""
+    keras = import_keras()
+    register_all()
+    return keras.saving.load_model(path)

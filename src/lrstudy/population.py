@@ -42,7 +42,7 @@ import numpy as np
 from lrstudy.clock import steps_per_epoch as clock_steps_per_epoch
 from lrstudy.config import ModelConfig
 from lrstudy.data import Dataset
-from lrstudy.member_optimizers import OPTIMIZERS
+from lrstudy.member_optimizers import OPTIMIZERS, evaluated_weights, flatten_slots
 from lrstudy.model import (
     build_model,
     compile_model,
@@ -168,9 +168,10 @@ class Population:
         self.batch_size = batch_size
         self.steps_per_epoch = clock_steps_per_epoch(self.n_train, batch_size)
         self.shapes = layer_shapes(model_config, self.n_features, n_classes)
-        self.n_slots, self._update = OPTIMIZERS[model_config.optimizer.type](
+        self.optimizer = OPTIMIZERS[model_config.optimizer.type](
             make_optimizer(model_config.optimizer, 0.0)
         )
+        self.n_slots = self.optimizer.n_slots
         self.n_val = 0 if val is None else len(val)
         self._initial: dict[int, list[np.ndarray]] = {}
         self.metrics = self._compiled_metrics(train)
@@ -197,8 +198,10 @@ class Population:
         and step losses out.
         """
         network = StackedNetwork(self.model_config, self.n_classes)
-        step = step_function(network, train, self.batch_size, self.n_slots, self._update)
-        one_epoch = epoch_function(network, step, self.steps_per_epoch, val)
+        step = step_function(network, train, self.batch_size, self.optimizer.apply)
+        one_epoch = epoch_function(
+            network, step, self.steps_per_epoch, val, self.optimizer.evaluated
+        )
         n_steps = self.steps_per_epoch
         weight_specs = [tf.TensorSpec([None, *shape], tf.float32) for shape in self.shapes]
         signature = [
@@ -237,7 +240,9 @@ class Population:
                     tf.TensorArray(tf.float32, size=epochs),
                 ),
             )
-            return weights, slots, metrics.stack(), losses.stack()
+            # The weights saved (Schedule-Free: the average x).
+            evaluated = evaluated_weights(self.optimizer, weights, slots)
+            return weights, slots, evaluated, metrics.stack(), losses.stack()
 
         # The concrete function: called directly, without tf.function's per-call signature
         # matching (a tenth of an epoch's time at 20 members).
@@ -283,7 +288,7 @@ class Population:
             np.stack([self.initial_weights(seed)[k] for seed in seeds])
             for k in range(len(self.shapes))
         ]
-        slots = [[np.zeros_like(w) for w in weights] for _ in range(self.n_slots)]
+        slots = [[self.optimizer.start(w, k) for w in weights] for k in range(self.n_slots)]
         return PopulationState(weights, slots, 0)
 
     def block_epochs(self, members: int) -> int:
@@ -313,12 +318,15 @@ class Population:
             The state after the block and each epoch's ``EpochOutput``, in order.
         """
         rates = np.ascontiguousarray(rates, np.float32)
-        weights, slots, metrics, losses = self._epoch(
+        weights, slots, evaluated, metrics, losses = self._epoch(
             state.weights, state.slots, np.int64(state.iterations), orders, rates
         )
         epochs = len(orders)
         new_state = PopulationState(
-            weights, slots, state.iterations + epochs * self.steps_per_epoch
+            weights,
+            slots,
+            state.iterations + epochs * self.steps_per_epoch,
+            evaluated if self.optimizer.averages else None,
         )
         metrics, losses = metrics.numpy(), losses.numpy()
         return new_state, [
@@ -344,11 +352,15 @@ class PopulationState:
         weights: per weight of ``layer_shapes``, an array or tensor ``(members, *shape)``.
         slots: per optimizer slot (Adam: m, v), arrays or tensors shaped like ``weights``.
         iterations: optimizer steps taken so far (shared by every member).
+        evaluated: the weights validated and saved, shaped like ``weights``
+            (``MemberOptimizer.evaluated``: Schedule-Free's average ``x``); ``None``:
+            ``weights`` themselves (before the first epoch, or any other optimizer).
     """
 
     weights: list[np.ndarray]
     slots: list[list[np.ndarray]]
     iterations: int
+    evaluated: list[np.ndarray] | None = None
 
     def as_numpy(self) -> PopulationState:
         """The same state with NumPy arrays (one copy each), cheap to slice per member."""
@@ -356,19 +368,24 @@ class PopulationState:
             [np.asarray(w) for w in self.weights],
             [[np.asarray(s) for s in slot] for slot in self.slots],
             self.iterations,
+            None if self.evaluated is None else [np.asarray(w) for w in self.evaluated],
         )
 
-    def member_optimizer_state(self, member: int, rate: float) -> list[np.ndarray]:
+    def member_optimizer_state(
+        self, member: int, rate: float, keras_slots: Callable = flatten_slots
+    ) -> list[np.ndarray]:
         """Member ``member``'s optimizer variables in Keras' order.
 
         That of ``optimizer.variables`` once built: steps taken, ``rate`` (its next rate),
-        then each weight's slots in turn (Adam: momentum, velocity).
+        then the slots as ``keras_slots`` orders them (``MemberOptimizer.keras_slots``; by
+        default each weight's slots in turn: Adam's momentum, velocity).
         """
         slots = [
-            np.asarray(slot[k][member]) for k in range(len(self.weights)) for slot in self.slots
+            [np.asarray(slot[k][member]) for slot in self.slots] for k in range(len(self.weights))
         ]
-        return [np.int64(self.iterations), np.float32(rate), *slots]
+        return [np.int64(self.iterations), np.float32(rate), *keras_slots(slots)]
 
     def member_weights(self, member: int) -> list[np.ndarray]:
-        """Member ``member``'s weights in Keras' ``get_weights`` order."""
-        return [np.asarray(w[member]) for w in self.weights]
+        """Member ``member``'s weights to save, in Keras' ``get_weights`` order (``evaluated``)."""
+        weights = self.weights if self.evaluated is None else self.evaluated
+        return [np.asarray(w[member]) for w in weights]

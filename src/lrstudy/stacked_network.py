@@ -99,14 +99,14 @@ def member_mean(values: Tensor) -> Tensor:
 
 
 def step_function(
-    network: StackedNetwork, train: Dataset, batch_size: int, n_slots: int, update: Callable
+    network: StackedNetwork, train: Dataset, batch_size: int, apply: Callable
 ) -> Callable:
     """One optimizer step of every member, as a ``tf.while_loop`` body.
 
     The body takes ``(orders, rates, iterations)`` and the loop state ``(index, weights,
     slots, totals, losses)`` and returns the next loop state: totals are Keras' running
     sums of the epoch's loss (weighted by batch rows) and hits, ``losses`` each step's
-    batch loss per member.
+    batch loss per member. ``apply`` is ``MemberOptimizer.apply`` (every weight's step).
     """
     tf = tensorflow_module()
 
@@ -123,13 +123,7 @@ def step_function(
             total = tf.reduce_sum(loss)  # summed: member m's gradient is its own
         gradients = tape.gradient(total, weights)
         lr, now = rates[:, index], iterations + tf.cast(index, tf.int64)
-        new_weights, new_slots = [], [[] for _ in range(n_slots)]
-        for k, (variable, gradient) in enumerate(zip(weights, gradients, strict=True)):
-            member_lr = tf.reshape(lr, [-1] + [1] * (len(variable.shape) - 1))
-            variable, own = update(variable, gradient, [s[k] for s in slots], member_lr, now)
-            new_weights.append(variable)
-            for slot, value in zip(new_slots, own, strict=True):
-                slot.append(value)
+        new_weights, new_slots = apply(weights, gradients, slots, lr, now)
         batch = tf.cast(tf.shape(rows)[1], tf.float32)
         correct = network.correct(targets, probabilities)
         loss_total, loss_count, hit_total, hit_count = totals
@@ -145,9 +139,16 @@ def step_function(
 
 
 def epoch_function(
-    network: StackedNetwork, step: Callable, steps_per_epoch: int, val: Dataset | None
+    network: StackedNetwork,
+    step: Callable,
+    steps_per_epoch: int,
+    val: Dataset | None,
+    evaluate: Callable = lambda weight, slots: weight,
 ) -> Callable:
     """One epoch of every member: ``step`` in a ``tf.while_loop``, then the validation pass.
+
+    Validation runs on ``evaluate(weight, its slots)`` per weight
+    (``MemberOptimizer.evaluated``: Schedule-Free's average ``x``, else the weight).
 
     The function takes ``(weights, slots, iterations, orders, rates)`` (orders ``[members,
     n_train]``, rates ``[members, steps_per_epoch]``) and returns the new weights and
@@ -185,7 +186,9 @@ def epoch_function(
         else:
             inputs = tf.broadcast_to(val_x, [members, *val_x.shape[1:]])
             targets = tf.broadcast_to(val_y, [members, val_y.shape[1]])
-            metrics += list(network.evaluate(weights, inputs, targets))
+            # Validated at the weights saved (Schedule-Free: the average x).
+            evaluated = [evaluate(w, tuple(s[k] for s in slots)) for k, w in enumerate(weights)]
+            metrics += list(network.evaluate(evaluated, inputs, targets))
         return weights, slots, tf.stack(metrics), tf.transpose(losses.stack())
 
     return one_epoch

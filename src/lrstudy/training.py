@@ -238,7 +238,9 @@ def _train_chunk(
             histories[m],
             np.concatenate(used[m]),
             plans[m],
-            state.member_optimizer_state(m, _last_rate(plans[m], shims[m])),
+            state.member_optimizer_state(
+                m, _last_rate(plans[m], shims[m]), population.optimizer.keras_slots
+            ),
             float(initial[m]),
         )
         for m in range(len(members))

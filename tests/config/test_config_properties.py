@@ -113,13 +113,13 @@ def check_optimizer(optimizer: Any, rate: float) -> None:
     """Keras builds the drawn optimizer at the run's peak rate, and the population's update
     takes a finite step from it (members at 1e-3 and 0: a step at a huge drawn rate may
     overflow, which is divergence, the study's to record, not a schema failure)."""
-    n_slots, update = OPTIMIZERS[optimizer.type](make_optimizer(optimizer, rate))
+    member = OPTIMIZERS[optimizer.type](make_optimizer(optimizer, rate))
     import tensorflow as tf  # after import_keras (make_optimizer) pinned its arithmetic
 
     ones = tf.ones([2, 3])
-    slots = tuple(tf.zeros_like(ones) for _ in range(n_slots))
-    lr = tf.constant([[1e-3], [0.0]], tf.float32)
-    variable, _ = update(ones, ones, slots, lr, tf.constant(0, tf.int64))
+    slots = [[tf.constant(member.start(ones.numpy(), k))] for k in range(member.n_slots)]
+    lr = tf.constant([1e-3, 0.0], tf.float32)
+    (variable,), _ = member.apply([ones], [ones], slots, lr, tf.constant(0, tf.int64))
     assert np.isfinite(variable.numpy()).all(), optimizer
 
 

@@ -141,6 +141,54 @@ def _schedules_fit_their_runs(config: Config) -> list[str]:
     ]
 
 
+# Schedules whose rate rises again after it starts (besides a warmup): Prodigy's authors ask
+# for safeguard_warmup with restarts, and a rising rate is what a warmup is.
+RISING_SCHEDULES = ("cosine_restarts", "cyclic", "one_cycle")
+
+
+def _schedule_problem(optimizer: Any, schedule: Any) -> str | None:
+    """Why ``schedule`` makes no sense with ``optimizer`` (None: it does).
+
+    ``schedule_free_adamw`` replaces the schedule (its average ``x`` is the decay; its
+    authors use a warmup only): any other family than ``constant`` is refused. ``prodigy``
+    estimates its step size from the progress made so far: a warmup, a restart or a cycle
+    makes it overestimate ``d`` (Prodigy's README), unless ``safeguard_warmup: true``.
+    """
+    kind = schedule.type
+    if optimizer.type == "schedule_free_adamw" and kind != "constant":
+        return (
+            f"type = {kind!r}: schedule_free_adamw replaces a decaying schedule (its average is "
+            "the decay); allowed with it: constant, with or without warmup_epochs"
+        )
+    if optimizer.type != "prodigy" or optimizer.safeguard_warmup:
+        return None
+    rising = kind in RISING_SCHEDULES or getattr(schedule, "cycle", False)
+    if rising:
+        return (
+            f"type = {kind!r}: a rate that rises again makes prodigy overestimate d (its "
+            "authors); set the optimizer's safeguard_warmup: true, or use another schedule"
+        )
+    warmup = getattr(schedule, "warmup_epochs", 0)
+    if warmup:
+        return (
+            f"warmup_epochs = {warmup!r}: a warmup makes prodigy overestimate d (its authors); "
+            "set the optimizer's safeguard_warmup: true, or warmup_epochs: 0"
+        )
+    return None
+
+
+def _optimizers_fit_their_schedules(config: Config) -> list[str]:
+    """No setting combines a schedule with an optimizer it makes no sense with."""
+    problems = []
+    for section, settings in (("settings", config.settings), ("suggested", config.suggested)):
+        for name, setting in (settings or {}).items():
+            optimizer = setting.optimizer or config.model.optimizer
+            problem = _schedule_problem(optimizer, setting.schedule)
+            if problem:
+                problems.append(f"{section}.{name}.schedule.{problem}")
+    return problems
+
+
 # Every check that needs several sections at once, in the order of its lines in the
 # message, each with whether its problems end the list (a gate). The checks after
 # _split_leaves_data count train rows, so they need it to pass; _suggested_settings' lines
@@ -151,6 +199,7 @@ CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
     (_seeds_in_range, False),
     (_periods_last_a_tick, False),
     (_schedules_fit_their_runs, False),
+    (_optimizers_fit_their_schedules, False),
     (tuning_seeds_disjoint, False),
     (budgets_fit_the_runs, False),
 )
