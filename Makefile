@@ -59,7 +59,7 @@ EXP_SHOW_TRIM := --only-changed --drop '.+\.test_loss\.' \
 	--drop '.+\.test_accuracy\.(std|min|max|seeds|ci_low|ci_high|n)' \
 	--drop '.+\.(val_accuracy|collapsed|vs_best)\.|.+\.diverged\.first_epoch$$' \
 	--drop '.*/|logs$$|evaluation$$|^tune$$|^params\.yaml$$' --drop 'Executor$$' \
-	--drop '.+\.tuned\.(given_lr|val_accuracy|seeds|edge|same_as|good_rates\..+)$$' \
+	--drop '.+\.tuned\.(given_lr|val_accuracy|seeds|edge|same_as|good_rates\..+|budgets\..+)$$' \
 	--drop 'seeds\.seed_[0-9]+\.' \
 	--drop '(best_(val|test)_accuracy|at_edge|edge|rates|diverged_runs)$$|(one_se_range|good_test_range)\.'
 

@@ -47,6 +47,8 @@ TABLE_COLUMNS = (
     "verdict_text",
     "seeds_needed",
 )
+# The columns in accuracy units: rounded to ``ROUND`` places in the table (``tuned_table``).
+ACCURACY_COLUMNS = ("val_accuracy", "test_accuracy", "difference", "ci_low", "ci_high")
 
 
 def read_tuned(folder: Path, names: Sequence[str]) -> dict[str, dict[str, object]]:
@@ -133,8 +135,9 @@ def tuned_table(tuned: Mapping[str, Mapping[str, object]], margin: float) -> pd.
             row.update({"verdict": "equivalent", "verdict_text": "the same run as the best"})
         rows.append(row)
     # Every column, also where nothing was compared (one setting, or only identical runs).
-    # Rounded once here, so the summary and metrics.json format the same numbers.
-    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS).round(ROUND)
+    # Accuracies rounded once here, so the summary and metrics.json format the same numbers
+    # (p-values keep their digits: rounded to ROUND places a small one would read 0).
+    frame = pd.DataFrame(rows, columns=TABLE_COLUMNS).round(dict.fromkeys(ACCURACY_COLUMNS, ROUND))
     return frame.sort_values("test_accuracy", ascending=False, kind="stable")
 
 

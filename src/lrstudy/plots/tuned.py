@@ -137,7 +137,7 @@ def tuned_accuracy(
     figure = test_accuracy(per_seed, chance, best=best)
     figure.axes[0].set_title("all settings")
     figure.suptitle(
-        "Test accuracy per setting at its tuned base rate (after the @), evaluation seeds; "
+        "Test accuracy per setting at its tuned base rate (after the @), evaluation seeds\n"
         "bold: the best tuned setting on validation accuracy (the reference)"
     )
     return figure
