@@ -96,6 +96,12 @@ def test_bad_budgets_are_one_line_naming_key_value_and_rule(params, budgets, fra
     assert problem.startswith(fragment)
 
 
+def test_a_suggested_setting_is_not_cut_to_budgets(params) -> None:
+    """train_suggested@ trains once, untuned: 0.25 of its 3 epochs (0) is no problem."""
+    params["suggested"]["lr_valley"]["epochs"] = 3
+    assert parse_config(params).suggested["lr_valley"].epochs == 3
+
+
 def test_a_budget_run_the_schedule_does_not_fit_is_refused(params) -> None:
     params["settings"]["wsd"]["schedule"] = {"type": "wsd", "decay_epochs": 10}
     params["tune"]["budgets"] = [0.1, 1]  # 5 epochs: shorter than the 10-epoch cooldown

@@ -189,6 +189,41 @@ def _optimizers_fit_their_schedules(config: Config) -> list[str]:
     return problems
 
 
+def _optimizers_fit_the_loop(config: Config) -> list[str]:
+    """``schedule_free_adamw`` trains in the population trainer only (``train.loop: fast``).
+
+    Under ``train.loop: fit`` it does not learn (training loss stays at ln 2 on the default
+    problem, every rate of the tuning grid at chance), and neither does Keras 3.15's own
+    ``ScheduleFreeAdamW`` in a bare ``Model.fit`` on the TensorFlow backend, which the fit
+    loop's optimizer follows: refused rather than trained wrong.
+    """
+    if config.train.loop != "fit":
+        return []
+    paths = dict.fromkeys(  # the model's optimizer once, however many settings inherit it
+        path
+        for path, optimizer in _optimizers_in_use(config)
+        if optimizer.type == "schedule_free_adamw"
+    )
+    return [
+        f"train.loop = 'fit': {path}.optimizer is schedule_free_adamw, which trains only in "
+        "the population trainer (train.loop: fast; under fit it does not learn: Keras 3.15's "
+        "ScheduleFreeAdamW on TensorFlow); use train.loop: fast, or another optimizer"
+        for path in paths
+    ]
+
+
+def _optimizers_in_use(config: Config) -> list[tuple[str, Any]]:
+    """``(key path, optimizer)`` of every setting's optimizer: its own, else the model's."""
+    return [
+        (
+            f"{section}.{name}" if setting.optimizer else "model",
+            setting.optimizer or config.model.optimizer,
+        )
+        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
+        for name, setting in (settings or {}).items()
+    ]
+
+
 # Every check that needs several sections at once, in the order of its lines in the
 # message, each with whether its problems end the list (a gate). The checks after
 # _split_leaves_data count train rows, so they need it to pass; _suggested_settings' lines
@@ -200,6 +235,7 @@ CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
     (_periods_last_a_tick, False),
     (_schedules_fit_their_runs, False),
     (_optimizers_fit_their_schedules, False),
+    (_optimizers_fit_the_loop, False),
     (tuning_seeds_disjoint, False),
     (budgets_fit_the_runs, False),
 )

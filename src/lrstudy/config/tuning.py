@@ -116,8 +116,9 @@ def tuning_seeds_disjoint(config: Any) -> list[str]:
 
 
 def budgets_fit_the_runs(config: Any) -> list[str]:
-    """Every budget gives every setting at least one epoch, and its schedule fits that run.
+    """Every budget gives every tuned setting at least one epoch, and its schedule fits it.
 
+    Tuned settings are those under ``settings`` (``suggested`` ones are not tuned).
     ``config`` is a ``sections.Config``. A budget run keeps the schedule's keys as written
     and only shortens the run (``budget_epochs``), so a wsd cooldown of fixed
     ``decay_epochs`` (or a warmup) must still fit it (``problems_in_a_run``). One line per
@@ -126,11 +127,9 @@ def budgets_fit_the_runs(config: Any) -> list[str]:
     if config.tune is None:
         return []
     problems = []
-    entries = [
-        (f"{section}.{name}", setting)
-        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
-        for name, setting in settings.items()
-    ]
+    # Only `settings` are tuned and cut to budgets: a `suggested` setting's rate comes from
+    # the range test, and its train_suggested@ stage trains it once, at its own epochs.
+    entries = [(f"settings.{name}", setting) for name, setting in config.settings.items()]
     for index, budget in enumerate(config.tune.budgets):
         where = f"tune.budgets.{index} = {budget!r}"
         runs = [(path, setting, setting.epochs or config.train.epochs) for path, setting in entries]
