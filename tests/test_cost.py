@@ -118,7 +118,9 @@ def test_validate_prints_the_cost_and_refuses_before_writing(tmp_path: Path, cap
     path.write_text(yaml.safe_dump(params, sort_keys=False))
     assert main(["--params", str(path), "--out", str(marker)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("study cost (estimate, benchmarks/cost.md): 1,608 models, 974,060 ")
+    # Models: 15 settings × (20 hand-picked + 9 rates × 4 tuning seeds + 20 tuned + 20 at
+    # budget 0.25) = 1,440, + lr_valley 20, the sweep 16 × 20 = 320, lr_find 20 = 1,800.
+    assert out.startswith("study cost (estimate, benchmarks/cost.md): 1,800 models, 1,071,020 ")
     assert "\n  longest stage: train@plateau, 96 models, 186,300 steps, about " in out
 
     bad = copy.deepcopy(params)

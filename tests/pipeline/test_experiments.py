@@ -232,7 +232,7 @@ def test_pr_report_between_two_commits(study: Study) -> None:
     assert "[!WARNING]" not in report  # the results are committed
 
     images = IMAGE.findall(report)
-    assert len(images) == 18  # nine figures (three of the tuned comparison), base and head
+    assert len(images) == 20  # ten figures (four of the tuned comparison), base and head
     for link in images:
         assert (report_file.parent / link).is_file(), link
     assert {Path(link).name for link in images} == {
