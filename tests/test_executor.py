@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from lrstudy.data import generate, split, write_dataset
+from lrstudy.io import SCRATCH
 
 from .conftest import PROJECT_ROOT, tiny_params
 
@@ -232,6 +233,63 @@ def test_a_worker_killed_mid_run_changes_no_byte(tmp_path, params, cluster) -> N
             run.wait()
     assert processes[2].poll() is not None, "worker b was not killed during the run"
     assert _files(tmp_path / "local") == _files(tmp_path / "remote")
+
+
+SWEEP_DRIVER = """
+import sys
+import lrstudy.training
+from lrstudy.stages import sweep
+
+lrstudy.training.chunk_size = lambda members, per_member: min(members, 2)
+params, data, out = sys.argv[1:]
+raise SystemExit(sweep.main(["--params", params, "--data", data, "--out", out]))
+"""
+
+
+@pytest.mark.slow
+def test_a_scheduler_lost_mid_run_fails_with_one_line_and_writes_nothing(
+    tmp_path, params, cluster
+) -> None:
+    address, processes = cluster
+    study = _study(tmp_path, params)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
+    env["DASK_SCHEDULER_ADDRESS"] = address
+    out = tmp_path / "sweep"
+    before = _written(tmp_path)
+    run = subprocess.Popen(
+        [sys.executable, "-c", SWEEP_DRIVER, *(str(path) for path in (*study, out))],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = []
+        for line in run.stderr:  # the first chunk done: the scheduler goes away mid-run
+            lines.append(line)
+            if "chunk 1/" in line:
+                _stop(processes[0])
+                break
+        lines += run.stderr.readlines()
+        assert run.wait(timeout=300) == 2, "".join(lines)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    assert processes[0].poll() is not None, "the scheduler was not stopped during the run"
+    assert lines[-1].startswith("error: lost the Dask scheduler at " + address), "".join(lines)
+    assert not out.exists()
+    assert _written(tmp_path) == before  # nothing written beside it either
+
+
+def _written(folder: Path) -> list[str]:
+    """What is in ``folder`` but the cluster's logs and the bare worker's dotfiles (its HOME
+    is ``folder``); the stage's scratch folder (``io.SCRATCH``, beside an output outside
+    the working directory) counts."""
+    return sorted(
+        p.name
+        for p in folder.iterdir()
+        if p.suffix != ".log" and (not p.name.startswith(".") or p.name == SCRATCH)
+    )
 
 
 def test_a_closed_port_fails_with_one_line_and_writes_nothing(

@@ -26,6 +26,7 @@ before anything is written; Ctrl-C cancels the stage's tasks on the cluster.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import sys
@@ -212,9 +213,15 @@ def run_on_cluster(
     """
     from distributed import Client
 
+    # The client logs each failed reconnect to a lost scheduler with a traceback; the
+    # stage says it in one line (ClusterError) instead.
+    client_log = logging.getLogger("distributed.client")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)
     try:
         client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError) as error:
+        client_log.setLevel(level)
         raise ClusterError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     futures: list[Any] = []
     try:
@@ -246,6 +253,7 @@ def run_on_cluster(
         if futures:
             client.cancel(futures)  # Ctrl-C or a failure: the cluster stops this stage's tasks
         client.close()
+        client_log.setLevel(level)
 
 
 def _result(future: Any, address: str) -> Any:
@@ -255,7 +263,8 @@ def _result(future: Any, address: str) -> Any:
     try:
         return future.result()
     except (OSError, FutureCancelledError) as error:
-        raise ClusterError(f"lost the Dask scheduler at {address}: {error}") from None
+        reason = next(iter(str(error).splitlines()), "") or type(error).__name__
+        raise ClusterError(f"lost the Dask scheduler at {address}: {reason}") from None
 
 
 def checked_task(expected: dict[str, str], task: Callable[..., Any], *args: Any) -> Any:
