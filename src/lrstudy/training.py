@@ -206,8 +206,10 @@ def _train_chunk(
         # sweep member's epoch.
         every = [*scheduler, *extra]
         lists.append(keras.callbacks.CallbackList(every, model=shim) if every else _NO_CALLBACKS)
-    # One stream per seed: the sweep's members of one seed share its batches.
+    # One stream per seed: the sweep's members of one seed share its batches (and the
+    # graph gets each seed's order once).
     streams = {m.seed: order_stream(population.n_train, m.seed) for m in members}
+    member_streams = [list(streams).index(m.seed) for m in members]
     state = population.start([member.seed for member in members])
     initial = population.train_loss(state)
     histories: list[dict[str, list[float]]] = [{k: [] for k in HISTORY_KEYS} for _ in members]
@@ -219,14 +221,14 @@ def _train_chunk(
     block = population.block_epochs(len(members)) if planned else 1
     for start in range(0, epochs, block):
         block_range = range(start, min(start + block, epochs))
-        orders = np.stack([_member_orders(members, streams) for _ in block_range])
+        orders = np.stack([[next(s) for s in streams.values()] for _ in block_range])
         rates = np.stack(
             [
                 [_epoch_rates(p, h, e) for p, h in zip(plans, shims, strict=True)]
                 for e in block_range
             ]
         )
-        state, outs = population.run_epochs(state, orders, rates)
+        state, outs = population.run_epochs(state, orders, rates, member_streams)
         for epoch, out in zip(block_range, outs, strict=True):
             _end_epoch(epoch, out, lists, shims, histories, used)
     for callback_list in lists:
@@ -245,14 +247,6 @@ def _train_chunk(
         )
         for m in range(len(members))
     ]
-
-
-def _member_orders(
-    members: Sequence[Member], streams: dict[int, Iterator[np.ndarray]]
-) -> np.ndarray:
-    """The next epoch's row order of every member, ``(members, n_train)``: its seed's."""
-    by_seed = {seed: next(stream) for seed, stream in streams.items()}
-    return np.stack([by_seed[member.seed] for member in members])
 
 
 def _end_epoch(
