@@ -31,7 +31,13 @@ from lrstudy.config import ModelConfig, RunSpec
 from lrstudy.data import Dataset
 from lrstudy.executor import Progress, scheduler_address, train_on_cluster
 from lrstudy.fit_loop import fit_seed
-from lrstudy.population import EpochOutput, Member, Population, chunk_size, member_bytes
+from lrstudy.population import (
+    EpochOutput,
+    Member,
+    Population,
+    chunk_size,
+    member_bytes,
+)
 from lrstudy.rate_plan import plan_callbacks, rate_plan
 from lrstudy.runlog import HISTORY_KEYS
 from lrstudy.runtime import import_keras
@@ -129,10 +135,47 @@ def train_setting(
         check = reject_fit_only_callbacks
         yield from train_on_cluster(address, cluster_chunk, shared, members, size, callbacks, check)
         return
-    population = Population(
+    population = shared_population(
         model_config, train, val, n_classes=n_classes, batch_size=spec.batch_size
     )
     yield from train_population(population, members, callbacks)
+
+
+# The last population ``shared_population`` built, with the datasets it was built on.
+_LAST: list[tuple[Dataset, Dataset | None, Population]] = []
+
+
+def shared_population(
+    model_config: ModelConfig,
+    train: Dataset,
+    val: Dataset | None,
+    *,
+    n_classes: int,
+    batch_size: int,
+) -> Population:
+    """A ``Population`` for these arguments: the last one built, when it was built for them.
+
+    A stage trains several populations of one network one after another (a setting's
+    seeds, its tuning grid, its tuned rate, each budget); built once, the compiled epochs
+    are traced and optimised once (about a second each time otherwise, ``make bench``).
+    The same network and optimizer (equal ``model_config``), the very same ``train`` and
+    ``val`` objects, classes and batch size reuse it; anything else builds a new one,
+    which replaces it. A population's results do not depend on what it trained before:
+    its state lives in the arrays each call gets.
+    """
+    if _LAST:
+        last_train, last_val, population = _LAST[0]
+        if (
+            last_train is train
+            and last_val is val
+            and population.model_config == model_config
+            and population.n_classes == n_classes
+            and population.batch_size == batch_size
+        ):
+            return population
+    population = Population(model_config, train, val, n_classes=n_classes, batch_size=batch_size)
+    _LAST[:] = [(train, val, population)]
+    return population
 
 
 def train_population(
