@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lrstudy.config import parse_config
@@ -325,6 +326,21 @@ def test_a_stage_reuses_its_population_and_gets_the_same_bits(small) -> None:
     assert shared_population(*args, n_classes=2, batch_size=7) is not shared
     other = config.model.model_copy(update={"hidden_units": [3]})
     assert shared_population(other, *args[1:], n_classes=2, batch_size=7).shapes[0] == (2, 3)
+
+
+def test_grids_of_a_stage_share_one_evaluation_model(small) -> None:
+    """``sweep_training.evaluation_model``: a grid evaluated after another gives the rows it
+    gives first (the shared model holds nothing of the previous grid's weights)."""
+    from lrstudy.sweep_training import evaluation_model, train_grid
+
+    config, parts = small
+    spec = replace(config.run("lr_medium"), epochs=2, seeds=range(2))
+    first = train_grid([0.01], config, parts, lambda _: None, spec)
+    model = evaluation_model(config.model, 2, 2)
+    train_grid([0.5, 0.001], config, parts, lambda _: None, spec)
+    assert evaluation_model(config.model, 2, 2) is model
+    pd.testing.assert_frame_equal(train_grid([0.01], config, parts, lambda _: None, spec), first)
+    assert evaluation_model(config.model, 2, 3) is not model
 
 
 def test_chunk_size_fits_the_budget() -> None:
