@@ -219,9 +219,8 @@ class Population:
 
             def body(epoch, weights, slots, metrics, losses):
                 now = iterations + tf.cast(epoch, tf.int64) * n_steps
-                member_orders = tf.gather(orders[epoch], member_streams)
                 weights, slots, epoch_metrics, epoch_losses = one_epoch(
-                    weights, slots, now, member_orders, rates[epoch]
+                    weights, slots, now, orders[epoch], member_streams, rates[epoch]
                 )
                 return (
                     epoch + 1,
