@@ -45,11 +45,12 @@ MAC_SECONDS = 5.5e-11
 # benchmarks/cost.md: a fresh process that imports TensorFlow and traces a population.
 PROCESS_SECONDS = 6.7
 # A further population in the same process (a train@ stage's tuning grid, tuned run and
-# budget runs): its trace, a Keras model to evaluate with and the per-member test
-# evaluation, beyond population_seconds. Measured 2.3-3.3 s (lr_medium, wsd: 20 and 36
-# members; the least 2.3 s) with load average 7 on the 2-core machine of
-# benchmarks/cost.md (README "Which schedule", what the tuning costs).
-POPULATION_SECONDS = 2.3
+# budget runs), beyond population_seconds: the Python between its epochs and each member's
+# test evaluation (the population and the Keras model to evaluate with are built and
+# traced once per stage). Measured 0.17-0.26 s for lr_medium, 0.17-1.28 s for plateau
+# (trained epoch by epoch, a ReduceLROnPlateau per member) with load average 5-7 on the
+# 2-core machine of benchmarks/cost.md (benchmarks/bench_tuning.py).
+POPULATION_SECONDS = 0.3
 # benchmarks/results.md: lrstudy's fit loop 3.71 s per model, a population of 1 0.67 s.
 FIT_FACTOR = 5.5
 # benchmarks/results.md: peak RSS of a process training a population of one, 710 MiB.
