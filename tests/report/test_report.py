@@ -77,6 +77,16 @@ def test_read_live_history_round_trips_a_dvclive_folder(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(read, frame, check_dtype=False)
 
 
+def test_read_live_history_reads_an_optimizers_own_key_when_logged(tmp_path: Path) -> None:
+    frame = history([0.7, 0.5, 0.4])
+    write_live(tmp_path, frame)
+    metrics = tmp_path / "plots" / "metrics"
+    (metrics / "effective_lr.tsv").write_text("step\teffective_lr\n0\t1e-06\n1\t0.002\n2\t0.003\n")
+    read = read_live_history(tmp_path)
+    assert list(read.columns) == ["epoch", *runlog.HISTORY_KEYS, "effective_lr"]
+    assert list(read["effective_lr"]) == [1e-06, 0.002, 0.003]
+
+
 def test_read_step_rates_only_when_written(tmp_path: Path) -> None:
     assert read_step_rates(tmp_path) is None
     (tmp_path / runlog.STEP_RATES_FILE).write_text(
