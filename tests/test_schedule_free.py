@@ -1,5 +1,7 @@
 """Schedule-Free AdamW in both loops: validation and the saved model use the average x.
 
+Both loops log each epoch's averaging weight, checked against ``1/t`` by hand.
+
 The reference for "evaluated at x" is Keras' own ``test_on_batch`` on a model given the
 saved weights: its loss on the validation rows must be the history's last ``val_loss``
 (the same forward pass on the same weights; float32, a one-batch pass, hence ``rel=1e-6``),
@@ -53,6 +55,12 @@ def test_validation_and_the_saved_weights_are_the_average(case, loop) -> None:
         result = population_results(spec, config, parts, range(3, 4))[0]
     got = validation_loss(config, spec, result.weights, parts["val"])
     assert got == pytest.approx(result.history["val_loss"][-1], rel=1e-6)
+    # The averaging weight c = 1/t of each epoch's last step t, by hand: 4 steps an epoch
+    # (240 train rows in batches of 64). Float32, so within half a float32 ulp (2**-24).
+    assert result.plan.steps_per_epoch == 4
+    expected = [1 / 4, 1 / 8, 1 / 12, 1 / 16]
+    assert result.history["averaging_weight"] == pytest.approx(expected, rel=2**-24)
+    assert list(result.history)[-1] == "averaging_weight"
 
 
 def test_the_population_trains_y_and_saves_x(case) -> None:

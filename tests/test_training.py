@@ -135,6 +135,43 @@ def test_dvclive_logs_hold_the_history(small, tmp_path, loop) -> None:
     for key in HISTORY_KEYS:
         np.testing.assert_allclose(logged[key], result.history[key], rtol=1e-12)
     assert not (tmp_path / "seed_0" / "dvc.yaml").exists()
+    # Adam logs none of the optimizer keys (runlog.OPTIMIZER_KEYS): no file, no column.
+    files = {path.name for path in (tmp_path / "seed_0" / "plots" / "metrics").iterdir()}
+    assert files == {f"{key}.tsv" for key in HISTORY_KEYS}
+    assert list(logged.columns) == ["epoch", *HISTORY_KEYS]
+
+
+@pytest.mark.parametrize("loop", ["fast", "fit"])
+@pytest.mark.parametrize(
+    ("optimizer", "key"), [("prodigy", "effective_lr"), ("schedule_free_adamw", "averaging_weight")]
+)
+def test_dvclive_logs_hold_the_optimizers_own_key(small, tmp_path, loop, optimizer, key) -> None:
+    from lrstudy.config.optimizers import ProdigyOptimizer, ScheduleFreeAdamWOptimizer
+    from lrstudy.runlog import live_logger
+
+    config, parts = small
+    kind = {"prodigy": ProdigyOptimizer, "schedule_free_adamw": ScheduleFreeAdamWOptimizer}
+    spec = replace(
+        config.run("lr_medium"),
+        loop=loop,
+        epochs=3,
+        seeds=range(1),
+        optimizer=kind[optimizer](type=optimizer),
+    )
+    result = next(
+        train_setting(
+            spec,
+            config.model_for(spec),
+            parts["train"],
+            parts["val"],
+            n_classes=config.data.n_classes,
+            callbacks=lambda member: [live_logger(tmp_path / "seed_0")],
+        )
+    )
+    logged = read_live_history(tmp_path / "seed_0")
+    assert list(logged.columns) == ["epoch", *HISTORY_KEYS, key]
+    assert len(result.history[key]) == 3 and all(value > 0 for value in result.history[key])
+    np.testing.assert_array_equal(logged[key], result.history[key])
 
 
 def test_early_stopping_stops_the_fit_loop(small) -> None:

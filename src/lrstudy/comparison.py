@@ -23,7 +23,9 @@ from lrstudy.data import Dataset, read_dataset
 from lrstudy.evaluation import grid_axes
 from lrstudy.io import read_json
 from lrstudy.report.curves import (
+    averaging_weight_curves,
     curves_table,
+    effective_rate_settings,
     epoch_summary,
     learning_rate_curves,
     long_history,
@@ -276,7 +278,7 @@ def compare(config: Config, inputs: CompareInputs) -> Comparison:
             best=next((item.name for item in summaries if item.is_best), None),
         ),
         "learning_curves.png": lambda: plots.learning_curves(curves, names, chance),
-        "learning_rate.png": lambda: plots.learning_rates(rates, names),
+        "learning_rate.png": lambda: _learning_rate_figure(rates, names, inputs.histories),
         "decision_boundaries.png": lambda: plots.decision_boundaries(
             grid_axes(config.evaluate.grid), boundaries, titles, inputs.test.x, inputs.test.y
         ),
@@ -307,6 +309,14 @@ def compare(config: Config, inputs: CompareInputs) -> Comparison:
         isolation=isolation,
         budgets=budgets,
     )
+
+
+def _learning_rate_figure(
+    rates: pd.DataFrame, names: Sequence[str], histories: dict[str, dict[int, pd.DataFrame]]
+) -> Figure:
+    """``plots.learning_rates``: Prodigy's settings as ``d·lr``, Schedule-Free's weights below."""
+    effective = effective_rate_settings(histories)
+    return plots.learning_rates(rates, names, effective, averaging_weight_curves(histories))
 
 
 def _tuned_figures(

@@ -19,11 +19,18 @@ import numpy as np
 
 from lrstudy.config import ModelConfig, RunSpec
 from lrstudy.data import Dataset
+from lrstudy.keras_optimizers import prodigy_class
 from lrstudy.model import build_model, compile_model
+from lrstudy.prodigy import STATE, effective_rate
 from lrstudy.rate_plan import plan_callbacks, rate_plan
-from lrstudy.runlog import HISTORY_KEYS
+from lrstudy.runlog import AVERAGING_WEIGHT, EFFECTIVE_LR, HISTORY_KEYS, OPTIONAL_KEYS
 from lrstudy.runtime import import_keras
-from lrstudy.schedule_free import evaluated_weights, evaluation_callbacks
+from lrstudy.schedule_free import (
+    averaging_weight,
+    evaluated_weights,
+    evaluation_callbacks,
+    is_schedule_free,
+)
 from lrstudy.training_run import TrainingResult, order_stream
 
 if TYPE_CHECKING:
@@ -68,13 +75,38 @@ def current_learning_rate(optimizer: keras.optimizers.Optimizer) -> float:
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
 
 
+def optimizer_logs(optimizer: keras.optimizers.Optimizer, rate: float) -> dict[str, float]:
+    """The optimizer's own per-epoch values (``runlog.OPTIMIZER_KEYS``), read from its state.
+
+    Prodigy (``keras_optimizers.prodigy_class``): ``effective_lr``, its ``d`` variable
+    times ``rate`` (``prodigy.effective_rate``); Keras' ``ScheduleFreeAdamW``:
+    ``averaging_weight``, ``1/t`` of its step count ``iterations``
+    (``schedule_free.averaging_weight``); any other optimizer: none.
+
+    Args:
+        optimizer: a built optimizer, after the step the values describe.
+        rate: the rate that step applied (float32-exact).
+    """
+    keras = import_keras()
+
+    if is_schedule_free(optimizer):
+        steps = int(keras.ops.convert_to_numpy(optimizer.iterations))
+        return {AVERAGING_WEIGHT: float(averaging_weight(steps))}
+    if isinstance(optimizer, prodigy_class()):
+        d = keras.ops.convert_to_numpy(optimizer._prodigy_state[STATE.index("d")])
+        return {EFFECTIVE_LR: float(effective_rate(np.float32(d), np.float32(rate)))}
+    return {}
+
+
 def learning_rate_recorder() -> keras.callbacks.Callback:
     """A callback keeping the rate of every optimizer step (``rates``) and each epoch's first.
 
     The rate is read from the optimizer just before each step, after any scheduler callback
     placed before it has set it; the epoch's first one goes into its logs as
     ``learning_rate``. A reduce-on-plateau cut at an epoch's end therefore shows from the
-    next epoch.
+    next epoch. The optimizer's own values after the epoch's last step (``optimizer_logs``
+    at that step's rate: Prodigy's ``effective_lr``, Schedule-Free's ``averaging_weight``)
+    go into the logs beside it.
     """
     keras = import_keras()
 
@@ -92,6 +124,7 @@ def learning_rate_recorder() -> keras.callbacks.Callback:
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             if logs is not None:
                 logs["learning_rate"] = self.rates[self.epoch_start]
+                logs |= optimizer_logs(self.model.optimizer, self.rates[-1])
 
     return LearningRateRecorder()
 
@@ -142,7 +175,8 @@ def fit_seed(
             callbacks=[*plan_callbacks(plan), recorder, *evaluation_callbacks(model), *callbacks],
             verbose=0,
         )
-    history = {key: [float(value) for value in fitted.history[key]] for key in HISTORY_KEYS}
+    keys = [*HISTORY_KEYS, *(key for key in OPTIONAL_KEYS if key in fitted.history)]
+    history = {key: [float(value) for value in fitted.history[key]] for key in keys}
     rates = np.asarray(recorder.rates, np.float32)
     state = [np.asarray(variable) for variable in model.optimizer.variables]
     weights = evaluated_weights(model)  # Schedule-Free's average x, the model's otherwise

@@ -7,7 +7,8 @@ variable needs (``n_slots``), ``update(variable, gradient, slots, lr, iterations
 whose first axis is the member (``lr`` broadcasts: shape ``[members, 1, ...]``), the slots'
 values before the first step (``start``: zeros, or the weights for Schedule-Free's ``z``)
 and the weights a member is evaluated and saved with (``evaluated``: the trained weights,
-or Schedule-Free's average ``x``). Options the
+or Schedule-Free's average ``x``) and, for Prodigy and Schedule-Free, the per-epoch value
+logged under its ``runlog.OPTIMIZER_KEYS`` key (``logged``). Options the
 population does not implement (Adam's amsgrad, momentum, centered RMSprop) raise
 ``ValueError``; ``model.optimizer`` offers none of them. Tests apply the same gradients
 with Keras' classes and get the same bits.
@@ -21,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from lrstudy.prodigy import SLOTS, STATE, prodigy_step, start_state
+from lrstudy.prodigy import SLOTS, STATE, effective_rate, prodigy_step, start_state
+from lrstudy.runlog import AVERAGING_WEIGHT, EFFECTIVE_LR
 from lrstudy.runtime import import_keras
-from lrstudy.schedule_free import averaged_weights
+from lrstudy.schedule_free import averaged_weights, averaging_weight
 
 
 def _zeros(weight: np.ndarray, slot: int) -> np.ndarray:
@@ -50,6 +52,10 @@ class MemberOptimizer:
         update: ``(variable, gradient, slots, lr, iterations) -> (variable, slots)``.
         start: ``(weight, slot index) -> that slot's initial value`` (NumPy, same shape).
         evaluated: ``(weight, slots) -> the weight to evaluate and save`` (tensors).
+        logged: ``(key, value)`` or ``None``: ``value(slots, lr, steps)`` is what a member
+            logs under ``key`` (a ``runlog.OPTIMIZER_KEYS`` key) after a step, float32
+            ``[members]``, from the slots after it (the population's layout), its rate
+            ``lr`` ``[members]`` and ``steps``, the steps taken counting it.
     """
 
     n_slots: int
@@ -58,6 +64,7 @@ class MemberOptimizer:
     evaluated: Callable[[Any, tuple], Any] = _trained
     update_all: Callable | None = None
     keras_slots: Callable[[list[list[np.ndarray]]], list[np.ndarray]] = flatten_slots
+    logged: tuple[str, Callable[[list, Any, Any], Any]] | None = None
 
     @property
     def averages(self) -> bool:
@@ -207,7 +214,11 @@ def _schedule_free_adamw(optimizer: Any) -> MemberOptimizer:
     def evaluated(weight: Any, slots: tuple) -> Any:
         return averaged_weights(weight, slots[0], beta_1)
 
-    return MemberOptimizer(2, update, start, evaluated)
+    def weight_of_step(slots: list, lr: Any, steps: Any) -> Any:
+        # The same c for every member: they have taken the same steps.
+        return tf.fill(tf.shape(lr), averaging_weight(steps))
+
+    return MemberOptimizer(2, update, start, evaluated, logged=(AVERAGING_WEIGHT, weight_of_step))
 
 
 def _prodigy(optimizer: Any) -> MemberOptimizer:
@@ -251,8 +262,17 @@ def _prodigy(optimizer: Any) -> MemberOptimizer:
         numbers = [np.float32(np.asarray(value).flat[0]) for value in slots[0][n:]]
         return [slot for per_weight in slots for slot in per_weight[:n]] + numbers
 
+    def d_times_lr(slots: list, lr: Any, steps: Any) -> Any:
+        d = slots[n + STATE.index("d")][0]  # every weight holds the same copy
+        return effective_rate(tf.reshape(d, [tf.shape(d)[0], -1])[:, 0], lr)
+
     return MemberOptimizer(
-        n + len(STATE), None, start, update_all=update_all, keras_slots=keras_slots
+        n + len(STATE),
+        None,
+        start,
+        update_all=update_all,
+        keras_slots=keras_slots,
+        logged=(EFFECTIVE_LR, d_times_lr),
     )
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -100,6 +100,10 @@ class EpochOutput:
         rates: the rate every optimizer step applied, shape ``(members, steps_per_epoch)``.
         step_losses: each step's batch loss before its update, shape
             ``(members, steps_per_epoch)`` (the LR range test's curve).
+        optimizer_logs: the optimizer's own per-epoch value under its
+            ``runlog.OPTIMIZER_KEYS`` key after the epoch's last step
+            (``MemberOptimizer.logged``: Prodigy's ``effective_lr``, Schedule-Free's
+            ``averaging_weight``), shape ``(members,)``; empty for other optimizers.
     """
 
     loss: np.ndarray
@@ -108,6 +112,7 @@ class EpochOutput:
     val_accuracy: np.ndarray
     rates: np.ndarray
     step_losses: np.ndarray
+    optimizer_logs: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 # --- Sizes. -----------------------------------------------------------------------------------
@@ -194,8 +199,8 @@ class Population:
     def _compile(self, train: Dataset, val: Dataset | None, tf: Any) -> Callable:
         """Trace-once ``tf.function`` over a block of epochs (an outer ``tf.while_loop``).
 
-        State and the block's orders and rates in; the new state and every epoch's metrics
-        and step losses out.
+        State and the block's orders and rates in; the new state and every epoch's metrics,
+        step losses and ``MemberOptimizer.logged`` value (zeros without one) out.
         """
         network = StackedNetwork(self.model_config, self.n_classes)
         step = step_function(network, train, self.batch_size, self.optimizer.apply)
@@ -203,6 +208,7 @@ class Population:
             network, step, self.steps_per_epoch, val, self.optimizer.evaluated
         )
         n_steps = self.steps_per_epoch
+        logged = self.optimizer.logged
         weight_specs = [tf.TensorSpec([None, *shape], tf.float32) for shape in self.shapes]
         signature = [
             weight_specs,
@@ -217,10 +223,14 @@ class Population:
         def run_epochs(weights, slots, iterations, orders, member_streams, rates):
             epochs = tf.shape(orders)[0]
 
-            def body(epoch, weights, slots, metrics, losses):
+            def body(epoch, weights, slots, metrics, losses, values):
                 now = iterations + tf.cast(epoch, tf.int64) * n_steps
                 weights, slots, epoch_metrics, epoch_losses = one_epoch(
                     weights, slots, now, orders[epoch], member_streams, rates[epoch]
+                )
+                last = rates[epoch][:, -1]
+                value = (
+                    tf.zeros_like(last) if logged is None else logged[1](slots, last, now + n_steps)
                 )
                 return (
                     epoch + 1,
@@ -228,9 +238,10 @@ class Population:
                     slots,
                     metrics.write(epoch, epoch_metrics),
                     losses.write(epoch, epoch_losses),
+                    values.write(epoch, value),
                 )
 
-            _, weights, slots, metrics, losses = tf.while_loop(
+            _, weights, slots, metrics, losses, values = tf.while_loop(
                 lambda epoch, *_: epoch < epochs,
                 body,
                 (
@@ -239,11 +250,12 @@ class Population:
                     slots,
                     tf.TensorArray(tf.float32, size=epochs),
                     tf.TensorArray(tf.float32, size=epochs),
+                    tf.TensorArray(tf.float32, size=epochs),
                 ),
             )
             # The weights saved (Schedule-Free: the average x).
             evaluated = evaluated_weights(self.optimizer, weights, slots)
-            return weights, slots, evaluated, metrics.stack(), losses.stack()
+            return weights, slots, evaluated, metrics.stack(), losses.stack(), values.stack()
 
         # The concrete function: called directly, without tf.function's per-call signature
         # matching (a tenth of an epoch's time at 20 members).
@@ -330,7 +342,7 @@ class Population:
         rates = np.ascontiguousarray(rates, np.float32)
         if member_streams is None:
             member_streams = range(rates.shape[1])
-        weights, slots, evaluated, metrics, losses = self._epoch(
+        weights, slots, evaluated, metrics, losses, values = self._epoch(
             state.weights,
             state.slots,
             np.int64(state.iterations),
@@ -345,9 +357,16 @@ class Population:
             state.iterations + epochs * self.steps_per_epoch,
             evaluated if self.optimizer.averages else None,
         )
-        metrics, losses = metrics.numpy(), losses.numpy()
+        metrics, losses, values = metrics.numpy(), losses.numpy(), values.numpy()
+        key = None if self.optimizer.logged is None else self.optimizer.logged[0]
         return new_state, [
-            EpochOutput(*metrics[epoch], rates[epoch], losses[epoch]) for epoch in range(epochs)
+            EpochOutput(
+                *metrics[epoch],
+                rates[epoch],
+                losses[epoch],
+                {} if key is None else {key: values[epoch]},
+            )
+            for epoch in range(epochs)
         ]
 
     def run_epoch(

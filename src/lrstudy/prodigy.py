@@ -78,6 +78,20 @@ def start_state(d0: float) -> tuple[float, ...]:
     return (d0, d0, 0.0, 0.0)
 
 
+def effective_rate(d: Any, lr: Any) -> Any:
+    """Prodigy's step size ``d · lr`` (float32), the rate its Adam-like update is scaled by.
+
+    The authors' ``dlr`` before ``use_bias_correction``'s factor; with ``d`` read after a
+    step and ``lr`` that step's rate, what ``runlog``'s ``effective_lr`` logs (the
+    authors' ``param_groups[0]["d"] * lr`` after the step).
+
+    Args:
+        d: the estimate, float32 (a tensor ``[members]`` or a NumPy float32).
+        lr: the scheduled rate, float32, broadcasting with ``d``.
+    """
+    return d * lr
+
+
 def _per_member(value: Any, like: Any) -> Any:
     """``value`` of shape ``[members]`` reshaped to broadcast over ``like`` ``[members, ...]``."""
     import_keras()

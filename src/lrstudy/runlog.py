@@ -4,7 +4,8 @@ A setting's training writes, per seed ``s``:
 
 * ``<models>/seed_<s>.keras``: the trained model (``model_path``);
 * ``<logs>/seed_<s>/``: a DVCLive folder with one per-epoch TSV per key of ``HISTORY_KEYS``
-  under ``plots/metrics/`` (``live_logger`` writes it, ``read_live_history`` reads it);
+  under ``plots/metrics/``, and one per key of ``OPTIMIZER_KEYS`` for the optimizer it
+  describes (``live_logger`` writes it, ``read_live_history`` reads it);
 * ``<logs>/seed_<s>/learning_rate_steps.tsv`` for a schedule set per optimizer step: the
   rate of every step (``write_step_rates``, ``read_step_rates``);
 * ``<logs>/seed_<s>/initial_loss.txt``: the untrained model's loss on the train split,
@@ -40,6 +41,19 @@ if TYPE_CHECKING:
 
 # Per-epoch keys of every training history and DVCLive log, in this order.
 HISTORY_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "learning_rate")
+
+# Per-epoch keys only the optimizer they describe logs (after ``HISTORY_KEYS``), per
+# ``model.optimizer.type``; every other optimizer's logs and history have none of them.
+# ``effective_lr``: Prodigy's estimate ``d`` after the epoch's last step times that step's
+# rate ``lr`` (float32 product), the authors' ``param_groups[0]["d"] * lr`` read after
+# that step: the rate Adam's update would be scaled by at the next step at the same
+# ``lr`` (Prodigy's ``dlr``, without ``use_bias_correction``'s factor, as
+# ``learning_rate`` leaves out Adam's). ``averaging_weight``: Schedule-Free's weight
+# ``c = 1/t`` of the epoch's last step ``t`` (1-based, counted over the whole run) in
+# its average ``x <- (1 - c)·x + c·z`` (float32, as Keras' ``ScheduleFreeAdamW``).
+EFFECTIVE_LR, AVERAGING_WEIGHT = "effective_lr", "averaging_weight"
+OPTIMIZER_KEYS = {"prodigy": (EFFECTIVE_LR,), "schedule_free_adamw": (AVERAGING_WEIGHT,)}
+OPTIONAL_KEYS = tuple(key for keys in OPTIMIZER_KEYS.values() for key in keys)
 
 # Per-step learning rates, in each seed's log folder: columns step, epoch_fraction,
 # learning_rate.
@@ -125,7 +139,8 @@ def live_logger(directory: str | Path) -> keras.callbacks.Callback:
     """A callback logging every history key per epoch with DVCLive under ``directory``.
 
     DVCLive's own Keras callback renames metrics (``val_loss`` → ``eval/loss``); this one
-    keeps Keras' names so logs, history and reports agree. Each epoch's values are logged
+    keeps Keras' names so logs, history and reports agree. A key of ``OPTIONAL_KEYS`` is
+    logged when the epoch's logs have it (only its optimizer's). Each epoch's values are logged
     at DVCLive step ``epoch`` (0-based) as the epoch ends; the summary is written once, when
     training ends (DVCLive's ``next_step`` would rewrite it every epoch, which costs more
     than a fast-loop epoch).
@@ -141,6 +156,9 @@ def live_logger(directory: str | Path) -> keras.callbacks.Callback:
             self.live.step = epoch
             for key in HISTORY_KEYS:
                 self.live.log_metric(key, float((logs or {}).get(key, np.nan)))
+            for key in OPTIONAL_KEYS:
+                if key in (logs or {}):
+                    self.live.log_metric(key, float(logs[key]))
 
         def on_train_end(self, logs: dict | None = None) -> None:
             self.live.end()
@@ -200,10 +218,14 @@ def epoch_progress(
 
 
 def read_live_history(directory: str | Path) -> pd.DataFrame:
-    """One DVCLive folder's per-epoch metrics as a frame: epoch (1-based) + ``HISTORY_KEYS``."""
+    """One DVCLive folder's per-epoch metrics as a frame: epoch (1-based) + ``HISTORY_KEYS``.
+
+    Then each key of ``OPTIONAL_KEYS`` the folder logged (its optimizer's), in that order.
+    """
     folder = Path(directory) / "plots" / "metrics"
     frame: pd.DataFrame | None = None
-    for column in HISTORY_KEYS:
+    optional = [key for key in OPTIONAL_KEYS if (folder / f"{key}.tsv").is_file()]
+    for column in (*HISTORY_KEYS, *optional):
         series = pd.read_csv(folder / f"{column}.tsv", sep="\t")[["step", column]]
         frame = series if frame is None else frame.merge(series, on="step", how="outer")
     assert frame is not None

@@ -41,6 +41,27 @@ def averaged_weights(y: Any, z: Any, beta_1: float) -> Any:
     return (y - (1 - b1) * z) / b1
 
 
+def averaging_weight(steps: Any) -> Any:
+    """The weight ``c = 1/t`` of step ``t`` (1-based) in the average ``x <- (1-c)·x + c·z``.
+
+    Keras' ``ScheduleFreeAdamW`` weights every step alike (``weight = 1 / local_step``;
+    the authors' ``schedulefree`` weights by the largest rate so far squared, the same at
+    a constant rate without warmup). Float32 by ``DivNoNan`` as lrstudy's updates compute
+    it (``keras_optimizers``, ``member_optimizers``): the same IEEE division, the same bits.
+
+    Args:
+        steps: ``t``, the optimizer steps taken counting this one (int or tensor, ≥ 1).
+
+    Returns:
+        A float32 scalar tensor.
+    """
+    import_keras()
+    import tensorflow as tf
+
+    step = tf.cast(steps, tf.float32)
+    return tf.math.divide_no_nan(tf.ones_like(step), step)
+
+
 def is_schedule_free(optimizer: Any) -> bool:
     """Whether a Keras optimizer is ``keras.optimizers.ScheduleFreeAdamW``."""
     return isinstance(optimizer, import_keras().optimizers.ScheduleFreeAdamW)

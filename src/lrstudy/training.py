@@ -16,7 +16,9 @@ seeded permutation of the train rows per epoch) with the rates of each run's
 
 Both return one ``TrainingResult`` per member: the per-epoch history ``loss``, ``accuracy``,
 ``val_loss``, ``val_accuracy`` and ``learning_rate`` (the rate of the epoch's first step),
-the rate of every optimizer step and the trained weights.
+then Prodigy's ``effective_lr`` or Schedule-Free's ``averaging_weight`` after the epoch's
+last step (``runlog.OPTIMIZER_KEYS``; no such key for other optimizers), the rate of every
+optimizer step and the trained weights.
 """
 
 from __future__ import annotations
@@ -314,8 +316,10 @@ def _end_epoch(
             "val_accuracy": float(out.val_accuracy[m]),
             "learning_rate": float(out.rates[m, 0]),
         }
-        for key in HISTORY_KEYS:
-            histories[m][key].append(logs[key])
+        # Prodigy's effective_lr, Schedule-Free's averaging_weight (runlog.OPTIMIZER_KEYS).
+        logs |= {key: float(values[m]) for key, values in out.optimizer_logs.items()}
+        for key, value in logs.items():
+            histories[m].setdefault(key, []).append(value)
         used[m].append(out.rates[m])
         callback_list.on_epoch_end(epoch, logs)
         if shims[m].stop_training:

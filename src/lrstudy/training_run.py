@@ -48,7 +48,9 @@ class TrainingResult:
     Attributes:
         weights: the trained weights in Keras' ``get_weights`` order (a model of
             ``model.build_model`` takes them with ``set_weights``).
-        history: per-epoch lists under ``HISTORY_KEYS``.
+        history: per-epoch lists under ``HISTORY_KEYS``, then under its optimizer's
+            ``runlog.OPTIMIZER_KEYS`` (Prodigy's ``effective_lr``, Schedule-Free's
+            ``averaging_weight``; none for other optimizers).
         step_rates: the rate used at every optimizer step, shape ``(epochs * steps_per_epoch,)``.
         plan: the run's ``RatePlan`` (its ``steps_per_epoch`` and ``per`` for the logs).
         optimizer_state: the optimizer's variables after training, in the order of Keras'

@@ -16,7 +16,12 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from lrstudy import plots
-from lrstudy.report.curves import epoch_summary, learning_rate_curves, long_history
+from lrstudy.report.curves import (
+    averaging_weight_curves,
+    epoch_summary,
+    learning_rate_curves,
+    long_history,
+)
 
 
 def history(epochs: int, start: float, rate: float, lr: float | list[float]) -> pd.DataFrame:
@@ -390,6 +395,28 @@ def test_learning_rates_draw_per_step_curves() -> None:
     (line,) = figure.axes[0].get_lines()
     x = np.asarray(line.get_xdata())
     assert len(x) > 10 and np.any(x % 1 != 0)  # points inside epochs
+    render(figure)
+
+
+def test_learning_rates_label_prodigys_d_lr_and_show_schedule_free_weights_below() -> None:
+    runs = histories(["schedule_free", "prodigy", "adam"], seeds=2)
+    for seed, frame in runs["prodigy"].items():
+        frame["effective_lr"] = np.geomspace(1e-6, 1e-2, 12) * (1 + seed)
+    for frame in runs["schedule_free"].values():
+        frame["averaging_weight"] = 1 / (10 * frame["epoch"])
+    names = list(runs)
+    averaging = averaging_weight_curves(runs)
+    figure = plots.learning_rates(learning_rate_curves(runs), names, ["prodigy"], averaging)
+    rates, weights = figure.axes
+    assert "d·lr" in rates.get_ylabel() and weights.get_yscale() == "log"
+    labels = [text.get_text() for text in figure.legends[0].get_texts()]
+    assert labels == ["schedule_free", "prodigy (d·lr, per seed)", "adam"]
+    styles = plots.setting_styles(names)
+    assert len(setting_lines(rates, styles["prodigy"].color)) == 2  # one per seed
+    (weight,) = setting_lines(weights, styles["schedule_free"].color)
+    assert list(weight.get_xdata()) == list(range(1, 13))
+    assert "1/t" in weights.get_title() and "epoch" in weights.get_xlabel()
+    assert not setting_lines(weights, styles["adam"].color)
     render(figure)
 
 

@@ -19,7 +19,9 @@ from lrstudy.report import formatting
 from lrstudy.report.command import main as metrics_command
 from lrstudy.report.curves import (
     ALL_SEEDS,
+    averaging_weight_curves,
     curves_table,
+    effective_rate_settings,
     epoch_summary,
     learning_rate_curves,
     long_history,
@@ -75,6 +77,16 @@ def test_read_live_history_round_trips_a_dvclive_folder(tmp_path: Path) -> None:
     read = read_live_history(tmp_path)
     assert list(read.columns) == ["epoch", *runlog.HISTORY_KEYS]
     pd.testing.assert_frame_equal(read, frame, check_dtype=False)
+
+
+def test_read_live_history_reads_an_optimizers_own_key_when_logged(tmp_path: Path) -> None:
+    frame = history([0.7, 0.5, 0.4])
+    write_live(tmp_path, frame)
+    metrics = tmp_path / "plots" / "metrics"
+    (metrics / "effective_lr.tsv").write_text("step\teffective_lr\n0\t1e-06\n1\t0.002\n2\t0.003\n")
+    read = read_live_history(tmp_path)
+    assert list(read.columns) == ["epoch", *runlog.HISTORY_KEYS, "effective_lr"]
+    assert list(read["effective_lr"]) == [1e-06, 0.002, 0.003]
 
 
 def test_read_step_rates_only_when_written(tmp_path: Path) -> None:
@@ -181,6 +193,30 @@ def test_learning_rate_curves_collapse_identical_seeds_and_keep_differing_ones()
     assert list(curves.columns) == ["setting", "seed", "epoch", "learning_rate"]
     seeds = curves.groupby("setting", sort=False)["seed"].unique().map(list).to_dict()
     assert seeds == {"constant": [ALL_SEEDS], "plateau": ["0", "1"]}
+
+
+def test_prodigy_draws_d_times_lr_at_each_epochs_end_and_schedule_free_its_weight() -> None:
+    prodigy = {
+        seed: history([0.5] * 3, [1.0, 0.75, 0.25]).assign(effective_lr=[1e-6, 0.02 + seed, 0.01])
+        for seed in range(2)
+    }
+    free = {
+        seed: history([0.5] * 3).assign(averaging_weight=[1 / 4, 1 / 8, 1 / 12]) for seed in (0, 1)
+    }
+    runs = {"prodigy": prodigy, "schedule_free": free, "adam": {0: history([0.5] * 3)}}
+    curves = learning_rate_curves(runs)
+    # d·lr, not the multiplier lr, each value at its epoch's end; d differs by seed.
+    line = curves[(curves["setting"] == "prodigy") & (curves["seed"] == "1")]
+    assert list(line["epoch"]) == [1.0, 2.0, 3.0]
+    assert list(line["learning_rate"]) == [1e-6, 1.02, 0.01]
+    # Schedule-Free's line is its rate; its weight is a curve of its own, one for all seeds.
+    assert list(curves.loc[curves["setting"] == "schedule_free", "learning_rate"]) == [0.01, 0.01]
+    assert effective_rate_settings(runs) == ["prodigy"]
+    weights = averaging_weight_curves(runs)
+    assert list(weights.columns) == ["setting", "epoch", "averaging_weight"]
+    assert list(weights["setting"]) == ["schedule_free"] * 3
+    assert list(weights["averaging_weight"]) == [1 / 4, 1 / 8, 1 / 12]
+    assert averaging_weight_curves({"adam": runs["adam"]}).empty
 
 
 def test_learning_rate_curves_stay_small_for_per_step_schedules() -> None:

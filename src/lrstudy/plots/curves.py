@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -195,7 +195,12 @@ def _loss_limits(summary: pd.DataFrame, columns: Sequence[str]) -> tuple[float, 
     return low / 1.25, high * 1.25
 
 
-def learning_rates(curves: pd.DataFrame, settings: Sequence[str]) -> Figure:
+def learning_rates(
+    curves: pd.DataFrame,
+    settings: Sequence[str],
+    effective: Collection[str] = (),
+    averaging: pd.DataFrame | None = None,
+) -> Figure:
     """The rate the optimizer used against training progress, all settings on one axis.
 
     Args:
@@ -204,42 +209,79 @@ def learning_rates(curves: pd.DataFrame, settings: Sequence[str]) -> Figure:
             ``epoch`` (training progress in epochs, fractional for per-step rates) and
             ``learning_rate``.
         settings: Settings to draw, in legend (and colour) order.
+        effective: Settings whose line is Prodigy's step size ``d · lr`` after each epoch
+            (labelled so), not a scheduled rate.
+        averaging: ``report.curves.averaging_weight_curves`` output; with rows, a small
+            panel below shows each Schedule-Free setting's averaging weight ``c = 1/t``.
 
     Returns:
         One log-scale axis; a setting whose seeds used different rates (for example
-        reduce-on-plateau) is one thin line per seed.
+        reduce-on-plateau, or Prodigy's ``d``) is one thin line per seed. With averaging
+        weights, a second log-scale panel below it, sharing the epoch axis.
     """
     styles = setting_styles(settings)
     width = 10.0
-    labels: list[str] = []
-    handles: list[object] = []
-    legend_guess = [f"{name} (per seed)" for name in settings]
-    legend_rows = math.ceil(len(settings) / legend_columns(legend_guess, width, LEGEND_FONT_SIZE))
-    figure = Figure(figsize=(width, 5.6 + 0.22 * legend_rows), layout="constrained")
-    axis = figure.subplots()
+    labels = [_rate_label(name, curves, effective) for name in settings]
+    legend_rows = math.ceil(len(settings) / legend_columns(labels, width, LEGEND_FONT_SIZE))
+    weights = averaging is not None and not averaging.empty
+    figure = Figure(figsize=(width, 5.6 + 0.22 * legend_rows + 1.8 * weights), layout="constrained")
+    if weights:
+        axis, lower = figure.subplots(2, 1, sharex=True, height_ratios=(3.2, 1))
+    else:
+        axis, lower = figure.subplots(), None
     for name in settings:
-        style = styles[name]
         rows = curves[curves["setting"] == name]
         seeds = list(dict.fromkeys(rows["seed"].astype(str)))
-        per_seed = len(seeds) > 1
         for seed in seeds:
             line = rows[rows["seed"].astype(str) == seed]
             axis.plot(
                 line["epoch"].to_numpy(dtype=float),
                 finite_values(line["learning_rate"]),
-                color=style.color,
-                linestyle=style.linestyle,
-                linewidth=1.0 if per_seed else 1.8,
-                alpha=0.8 if per_seed else 1.0,
+                color=styles[name].color,
+                linestyle=styles[name].linestyle,
+                # Prodigy's seeds a little bolder: its dashes are thin lines' only mark.
+                linewidth=1.8 if len(seeds) == 1 else 1.3 if name in effective else 1.0,
+                alpha=0.8 if len(seeds) > 1 else 1.0,
             )
-        handles.append(setting_handle(style))
-        labels.append(f"{name} (per seed)" if per_seed else name)
     axis.set_yscale("log")
     axis.set_xlim(left=0)
-    axis.set_xlabel("epoch (training progress)")
-    axis.set_ylabel("learning rate (log scale)")
+    prodigy = " (Prodigy: its step size d·lr)" if effective else ""
+    axis.set_ylabel(f"learning rate, log scale{prodigy}")
     axis.set_title("Learning rate the optimizer actually used")
     axis.grid(True, which="major", alpha=0.35)
     axis.grid(True, which="minor", axis="y", alpha=0.1)
-    bottom_legend(figure, handles, labels, width)
+    if lower is None:
+        axis.set_xlabel("epoch (training progress)")
+    else:
+        _averaging_panel(lower, averaging, styles)
+    bottom_legend(figure, [setting_handle(styles[name]) for name in settings], labels, width)
     return figure
+
+
+def _rate_label(name: str, curves: pd.DataFrame, effective: Collection[str]) -> str:
+    """A setting's legend label: ``d·lr`` for Prodigy's, ``per seed`` where seeds differ."""
+    seeds = curves.loc[curves["setting"] == name, "seed"].astype(str).nunique()
+    notes = (["d·lr"] if name in effective else []) + (["per seed"] if seeds > 1 else [])
+    return f"{name} ({', '.join(notes)})" if notes else name
+
+
+def _averaging_panel(panel: Axes, averaging: pd.DataFrame, styles: Mapping[str, Style]) -> None:
+    """Schedule-Free's averaging weight per epoch, in each setting's colour (log scale)."""
+    for name, rows in averaging.groupby("setting", sort=False):
+        panel.plot(
+            rows["epoch"].to_numpy(dtype=float),
+            finite_values(rows["averaging_weight"]),
+            color=styles[name].color,
+            linestyle=styles[name].linestyle,
+            linewidth=1.8,
+            marker=".",
+        )
+    panel.set_yscale("log")
+    panel.set_xlabel("epoch (training progress)")
+    panel.set_ylabel("weight c, log scale")
+    panel.set_title(
+        "Schedule-Free's averaging weight: x ← (1 − c)·x + c·z, c = 1/t at step t "
+        "(after each epoch's last step)",
+        fontsize=9.5,
+    )
+    panel.grid(True, which="major", alpha=0.35)

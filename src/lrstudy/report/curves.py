@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from lrstudy.runlog import HISTORY_KEYS
+from lrstudy.runlog import AVERAGING_WEIGHT, EFFECTIVE_LR, HISTORY_KEYS
 
 CURVE_COLUMNS = ("loss", "val_loss", "accuracy", "val_accuracy")
 # Learning-rate polylines keep every point needed to stay within this many decades
@@ -145,6 +145,20 @@ def rate_polyline(
     return _polyline(x, np.repeat(history["learning_rate"].to_numpy(dtype=float), 2))
 
 
+def end_of_epoch_polyline(history: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A value logged after each epoch's last step (``runlog.OPTIMIZER_KEYS``) as a polyline.
+
+    Each epoch's value sits at the end of that epoch (``epoch`` 1 is the end of the first),
+    joined point to point; non-positive values are left out (a log axis cannot show them)
+    and points the eye could not tell from their neighbours' line dropped, as
+    ``rate_polyline``.
+
+    Returns:
+        Columns ``epoch`` and ``learning_rate`` (the value, whatever it is).
+    """
+    return _polyline(history["epoch"].to_numpy(dtype=float), history[column].to_numpy(float))
+
+
 def learning_rate_curves(
     histories: Mapping[str, Mapping[int, pd.DataFrame]],
     steps: Mapping[str, Mapping[int, pd.DataFrame]] | None = None,
@@ -153,7 +167,9 @@ def learning_rate_curves(
 
     A setting whose seeds all used the same rates (any deterministic schedule) gets one
     polyline with ``seed`` = ``"all"``; one whose rates depend on the run (for example
-    reduce-on-plateau) gets one polyline per seed.
+    reduce-on-plateau) gets one polyline per seed. A Prodigy setting (its history has
+    ``effective_lr``) shows the step size it really took, ``d · lr`` after each epoch
+    (``end_of_epoch_polyline``), not its multiplier ``lr``: ``d`` is estimated per seed.
 
     Args:
         histories: Per setting and seed, the per-epoch history (``read_live_history``).
@@ -166,7 +182,10 @@ def learning_rate_curves(
     for setting, by_seed in histories.items():
         per_step = (steps or {}).get(setting, {})
         lines = {
-            seed: rate_polyline(history, per_step.get(seed)) for seed, history in by_seed.items()
+            seed: end_of_epoch_polyline(history, EFFECTIVE_LR)
+            if EFFECTIVE_LR in history
+            else rate_polyline(history, per_step.get(seed))
+            for seed, history in by_seed.items()
         }
         first = next(iter(lines.values()))
         if all(line.equals(first) for line in lines.values()):
@@ -174,6 +193,36 @@ def learning_rate_curves(
         frames += [line.assign(setting=setting, seed=str(seed)) for seed, line in lines.items()]
     frame = pd.concat(frames, ignore_index=True)
     return frame[["setting", "seed", "epoch", "learning_rate"]]
+
+
+def effective_rate_settings(histories: Mapping[str, Mapping[int, pd.DataFrame]]) -> list[str]:
+    """The settings whose histories log Prodigy's ``effective_lr``, in input order."""
+    return [
+        setting
+        for setting, by_seed in histories.items()
+        if any(EFFECTIVE_LR in history for history in by_seed.values())
+    ]
+
+
+def averaging_weight_curves(histories: Mapping[str, Mapping[int, pd.DataFrame]]) -> pd.DataFrame:
+    """Per Schedule-Free setting (its history has ``averaging_weight``), that weight per epoch.
+
+    ``c = 1/t`` of each epoch's last step depends on the step count alone, so one seed's
+    values stand for all (the first seed's).
+
+    Returns:
+        Long format: ``setting``, ``epoch`` (the end of that epoch), ``averaging_weight``;
+        no rows without a Schedule-Free setting.
+    """
+    frames = [
+        history[["epoch", AVERAGING_WEIGHT]].assign(setting=setting)
+        for setting, by_seed in histories.items()
+        if by_seed and AVERAGING_WEIGHT in (history := next(iter(by_seed.values())))
+    ]
+    columns = ["setting", "epoch", AVERAGING_WEIGHT]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def strict_mean_curve(by_seed: Mapping[int, pd.DataFrame]) -> pd.DataFrame:

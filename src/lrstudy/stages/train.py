@@ -5,7 +5,7 @@ train/val/test splits. Trains every seed together (``train.loop: fast``, one pop
 ``fit``: one ``keras.Model.fit`` per seed, ``lrstudy.training``) and writes:
 
 * ``<models>/seed_<s>.keras`` per seed, and a DVCLive folder ``<logs>/seed_<s>/``
-  (per-epoch loss, accuracy, val_loss, val_accuracy, learning_rate); for a schedule set
+  (per epoch ``runlog.HISTORY_KEYS``, and its ``OPTIMIZER_KEYS``); for a schedule set
   per optimizer step (``per: step``) also ``<logs>/seed_<s>/learning_rate_steps.tsv``, the
   rate the optimizer used at every step (``runlog``);
 * ``<evaluation>/metrics.json`` (test accuracy and loss per seed, with mean, std, min,
