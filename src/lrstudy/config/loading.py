@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from lrstudy.clock import lasts_a_tick, steps_per_epoch, ticks_per_epoch
 from lrstudy.config.errors import Spellings, format_error
+from lrstudy.config.optimizers import OPTIMIZER_TYPES
 from lrstudy.config.schedules import CosineRestartsSchedule, CyclicSchedule
 from lrstudy.config.sections import Config
 from lrstudy.config.tuning import budgets_fit_the_runs, tuning_seeds_disjoint
@@ -212,6 +213,43 @@ def _optimizers_fit_the_loop(config: Config) -> list[str]:
     ]
 
 
+# Optimizers whose ``lr`` is no rate a range test can sweep (``_range_test_sweeps_a_rate``).
+NO_RANGE_TEST = ("prodigy",)
+
+
+def _range_test_sweeps_a_rate(config: Config) -> list[str]:
+    """``lr_find`` sweeps the rate of ``model.optimizer``, and a suggested setting takes it.
+
+    Refused: ``prodigy``. Its ``lr`` multiplies the step size ``d`` it estimates as it
+    trains (from ``d0`` = 1e-6 up), so along a range test's rising rates the loss follows
+    ``d``'s growth as much as the rate: measured on the default problem (5 seeds), the
+    minimum suggestion was 2.9e-7 over 100 steps and 0.69 over 400, the steep one 1.1e-6
+    and 6.6. Nor can a suggested setting's own prodigy take a rate suggested for
+    ``model.optimizer``. Kept: ``schedule_free_adamw``, whose ``lr`` is Adam's step on
+    ``z``, a rate like Adam's: its minimum and valley suggestions were 0.051 and 0.055 over
+    100 steps, 0.063 and 0.054 over 400 (Adam's: 0.051 and 0.022, 0.052 and 0.023).
+    """
+    if config.lr_find is None:
+        return []
+    allowed = ", ".join(kind for kind in OPTIMIZER_TYPES if kind not in NO_RANGE_TEST)
+    problems = []
+    if config.model.optimizer.type in NO_RANGE_TEST:
+        problems.append(
+            f"lr_find: model.optimizer is {config.model.optimizer.type}, whose lr multiplies "
+            "the step size d it estimates as it trains, so a range test's loss follows d's "
+            f"growth, not the rate; allowed with lr_find: {allowed} (prodigy stays available "
+            "as a setting's own optimizer, with lr: 1.0 as its authors advise)"
+        )
+    problems += [
+        f"suggested.{name}.optimizer is {setting.optimizer.type}: its lr multiplies the step "
+        "size d it estimates, not a rate the range test can suggest; give the setting a "
+        "fixed lr under settings (1.0, as its authors advise), or another optimizer"
+        for name, setting in config.suggested.items()
+        if setting.optimizer is not None and setting.optimizer.type in NO_RANGE_TEST
+    ]
+    return problems
+
+
 def _optimizers_in_use(config: Config) -> list[tuple[str, Any]]:
     """``(key path, optimizer)`` of every setting's optimizer: its own, else the model's."""
     return [
@@ -236,6 +274,7 @@ CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
     (_schedules_fit_their_runs, False),
     (_optimizers_fit_their_schedules, False),
     (_optimizers_fit_the_loop, False),
+    (_range_test_sweeps_a_rate, False),
     (tuning_seeds_disjoint, False),
     (budgets_fit_the_runs, False),
 )
