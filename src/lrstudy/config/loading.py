@@ -21,7 +21,7 @@ from lrstudy.config.optimizers import OPTIMIZER_TYPES
 from lrstudy.config.schedules import CosineRestartsSchedule, CyclicSchedule
 from lrstudy.config.sections import Config
 from lrstudy.config.tuning import budgets_fit_the_runs, tuning_seeds_disjoint
-from lrstudy.config.types import MAX_SEED, ConfigError, yaml_kind
+from lrstudy.config.types import MAX_SEED, ConfigError, given, reading, yaml_kind
 
 Check = Callable[[Config], list[str]]
 
@@ -106,7 +106,7 @@ def _periods_last_a_tick(config: Config) -> list[str]:
         batch_size = setting.batch_size or config.train.batch_size
         steps = steps_per_epoch(n_train, batch_size)
         schedule = setting.schedule
-        where = f"{path}.schedule"
+        where, at = f"{path}.schedule", (*path.split("."), "schedule")
         if isinstance(schedule, CosineRestartsSchedule) and not lasts_a_tick(
             schedule.first_decay_epochs, ticks_per_epoch(schedule.per, steps)
         ):
@@ -116,7 +116,8 @@ def _periods_last_a_tick(config: Config) -> list[str]:
                 else "1 epoch with per: epoch"
             )
             problems.append(
-                f"{where}.first_decay_epochs = {schedule.first_decay_epochs!r}: the first "
+                f"{where}.first_decay_epochs = "
+                f"{given((*at, 'first_decay_epochs'), schedule.first_decay_epochs)}: the first "
                 f"period must last at least one tick of the schedule's clock ({clock})"
             )
         if (
@@ -125,7 +126,8 @@ def _periods_last_a_tick(config: Config) -> list[str]:
             and not lasts_a_tick(schedule.step_size_epochs, steps)
         ):
             problems.append(
-                f"{where}.step_size_epochs = {schedule.step_size_epochs!r}: the half-cycle "
+                f"{where}.step_size_epochs = "
+                f"{given((*at, 'step_size_epochs'), schedule.step_size_epochs)}: the half-cycle "
                 f"must last at least one optimizer step (1/{steps} epoch here: {n_train} "
                 f"train rows, batch {batch_size})"
             )
@@ -138,7 +140,9 @@ def _schedules_fit_their_runs(config: Config) -> list[str]:
         f"{section}.{name}.schedule.{problem}"
         for section, settings in (("settings", config.settings), ("suggested", config.suggested))
         for name, setting in (settings or {}).items()
-        for problem in setting.schedule.problems_in_a_run(setting.epochs or config.train.epochs)
+        for problem in setting.schedule.problems_in_a_run(
+            setting.epochs or config.train.epochs, (section, name, "schedule")
+        )
     ]
 
 
@@ -147,8 +151,8 @@ def _schedules_fit_their_runs(config: Config) -> list[str]:
 RISING_SCHEDULES = ("cosine_restarts", "cyclic", "one_cycle")
 
 
-def _schedule_problem(optimizer: Any, schedule: Any) -> str | None:
-    """Why ``schedule`` makes no sense with ``optimizer`` (None: it does).
+def _schedule_problem(optimizer: Any, schedule: Any, at: tuple[str, ...]) -> str | None:
+    """Why ``schedule`` (at key path ``at``) makes no sense with ``optimizer`` (None: it does).
 
     ``schedule_free_adamw`` replaces the schedule (its average ``x`` is the decay; its
     authors use a warmup only): any other family than ``constant`` is refused. ``prodigy``
@@ -172,7 +176,8 @@ def _schedule_problem(optimizer: Any, schedule: Any) -> str | None:
     warmup = getattr(schedule, "warmup_epochs", 0)
     if warmup:
         return (
-            f"warmup_epochs = {warmup!r}: a warmup makes prodigy overestimate d (its authors); "
+            f"warmup_epochs = {given((*at, 'warmup_epochs'), warmup)}: a warmup makes prodigy "
+            "overestimate d (its authors); "
             "set the optimizer's safeguard_warmup: true, or warmup_epochs: 0"
         )
     return None
@@ -184,7 +189,7 @@ def _optimizers_fit_their_schedules(config: Config) -> list[str]:
     for section, settings in (("settings", config.settings), ("suggested", config.suggested)):
         for name, setting in (settings or {}).items():
             optimizer = setting.optimizer or config.model.optimizer
-            problem = _schedule_problem(optimizer, setting.schedule)
+            problem = _schedule_problem(optimizer, setting.schedule, (section, name, "schedule"))
             if problem:
                 problems.append(f"{section}.{name}.schedule.{problem}")
     return problems
@@ -313,7 +318,8 @@ def parse_config(
             for line in format_error(error, Config, spellings).split("\n")
         ]
         raise ConfigError(problems, source) from None
-    problems = cross_check(config)
+    with reading(raw):  # messages quote values as written (types.given)
+        problems = cross_check(config)
     if problems:
         raise ConfigError(problems, source)
     return config
