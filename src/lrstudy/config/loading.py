@@ -64,19 +64,28 @@ def _split_leaves_data(config: Config) -> list[str]:
     ]
 
 
+def _every_setting(config: Config) -> list[tuple[tuple[str, str], Any, Any]]:
+    """``((section, name), setting, optimizer)`` of every setting the study trains.
+
+    ``settings`` then ``suggested``, in file order; ``optimizer`` is the setting's own,
+    else ``model.optimizer``.
+    """
+    return [
+        ((section, name), setting, setting.optimizer or config.model.optimizer)
+        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
+        for name, setting in (settings or {}).items()
+    ]
+
+
 def _seeds_in_range(config: Config) -> list[str]:
     """Every run's last seed is a valid NumPy seed (one line: the run reaching highest)."""
     # Every run starts at train.seed: the settings, the suggested settings, and the sweep
     # and range test (train.seeds).
     runs = [("train.seeds (the sweep and the range test)", config.train.seeds)]
-    for section, entries in (("settings", config.settings), ("suggested", config.suggested)):
-        runs += [
-            (
-                f"{section}.{name}",
-                setting.seeds if setting.seeds is not None else config.train.seeds,
-            )
-            for name, setting in (entries or {}).items()
-        ]
+    runs += [
+        (".".join(at), setting.seeds if setting.seeds is not None else config.train.seeds)
+        for at, setting, _ in _every_setting(config)
+    ]
     where, n_seeds = max(runs, key=lambda run: run[1])
     last = config.train.seed + n_seeds - 1
     if last <= MAX_SEED:
@@ -97,16 +106,12 @@ def _periods_last_a_tick(config: Config) -> list[str]:
     n_train = split_sizes(
         config.data.n_samples, config.split.test_fraction, config.split.val_fraction
     )["train"]
-    entries = [
-        (f"{section}.{name}", setting)
-        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
-        for name, setting in (settings or {}).items()
-    ]
-    for path, setting in entries:
+    for setting_at, setting, _ in _every_setting(config):
         batch_size = setting.batch_size or config.train.batch_size
         steps = steps_per_epoch(n_train, batch_size)
         schedule = setting.schedule
-        where, at = f"{path}.schedule", (*path.split("."), "schedule")
+        at = (*setting_at, "schedule")
+        where = ".".join(at)
         if isinstance(schedule, CosineRestartsSchedule) and not lasts_a_tick(
             schedule.first_decay_epochs, ticks_per_epoch(schedule.per, steps)
         ):
@@ -137,11 +142,10 @@ def _periods_last_a_tick(config: Config) -> list[str]:
 def _schedules_fit_their_runs(config: Config) -> list[str]:
     """Each schedule fits its run's epochs (wsd: warmup and cooldown within the run)."""
     return [
-        f"{section}.{name}.schedule.{problem}"
-        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
-        for name, setting in (settings or {}).items()
+        f"{'.'.join(at)}.schedule.{problem}"
+        for at, setting, _ in _every_setting(config)
         for problem in setting.schedule.problems_in_a_run(
-            setting.epochs or config.train.epochs, (section, name, "schedule")
+            setting.epochs or config.train.epochs, (*at, "schedule")
         )
     ]
 
@@ -186,12 +190,10 @@ def _schedule_problem(optimizer: Any, schedule: Any, at: tuple[str, ...]) -> str
 def _optimizers_fit_their_schedules(config: Config) -> list[str]:
     """No setting combines a schedule with an optimizer it makes no sense with."""
     problems = []
-    for section, settings in (("settings", config.settings), ("suggested", config.suggested)):
-        for name, setting in (settings or {}).items():
-            optimizer = setting.optimizer or config.model.optimizer
-            problem = _schedule_problem(optimizer, setting.schedule, (section, name, "schedule"))
-            if problem:
-                problems.append(f"{section}.{name}.schedule.{problem}")
+    for at, setting, optimizer in _every_setting(config):
+        problem = _schedule_problem(optimizer, setting.schedule, (*at, "schedule"))
+        if problem:
+            problems.append(f"{'.'.join(at)}.schedule.{problem}")
     return problems
 
 
@@ -206,8 +208,8 @@ def _optimizers_fit_the_loop(config: Config) -> list[str]:
     if config.train.loop != "fit":
         return []
     paths = dict.fromkeys(  # the model's optimizer once, however many settings inherit it
-        path
-        for path, optimizer in _optimizers_in_use(config)
+        ".".join(at) if setting.optimizer else "model"
+        for at, setting, optimizer in _every_setting(config)
         if optimizer.type == "schedule_free_adamw"
     )
     return [
@@ -253,18 +255,6 @@ def _range_test_sweeps_a_rate(config: Config) -> list[str]:
         if setting.optimizer is not None and setting.optimizer.type in NO_RANGE_TEST
     ]
     return problems
-
-
-def _optimizers_in_use(config: Config) -> list[tuple[str, Any]]:
-    """``(key path, optimizer)`` of every setting's optimizer: its own, else the model's."""
-    return [
-        (
-            f"{section}.{name}" if setting.optimizer else "model",
-            setting.optimizer or config.model.optimizer,
-        )
-        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
-        for name, setting in (settings or {}).items()
-    ]
 
 
 # Every check that needs several sections at once, in the order of its lines in the
