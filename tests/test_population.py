@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lrstudy.config import parse_config
@@ -299,6 +300,47 @@ def test_large_populations_train_in_chunks_with_the_same_members(small, monkeypa
     assert len(chunked) == 5
     for a, b in zip(whole, chunked, strict=True):
         np.testing.assert_allclose(a.history["loss"], b.history["loss"], rtol=RTOL)
+
+
+def test_a_stage_reuses_its_population_and_gets_the_same_bits(small) -> None:
+    """``shared_population``: one build for the same network, data and batch size; a
+    member trained on it after other members equals, to the bit, the member trained on a
+    population of its own (its state lives in the arrays each call gets)."""
+    from lrstudy.training import shared_population
+
+    config, parts = small
+    spec = replace(config.run("lr_medium"), epochs=3)
+    n = len(parts["train"])
+    args = (config.model, parts["train"], parts["val"])
+    fresh = Population(*args, n_classes=2, batch_size=spec.batch_size)
+    (alone,) = train_population(fresh, [Member(4, rate_plan(spec, n))])
+    shared = shared_population(*args, n_classes=2, batch_size=spec.batch_size)
+    list(train_population(shared, [Member(s, rate_plan(replace(spec, lr=0.3), n)) for s in (0, 1)]))
+    again = shared_population(*args, n_classes=2, batch_size=spec.batch_size)
+    assert again is shared
+    (after,) = train_population(again, [Member(4, rate_plan(spec, n))])
+    assert after.history == alone.history
+    for a, b in zip(after.weights, alone.weights, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # Another batch size, validation split or network: a population of its own.
+    assert shared_population(*args, n_classes=2, batch_size=7) is not shared
+    other = config.model.model_copy(update={"hidden_units": [3]})
+    assert shared_population(other, *args[1:], n_classes=2, batch_size=7).shapes[0] == (2, 3)
+
+
+def test_grids_of_a_stage_share_one_evaluation_model(small) -> None:
+    """``sweep_training.evaluation_model``: a grid evaluated after another gives the rows it
+    gives first (the shared model holds nothing of the previous grid's weights)."""
+    from lrstudy.sweep_training import evaluation_model, train_grid
+
+    config, parts = small
+    spec = replace(config.run("lr_medium"), epochs=2, seeds=range(2))
+    first = train_grid([0.01], config, parts, lambda _: None, spec)
+    model = evaluation_model(config.model, 2, 2)
+    train_grid([0.5, 0.001], config, parts, lambda _: None, spec)
+    assert evaluation_model(config.model, 2, 2) is model
+    pd.testing.assert_frame_equal(train_grid([0.01], config, parts, lambda _: None, spec), first)
+    assert evaluation_model(config.model, 2, 3) is not model
 
 
 def test_chunk_size_fits_the_budget() -> None:

@@ -209,17 +209,18 @@ class Population:
             [weight_specs] * self.n_slots,
             tf.TensorSpec([], tf.int64, name="iterations"),
             tf.TensorSpec([None, None, self.n_train], tf.int32, name="orders"),
+            tf.TensorSpec([None], tf.int32, name="member_streams"),
             tf.TensorSpec([None, None, n_steps], tf.float32, name="rates"),
         ]
 
         @tf.function(input_signature=signature, autograph=False, jit_compile=False)
-        def run_epochs(weights, slots, iterations, orders, rates):
+        def run_epochs(weights, slots, iterations, orders, member_streams, rates):
             epochs = tf.shape(orders)[0]
 
             def body(epoch, weights, slots, metrics, losses):
                 now = iterations + tf.cast(epoch, tf.int64) * n_steps
                 weights, slots, epoch_metrics, epoch_losses = one_epoch(
-                    weights, slots, now, orders[epoch], rates[epoch]
+                    weights, slots, now, orders[epoch], member_streams, rates[epoch]
                 )
                 return (
                     epoch + 1,
@@ -301,7 +302,11 @@ class Population:
         return max(1, BLOCK_BYTES // per_epoch)
 
     def run_epochs(
-        self, state: PopulationState, orders: np.ndarray, rates: np.ndarray
+        self,
+        state: PopulationState,
+        orders: np.ndarray,
+        rates: np.ndarray,
+        member_streams: Sequence[int] | None = None,
     ) -> tuple[PopulationState, list[EpochOutput]]:
         """A block of consecutive epochs of every member of ``state``, in one graph call.
 
@@ -310,16 +315,28 @@ class Population:
 
         Args:
             state: the members' weights and optimizer state before the block.
-            orders: each epoch's row order per member, int32 ``(epochs, members, n_train)``.
+            orders: each epoch's row orders, int32 ``(epochs, streams, n_train)``: one
+                order per batch-order stream (a seed's), which members may share.
             rates: each member's rate at every step, float32
                 ``(epochs, members, steps_per_epoch)``.
+            member_streams: the stream (index into ``orders``' second axis) each member
+                visits the rows in, ``(members,)``; default: stream ``m`` for member ``m``.
+                Passing a seed's order once for all its members (the LR sweep's 16 rates
+                of one seed) spares copying it 16 times into the graph.
 
         Returns:
             The state after the block and each epoch's ``EpochOutput``, in order.
         """
         rates = np.ascontiguousarray(rates, np.float32)
+        if member_streams is None:
+            member_streams = range(rates.shape[1])
         weights, slots, evaluated, metrics, losses = self._epoch(
-            state.weights, state.slots, np.int64(state.iterations), orders, rates
+            state.weights,
+            state.slots,
+            np.int64(state.iterations),
+            np.ascontiguousarray(orders, np.int32),
+            np.asarray(member_streams, np.int32),
+            rates,
         )
         epochs = len(orders)
         new_state = PopulationState(
