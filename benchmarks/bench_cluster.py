@@ -195,8 +195,7 @@ def _driver(address: str, data_dir: str, rounds: int, counts: list[int]) -> None
     from lrstudy.config import load_config
     from lrstudy.data import read_dataset
     from lrstudy.sweep import log_grid
-    from lrstudy.sweep_training import sweep_spec
-    from lrstudy.training import train_setting
+    from lrstudy.sweep_training import grid_results, sweep_spec
 
     config = load_config(ROOT / "params.yaml")
     data = {p: read_dataset(Path(data_dir) / f"{p}.csv") for p in ("train", "val")}
@@ -206,14 +205,7 @@ def _driver(address: str, data_dir: str, rounds: int, counts: list[int]) -> None
     members = len(rates) * len(spec.seeds)
 
     def train() -> list:
-        results = train_setting(
-            spec,
-            config.model_for(spec),
-            data["train"],
-            data["val"],
-            n_classes=config.data.n_classes,
-            rates=rates,
-        )
+        results = grid_results(rates, config, data, spec)
         return [np.concatenate([w.ravel() for w in r.weights]) for r in results]
 
     results = {}

@@ -471,6 +471,20 @@ BAD_PARAMS = [
         e2e=False,
     ),
     BadParams(
+        "lr-find-with-prodigy",
+        _set("model", "optimizer", value={"type": "prodigy", "safeguard_warmup": True}),
+        (
+            "lr_find: model.optimizer is prodigy, whose lr multiplies the step size d",
+            "allowed with lr_find: adam, sgd, rmsprop, adamw, schedule_free_adamw",
+        ),
+    ),
+    BadParams(
+        "suggested-rate-for-prodigy",
+        _set("suggested", "lr_valley", "optimizer", value={"type": "prodigy", "d_coef": 2.0}),
+        ("suggested.lr_valley.optimizer is prodigy", "a fixed lr under settings"),
+        e2e=False,
+    ),
+    BadParams(
         "optimizer-option-of-another-type",
         _set("model", "optimizer", value={"type": "sgd", "weight_decay": 0.1}),
         ("model.optimizer: unknown key 'weight_decay'", "allowed keys: type"),

@@ -107,7 +107,7 @@ def test_a_budget_run_the_schedule_does_not_fit_is_refused(params) -> None:
     params["tune"]["budgets"] = [0.1, 1]  # 5 epochs: shorter than the 10-epoch cooldown
     (problem,) = problems_for(params)
     assert problem == (
-        "tune.budgets.0 = 0.1: settings.wsd.schedule.decay_epochs = 10.0: longer than the "
+        "tune.budgets.0 = 0.1: settings.wsd.schedule.decay_epochs = 10: longer than the "
         "run; the cooldown lasts at most its 5 epochs (the budget's run: 5 of 50 epochs; "
         "raise the budget or leave it out of tune.budgets)"
     )

@@ -33,10 +33,12 @@ def _cross_cpu():
 
 def only_first_setting(params: dict) -> None:
     """Keep the first setting (a constant rate), the one trained: the study's others
-    include schedules some optimizers refuse (schedule_free_adamw with one_cycle)."""
+    include schedules some optimizers refuse (schedule_free_adamw with one_cycle); and no
+    range test (``lr_find`` refuses prodigy as the model's optimizer)."""
     first = next(iter(params["settings"]))
     params["settings"] = {first: params["settings"][first]}
     params["suggested"] = {}
+    params.pop("lr_find", None)
 
 
 def epoch_ops(params: dict) -> set[str]:

@@ -9,13 +9,17 @@ compare every output file byte for byte with an in-process run. Chunks are force
 
 from __future__ import annotations
 
+import linecache
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -412,40 +416,104 @@ def test_ctrl_c_while_gathering_cancels_every_task_of_the_stage(monkeypatch) -> 
     assert client.closed
 
 
-@pytest.mark.slow
-def test_ctrl_c_cancels_the_tasks_on_a_real_cluster(cluster) -> None:
-    """SIGINT from a running task (so it lands mid-gather): the scheduler forgets every key."""
-    import threading
-    import time
+def test_ctrl_c_while_submitting_cancels_the_tasks_already_sent(monkeypatch) -> None:
+    client = _FakeClient({"tcp://10.0.0.5:4000": None}, [[1], [1], [1], [1]])
+    submit = client.submit
 
+    def interrupted(*args, **kwargs):  # Ctrl-C while the third chunk is being sent
+        if len(client.submitted) == 2:
+            raise KeyboardInterrupt
+        return submit(*args, **kwargs)
+
+    client.submit = interrupted
+    with pytest.raises(KeyboardInterrupt):
+        _run_fake(monkeypatch, client, 4)
+    assert client.cancelled == client.submitted and len(client.submitted) == 2
+    assert client.closed
+
+
+def _waits_under(frame: Any, code: Any) -> bool:
+    """Whether a thread's innermost ``frame`` blocks on a lock (``threading``'s
+    ``waiter.acquire``) inside a call of ``code``."""
+    if frame is None or frame.f_code.co_filename != threading.__file__:
+        return False
+    if "acquire(" not in linecache.getline(frame.f_code.co_filename, frame.f_lineno):
+        return False
+    while frame is not None and frame.f_code is not code:
+        frame = frame.f_back
+    return frame is not None
+
+
+def _interrupt_when_waiting(started: Path, stop: threading.Event) -> None:
+    """SIGINT to the main thread once ``started`` exists and the main thread blocks in
+    ``executor._result`` (every chunk submitted: the stage waits for its first result)."""
+    from lrstudy.executor import _result
+
+    main = threading.main_thread().ident
+    deadline = time.monotonic() + 5 * STARTUP_SECONDS
+    while not stop.wait(0.05) and time.monotonic() < deadline:
+        frame = sys._current_frames().get(main)
+        if started.exists() and _waits_under(frame, _result.__code__):
+            signal.pthread_kill(main, signal.SIGINT)
+            return
+
+
+def _keys_once_dropped(client: Any) -> list[str]:
+    """The scheduler's task keys as soon as there are none, else those left after a minute."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+    while keys and time.monotonic() < deadline:
+        time.sleep(0.2)
+        keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
+    return keys
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_tasks_on_a_real_cluster(tmp_path, monkeypatch, cluster) -> None:
+    """Ctrl-C while the stage waits for a running chunk: the cluster drops every task.
+
+    Deterministic: SIGINT goes to the main thread only once a task runs (it writes a file)
+    and the main thread blocks in ``_result`` (so every chunk is submitted and the signal
+    interrupts the wait at once). The scheduler is asked before the stage's client closes:
+    closing it releases its keys too, so a missing cancel would go unseen afterwards.
+    """
     from distributed import Client
 
     from lrstudy.executor import run_on_cluster
 
     address, _ = cluster
-    pid = os.getpid()
+    started = str(tmp_path / "started")
 
     def task(chunk: list[int]) -> list[int]:  # a local function: cloudpickle sends it by value
-        import os
-        import signal
         import time
+        from pathlib import Path
 
         if chunk == [0]:
-            os.kill(pid, signal.SIGINT)
-        time.sleep(60)
+            Path(started).touch()
+        time.sleep(600)  # never finishes: the workers are killed after the test
         return chunk
 
+    left_at_close: list[list[str]] = []
+    close = Client.close
+
+    def close_after_asking(self, *args, **kwargs):
+        if not left_at_close:  # the stage's client, the first one to close
+            left_at_close.append(_keys_once_dropped(self))
+        return close(self, *args, **kwargs)
+
+    monkeypatch.setattr(Client, "close", close_after_asking)
     # No handler of pytest's in the way: SIGINT raises KeyboardInterrupt in this thread.
     assert threading.current_thread() is threading.main_thread()
-    with pytest.raises(KeyboardInterrupt):
-        list(run_on_cluster(address, task, (), [[i] for i in range(6)], "ctrl-c"))
-    with Client(address, timeout="30s", set_as_default=False) as client:
-        deadline = time.monotonic() + 30
-        keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
-        while keys and time.monotonic() < deadline:
-            time.sleep(0.5)
-            keys = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.tasks))
-    assert keys == []
+    stop = threading.Event()
+    interrupter = threading.Thread(target=_interrupt_when_waiting, args=(Path(started), stop))
+    interrupter.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            list(run_on_cluster(address, task, (), [[i] for i in range(6)], "ctrl-c"))
+    finally:
+        stop.set()
+        interrupter.join()
+    assert left_at_close == [[]]
 
 
 @pytest.mark.slow

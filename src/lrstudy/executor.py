@@ -228,18 +228,18 @@ def run_on_cluster(
         expected = software_identity()
         _refuse_bad_workers(client, expected)
         data = client.scatter(list(shared), broadcast=False) if shared else []
-        futures = [
-            client.submit(
-                checked_task,
-                expected,
-                task,
-                *data,
-                list(chunk),
-                pure=False,
-                key=f"{label}-chunk-{i}",
+        for i, chunk in enumerate(chunks):  # one by one: Ctrl-C mid-way cancels those sent
+            futures.append(
+                client.submit(
+                    checked_task,
+                    expected,
+                    task,
+                    *data,
+                    list(chunk),
+                    pure=False,
+                    key=f"{label}-chunk-{i}",
+                )
             )
-            for i, chunk in enumerate(chunks)
-        ]
         workers: set[str] = set()
         progress = Progress(label, len(chunks), sum(len(c) for c in chunks))
         for chunk, future in zip(chunks, futures, strict=True):

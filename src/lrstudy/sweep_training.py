@@ -9,7 +9,7 @@ never on import.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -20,6 +20,7 @@ from lrstudy.evaluation import divergence_epoch, evaluate_model, history_frame
 from lrstudy.model import compiled_model
 from lrstudy.sweep import RESULT_COLUMNS
 from lrstudy.training import train_setting
+from lrstudy.training_run import TrainingResult
 
 if TYPE_CHECKING:
     import keras
@@ -39,6 +40,25 @@ def sweep_spec(config: Config, lr: float, loop: str | None = None) -> RunSpec:
         seeds=config.train_seeds,
         loop=config.train.loop if loop is None else loop,
         optimizer=config.model.optimizer,
+    )
+
+
+def grid_results(
+    rates: Sequence[float], config: Config, data: Mapping[str, Dataset], spec: RunSpec
+) -> Iterator[TrainingResult]:
+    """Train every rate of ``rates`` over the seeds of ``spec``: one result per member.
+
+    Members run rate by rate, seed by seed (``training.train_setting`` with ``rates``);
+    ``data`` needs ``train`` and ``val``. What ``train_grid`` evaluates, and what the
+    cluster benchmark (``benchmarks/bench_cluster.py``) times.
+    """
+    return train_setting(
+        spec,
+        config.model_for(spec),
+        data["train"],
+        data["val"],
+        n_classes=config.data.n_classes,
+        rates=rates,
     )
 
 
@@ -86,14 +106,7 @@ def train_grid(
         over 1.25 times the untrained model's).
     """
     spec = sweep_spec(config, float(rates[0])) if spec is None else spec
-    results = train_setting(
-        spec,
-        config.model_for(spec),
-        data["train"],
-        data["val"],
-        n_classes=config.data.n_classes,
-        rates=rates,
-    )
+    results = grid_results(rates, config, data, spec)
     model = evaluation_model(
         config.model_for(spec), data["train"].x.shape[1], config.data.n_classes
     )

@@ -360,3 +360,53 @@ def test_non_string_keys_without_the_file_show_the_value_as_yaml_writes_it(param
         p.startswith("train: key null is read by YAML as null, not a string") for p in problems
     )
     assert len(problems) == 2
+
+
+# A float key written as a whole number is quoted as written (2), not as the float the
+# schema makes of it (2.0); written with a decimal point, it stays 2.0. Each case: the
+# edit, with the value written both ways, and the line's start for each spelling.
+QUOTED_AS_WRITTEN = [
+    (
+        lambda params, v: params["settings"].update(
+            pg={
+                "lr": 1.0,
+                "optimizer": "prodigy",
+                "schedule": {"type": "cosine", "warmup_epochs": v},
+            }
+        ),
+        "settings.pg.schedule.warmup_epochs = {}: a warmup makes prodigy overestimate d",
+    ),
+    (
+        lambda params, v: params["settings"].update(
+            x={"lr": 0.1, "epochs": 1, "schedule": {"type": "wsd", "decay_epochs": v}}
+        ),
+        "settings.x.schedule.decay_epochs = {}: longer than the run",
+    ),
+    (
+        lambda params, v: params["settings"].update(
+            x={"lr": 1, "schedule": {"type": "cyclic", "min_lr": v, "step_size": 3}}
+        ),
+        "settings.x.schedule: min_lr = {} must be below max_lr, which defaults to the "
+        "setting's lr (1)",
+    ),
+    (
+        lambda params, v: params["tune"].update(min_lr=v, max_lr=1),
+        "tune: max_lr (1) must be greater than min_lr ({})",
+    ),
+    (
+        lambda params, v: params["evaluate"]["grid"].update(low=v, high=1),
+        "evaluate.grid: high (1) must be greater than low ({})",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", range(len(QUOTED_AS_WRITTEN)))
+@pytest.mark.parametrize("written", ["2", "2.0"])
+def test_messages_quote_numbers_as_written(params, case: int, written: str) -> None:
+    change, line = QUOTED_AS_WRITTEN[case]
+    value = yaml.safe_load(written)  # 2 (an int) or 2.0 (a float), as YAML reads each
+    assert type(value) is (int if written == "2" else float)
+    change(params, value)
+    expected = line.format(written)
+    problems = problems_for(params)
+    assert any(problem.startswith(expected) for problem in problems), (expected, problems)

@@ -17,10 +17,11 @@ from pydantic import ValidationError
 
 from lrstudy.clock import lasts_a_tick, steps_per_epoch, ticks_per_epoch
 from lrstudy.config.errors import Spellings, format_error
+from lrstudy.config.optimizers import OPTIMIZER_TYPES
 from lrstudy.config.schedules import CosineRestartsSchedule, CyclicSchedule
 from lrstudy.config.sections import Config
 from lrstudy.config.tuning import budgets_fit_the_runs, tuning_seeds_disjoint
-from lrstudy.config.types import MAX_SEED, ConfigError, yaml_kind
+from lrstudy.config.types import MAX_SEED, ConfigError, given, reading, yaml_kind
 
 Check = Callable[[Config], list[str]]
 
@@ -63,19 +64,28 @@ def _split_leaves_data(config: Config) -> list[str]:
     ]
 
 
+def _every_setting(config: Config) -> list[tuple[tuple[str, str], Any, Any]]:
+    """``((section, name), setting, optimizer)`` of every setting the study trains.
+
+    ``settings`` then ``suggested``, in file order; ``optimizer`` is the setting's own,
+    else ``model.optimizer``.
+    """
+    return [
+        ((section, name), setting, setting.optimizer or config.model.optimizer)
+        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
+        for name, setting in (settings or {}).items()
+    ]
+
+
 def _seeds_in_range(config: Config) -> list[str]:
     """Every run's last seed is a valid NumPy seed (one line: the run reaching highest)."""
     # Every run starts at train.seed: the settings, the suggested settings, and the sweep
     # and range test (train.seeds).
     runs = [("train.seeds (the sweep and the range test)", config.train.seeds)]
-    for section, entries in (("settings", config.settings), ("suggested", config.suggested)):
-        runs += [
-            (
-                f"{section}.{name}",
-                setting.seeds if setting.seeds is not None else config.train.seeds,
-            )
-            for name, setting in (entries or {}).items()
-        ]
+    runs += [
+        (".".join(at), setting.seeds if setting.seeds is not None else config.train.seeds)
+        for at, setting, _ in _every_setting(config)
+    ]
     where, n_seeds = max(runs, key=lambda run: run[1])
     last = config.train.seed + n_seeds - 1
     if last <= MAX_SEED:
@@ -96,16 +106,12 @@ def _periods_last_a_tick(config: Config) -> list[str]:
     n_train = split_sizes(
         config.data.n_samples, config.split.test_fraction, config.split.val_fraction
     )["train"]
-    entries = [
-        (f"{section}.{name}", setting)
-        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
-        for name, setting in (settings or {}).items()
-    ]
-    for path, setting in entries:
+    for setting_at, setting, _ in _every_setting(config):
         batch_size = setting.batch_size or config.train.batch_size
         steps = steps_per_epoch(n_train, batch_size)
         schedule = setting.schedule
-        where = f"{path}.schedule"
+        at = (*setting_at, "schedule")
+        where = ".".join(at)
         if isinstance(schedule, CosineRestartsSchedule) and not lasts_a_tick(
             schedule.first_decay_epochs, ticks_per_epoch(schedule.per, steps)
         ):
@@ -115,7 +121,8 @@ def _periods_last_a_tick(config: Config) -> list[str]:
                 else "1 epoch with per: epoch"
             )
             problems.append(
-                f"{where}.first_decay_epochs = {schedule.first_decay_epochs!r}: the first "
+                f"{where}.first_decay_epochs = "
+                f"{given((*at, 'first_decay_epochs'), schedule.first_decay_epochs)}: the first "
                 f"period must last at least one tick of the schedule's clock ({clock})"
             )
         if (
@@ -124,7 +131,8 @@ def _periods_last_a_tick(config: Config) -> list[str]:
             and not lasts_a_tick(schedule.step_size_epochs, steps)
         ):
             problems.append(
-                f"{where}.step_size_epochs = {schedule.step_size_epochs!r}: the half-cycle "
+                f"{where}.step_size_epochs = "
+                f"{given((*at, 'step_size_epochs'), schedule.step_size_epochs)}: the half-cycle "
                 f"must last at least one optimizer step (1/{steps} epoch here: {n_train} "
                 f"train rows, batch {batch_size})"
             )
@@ -134,10 +142,11 @@ def _periods_last_a_tick(config: Config) -> list[str]:
 def _schedules_fit_their_runs(config: Config) -> list[str]:
     """Each schedule fits its run's epochs (wsd: warmup and cooldown within the run)."""
     return [
-        f"{section}.{name}.schedule.{problem}"
-        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
-        for name, setting in (settings or {}).items()
-        for problem in setting.schedule.problems_in_a_run(setting.epochs or config.train.epochs)
+        f"{'.'.join(at)}.schedule.{problem}"
+        for at, setting, _ in _every_setting(config)
+        for problem in setting.schedule.problems_in_a_run(
+            setting.epochs or config.train.epochs, (*at, "schedule")
+        )
     ]
 
 
@@ -146,8 +155,8 @@ def _schedules_fit_their_runs(config: Config) -> list[str]:
 RISING_SCHEDULES = ("cosine_restarts", "cyclic", "one_cycle")
 
 
-def _schedule_problem(optimizer: Any, schedule: Any) -> str | None:
-    """Why ``schedule`` makes no sense with ``optimizer`` (None: it does).
+def _schedule_problem(optimizer: Any, schedule: Any, at: tuple[str, ...]) -> str | None:
+    """Why ``schedule`` (at key path ``at``) makes no sense with ``optimizer`` (None: it does).
 
     ``schedule_free_adamw`` replaces the schedule (its average ``x`` is the decay; its
     authors use a warmup only): any other family than ``constant`` is refused. ``prodigy``
@@ -171,7 +180,8 @@ def _schedule_problem(optimizer: Any, schedule: Any) -> str | None:
     warmup = getattr(schedule, "warmup_epochs", 0)
     if warmup:
         return (
-            f"warmup_epochs = {warmup!r}: a warmup makes prodigy overestimate d (its authors); "
+            f"warmup_epochs = {given((*at, 'warmup_epochs'), warmup)}: a warmup makes prodigy "
+            "overestimate d (its authors); "
             "set the optimizer's safeguard_warmup: true, or warmup_epochs: 0"
         )
     return None
@@ -180,12 +190,10 @@ def _schedule_problem(optimizer: Any, schedule: Any) -> str | None:
 def _optimizers_fit_their_schedules(config: Config) -> list[str]:
     """No setting combines a schedule with an optimizer it makes no sense with."""
     problems = []
-    for section, settings in (("settings", config.settings), ("suggested", config.suggested)):
-        for name, setting in (settings or {}).items():
-            optimizer = setting.optimizer or config.model.optimizer
-            problem = _schedule_problem(optimizer, setting.schedule)
-            if problem:
-                problems.append(f"{section}.{name}.schedule.{problem}")
+    for at, setting, optimizer in _every_setting(config):
+        problem = _schedule_problem(optimizer, setting.schedule, (*at, "schedule"))
+        if problem:
+            problems.append(f"{'.'.join(at)}.schedule.{problem}")
     return problems
 
 
@@ -200,8 +208,8 @@ def _optimizers_fit_the_loop(config: Config) -> list[str]:
     if config.train.loop != "fit":
         return []
     paths = dict.fromkeys(  # the model's optimizer once, however many settings inherit it
-        path
-        for path, optimizer in _optimizers_in_use(config)
+        ".".join(at) if setting.optimizer else "model"
+        for at, setting, optimizer in _every_setting(config)
         if optimizer.type == "schedule_free_adamw"
     )
     return [
@@ -212,16 +220,41 @@ def _optimizers_fit_the_loop(config: Config) -> list[str]:
     ]
 
 
-def _optimizers_in_use(config: Config) -> list[tuple[str, Any]]:
-    """``(key path, optimizer)`` of every setting's optimizer: its own, else the model's."""
-    return [
-        (
-            f"{section}.{name}" if setting.optimizer else "model",
-            setting.optimizer or config.model.optimizer,
+# Optimizers whose ``lr`` is no rate a range test can sweep (``_range_test_sweeps_a_rate``).
+NO_RANGE_TEST = ("prodigy",)
+
+
+def _range_test_sweeps_a_rate(config: Config) -> list[str]:
+    """``lr_find`` sweeps the rate of ``model.optimizer``, and a suggested setting takes it.
+
+    Refused: ``prodigy``. Its ``lr`` multiplies the step size ``d`` it estimates as it
+    trains (from ``d0`` = 1e-6 up), so along a range test's rising rates the loss follows
+    ``d``'s growth as much as the rate: measured on the default problem (5 seeds), the
+    minimum suggestion was 2.9e-7 over 100 steps and 0.69 over 400, the steep one 1.1e-6
+    and 6.6. Nor can a suggested setting's own prodigy take a rate suggested for
+    ``model.optimizer``. Kept: ``schedule_free_adamw``, whose ``lr`` is Adam's step on
+    ``z``, a rate like Adam's: its minimum and valley suggestions were 0.051 and 0.055 over
+    100 steps, 0.063 and 0.054 over 400 (Adam's: 0.051 and 0.022, 0.052 and 0.023).
+    """
+    if config.lr_find is None:
+        return []
+    allowed = ", ".join(kind for kind in OPTIMIZER_TYPES if kind not in NO_RANGE_TEST)
+    problems = []
+    if config.model.optimizer.type in NO_RANGE_TEST:
+        problems.append(
+            f"lr_find: model.optimizer is {config.model.optimizer.type}, whose lr multiplies "
+            "the step size d it estimates as it trains, so a range test's loss follows d's "
+            f"growth, not the rate; allowed with lr_find: {allowed} (prodigy stays available "
+            "as a setting's own optimizer, with lr: 1.0 as its authors advise)"
         )
-        for section, settings in (("settings", config.settings), ("suggested", config.suggested))
-        for name, setting in (settings or {}).items()
+    problems += [
+        f"suggested.{name}.optimizer is {setting.optimizer.type}: its lr multiplies the step "
+        "size d it estimates, not a rate the range test can suggest; give the setting a "
+        "fixed lr under settings (1.0, as its authors advise), or another optimizer"
+        for name, setting in config.suggested.items()
+        if setting.optimizer is not None and setting.optimizer.type in NO_RANGE_TEST
     ]
+    return problems
 
 
 # Every check that needs several sections at once, in the order of its lines in the
@@ -236,6 +269,7 @@ CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
     (_schedules_fit_their_runs, False),
     (_optimizers_fit_their_schedules, False),
     (_optimizers_fit_the_loop, False),
+    (_range_test_sweeps_a_rate, False),
     (tuning_seeds_disjoint, False),
     (budgets_fit_the_runs, False),
 )
@@ -274,7 +308,8 @@ def parse_config(
             for line in format_error(error, Config, spellings).split("\n")
         ]
         raise ConfigError(problems, source) from None
-    problems = cross_check(config)
+    with reading(raw):  # messages quote values as written (types.given)
+        problems = cross_check(config)
     if problems:
         raise ConfigError(problems, source)
     return config

@@ -7,7 +7,7 @@ keyed by ``type``, cross-checked against the setting's ``lr``. Durations are in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from fractions import Fraction as Rational
 from itertools import pairwise
 from typing import Annotated, Any, ClassVar, Literal, get_args
@@ -31,6 +31,7 @@ from lrstudy.config.types import (
     RateFloor,
     StrictBool,
     StrictModel,
+    given,
     strict_number,
 )
 
@@ -69,9 +70,9 @@ class _ScheduleBase(StrictModel):
         except (TypeError, ValueError):
             return "epoch"
 
-    def problems_in_a_run(self, epochs: int) -> list[str]:
-        """Why the schedule cannot run ``epochs`` epochs: one line each, key first (none)."""
-        del epochs
+    def problems_in_a_run(self, epochs: int, at: Sequence[str] = ()) -> list[str]:
+        """Why the schedule (at key path ``at``) cannot run ``epochs`` epochs: one line each."""
+        del epochs, at
         return []
 
     @model_validator(mode="before")
@@ -103,8 +104,8 @@ def _exactly_one(
     model: BaseModel, first: str, second: str, what: str, required: bool = True
 ) -> None:
     """Raise unless exactly one of two alternative keys is set (at most one if not required)."""
-    given = [key for key in (first, second) if getattr(model, key) is not None]
-    if len(given) == 2 or (required and not given):
+    present = [key for key in (first, second) if getattr(model, key) is not None]
+    if len(present) == 2 or (required and not present):
         raise PydanticCustomError(
             "exactly_one",
             "give {how} one of '{first}' or '{second}' ({what}); got {got}",
@@ -113,7 +114,7 @@ def _exactly_one(
                 "first": first,
                 "second": second,
                 "what": what,
-                "got": "both" if given else "neither",
+                "got": "both" if present else "neither",
             },
         )
 
@@ -259,23 +260,25 @@ class WsdSchedule(_Warmup, _WarmupStableDecay):
     ``decay_fraction`` of it) takes it along ``decay_type`` to ``min_lr`` (or its ratio).
     """
 
-    def problems_in_a_run(self, epochs: int) -> list[str]:
+    def problems_in_a_run(self, epochs: int, at: Sequence[str] = ()) -> list[str]:
         """Where the cooldown (after the warmup) does not fit a run of ``epochs`` epochs."""
         run = Rational(epochs)
+        key = "decay_epochs" if self.decay_epochs is not None else "decay_fraction"
+        length = f"{key} = {given((*at, key), getattr(self, key))}"
         if self.decay_epochs is not None:
-            decay, length = as_rational(self.decay_epochs), f"decay_epochs = {self.decay_epochs!r}"
+            decay = as_rational(self.decay_epochs)
         else:
             decay = as_rational(self.decay_fraction or 1) * run
-            length = f"decay_fraction = {self.decay_fraction!r} of them"
+            length += " of them"
         if decay > run:
             return [
                 f"{length}: longer than the run; the cooldown lasts at most its {epochs} epochs"
             ]
         if as_rational(self.warmup_epochs) > run - decay:
             return [
-                f"warmup_epochs = {self.warmup_epochs!r}: the warmup runs past the cooldown's "
-                f"start at epoch {float(run - decay):g} (the run's {epochs} epochs less "
-                f"{length}); warmup and cooldown must fit in the run"
+                f"warmup_epochs = {given((*at, 'warmup_epochs'), self.warmup_epochs)}: the warmup "
+                f"runs past the cooldown's start at epoch {float(run - decay):g} (the run's "
+                f"{epochs} epochs less {length}); warmup and cooldown must fit in the run"
             ]
         return []
 
@@ -343,7 +346,7 @@ class CyclicSchedule(_ScheduleBase):
             raise PydanticCustomError(
                 "max_below_min",
                 "max_lr must be greater than min_lr ({min_lr})",
-                {"min_lr": min_lr},
+                {"min_lr": given("min_lr", min_lr)},
             )
         return value
 
@@ -406,24 +409,19 @@ def _fits_the_setting_lr(schedule: Any, info: ValidationInfo) -> Any:
     lr = info.data.get("lr") if info.data else None
     if not isinstance(lr, int | float):  # missing, or taken from the range test (issue 12)
         return schedule
-    if isinstance(schedule, CyclicSchedule) and schedule.max_lr is None and schedule.min_lr >= lr:
-        raise PydanticCustomError(
-            "min_above_lr",
-            "min_lr = {min_lr} must be below max_lr, which defaults to the setting's lr ({lr})",
-            {"min_lr": schedule.min_lr, "lr": lr},
-        )
-    if isinstance(schedule, WsdSchedule) and schedule.min_lr is not None and schedule.min_lr >= lr:
-        raise PydanticCustomError(
-            "min_above_lr",
-            "min_lr = {min_lr} must be below the setting's lr ({lr}), the rate it cools down from",
-            {"min_lr": schedule.min_lr, "lr": lr},
-        )
-    if isinstance(schedule, PolynomialSchedule) and schedule.end_lr >= lr:
-        raise PydanticCustomError(
-            "end_above_lr",
-            "end_lr = {end_lr} must be below the setting's lr ({lr}), the rate it decays from",
-            {"end_lr": schedule.end_lr, "lr": lr},
-        )
+    if isinstance(schedule, CyclicSchedule) and schedule.max_lr is None:
+        key, rule = "min_lr", "must be below max_lr, which defaults to the setting's lr ({lr})"
+    elif isinstance(schedule, WsdSchedule) and schedule.min_lr is not None:
+        key, rule = "min_lr", "must be below the setting's lr ({lr}), the rate it cools down from"
+    elif isinstance(schedule, PolynomialSchedule):
+        key, rule = "end_lr", "must be below the setting's lr ({lr}), the rate it decays from"
+    else:
+        return schedule
+    value = getattr(schedule, key)
+    if value >= lr:
+        written = {"key": key, "value": given(("schedule", key), value), "lr": given("lr", lr)}
+        kind = "min_above_lr" if key == "min_lr" else "end_above_lr"
+        raise PydanticCustomError(kind, "{key} = {value} " + rule, written)
     return schedule
 
 

@@ -12,12 +12,10 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
     BeforeValidator,
     Field,
     PrivateAttr,
     ValidationError,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -39,6 +37,7 @@ from lrstudy.config.types import (
     SeedCount,
     StrictBool,
     StrictModel,
+    increasing,
     one_of,
     strict_number,
     yaml_kind,
@@ -107,15 +106,7 @@ class GridConfig(StrictModel):
     high: strict_number(float)
     points: strict_number(int, ge=2, le=1000)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> GridConfig:
-        if self.high <= self.low:
-            raise PydanticCustomError(
-                "grid_order",
-                "high ({high}) must be greater than low ({low})",
-                {"high": self.high, "low": self.low},
-            )
-        return self
+    _ordered = increasing("low", "high")
 
 
 class EvaluateConfig(StrictModel):
@@ -156,20 +147,6 @@ SettingName = Annotated[str, BeforeValidator(_check_setting_name)]
 # --- The LR sweep, the LR range test and settings whose lr comes from it (issue 12) ---
 
 
-def _increasing_bounds(model: BaseModel, low: str, high: str) -> None:
-    if getattr(model, high) <= getattr(model, low):
-        raise PydanticCustomError(
-            "bounds_order",
-            "{high} ({high_value}) must be greater than {low} ({low_value})",
-            {
-                "high": high,
-                "high_value": getattr(model, high),
-                "low": low,
-                "low_value": getattr(model, low),
-            },
-        )
-
-
 class SweepConfig(StrictModel):
     """Stage ``sweep``: constant rates ``min_lr * 10 ** (k / per_decade)`` up to ``max_lr``."""
 
@@ -177,10 +154,7 @@ class SweepConfig(StrictModel):
     max_lr: LearningRate
     per_decade: strict_number(int, ge=1, le=20)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> SweepConfig:
-        _increasing_bounds(self, "min_lr", "max_lr")
-        return self
+    _ordered = increasing("min_lr", "max_lr")
 
 
 class LrFindConfig(StrictModel):
@@ -192,10 +166,7 @@ class LrFindConfig(StrictModel):
     diverge_factor: strict_number(float, gt=1) = 4.0
     smoothing: strict_number(float, ge=0, lt=1) = 0.98
 
-    @model_validator(mode="after")
-    def _ordered(self) -> LrFindConfig:
-        _increasing_bounds(self, "start_lr", "end_lr")
-        return self
+    _ordered = increasing("start_lr", "end_lr")
 
 
 class LimitsConfig(StrictModel):

@@ -15,7 +15,7 @@ import math
 from itertools import pairwise
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from lrstudy.clock import as_rational
@@ -25,6 +25,8 @@ from lrstudy.config.types import (
     Seed,
     SeedCount,
     StrictModel,
+    given,
+    increasing,
     strict_number,
 )
 
@@ -53,15 +55,7 @@ class TuneConfig(StrictModel):
             )
         return value
 
-    @model_validator(mode="after")
-    def _ordered(self) -> TuneConfig:
-        if self.max_lr <= self.min_lr:
-            raise PydanticCustomError(
-                "bounds_order",
-                "max_lr ({high}) must be greater than min_lr ({low})",
-                {"high": self.max_lr, "low": self.min_lr},
-            )
-        return self
+    _ordered = increasing("min_lr", "max_lr")
 
     @property
     def tuning_seeds(self) -> tuple[int, ...]:
@@ -131,24 +125,31 @@ def budgets_fit_the_runs(config: Any) -> list[str]:
     # the range test, and its train_suggested@ stage trains it once, at its own epochs.
     entries = [(f"settings.{name}", setting) for name, setting in config.settings.items()]
     for index, budget in enumerate(config.tune.budgets):
-        where = f"tune.budgets.{index} = {budget!r}"
+        written = given(("tune", "budgets", index), budget)
+        where = f"tune.budgets.{index} = {written}"
         runs = [(path, setting, setting.epochs or config.train.epochs) for path, setting in entries]
         path, _, shortest = min(runs, key=lambda run: run[2])
         if budget_epochs(budget, shortest) < 1:
             problems.append(
-                f"{where}: {path} trains {shortest} epochs, and floor({budget!r} * {shortest}) "
+                f"{where}: {path} trains {shortest} epochs, and floor({written} * {shortest}) "
                 f"= 0; each budget must give every setting at least 1 epoch: at least "
                 f"1/{shortest} = {1 / shortest:.3g} here (or leave it out of tune.budgets)"
             )
             continue
         if budget < 1:
             # A schedule that does not fit the full run is reported once, for that run.
-            fitting = [run for run in runs if not run[1].schedule.problems_in_a_run(run[2])]
+            fitting = [
+                run
+                for run in runs
+                if not run[1].schedule.problems_in_a_run(run[2], (*run[0].split("."), "schedule"))
+            ]
             for path, setting, epochs in fitting:
                 cut = budget_epochs(budget, epochs)
                 problems += [
                     f"{where}: {path}.schedule.{problem} (the budget's run: {cut} of "
                     f"{epochs} epochs; raise the budget or leave it out of tune.budgets)"
-                    for problem in setting.schedule.problems_in_a_run(cut)
+                    for problem in setting.schedule.problems_in_a_run(
+                        cut, (*path.split("."), "schedule")
+                    )
                 ]
     return problems

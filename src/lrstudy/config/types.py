@@ -11,10 +11,20 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 SETTING_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -44,13 +54,85 @@ class ConfigError(ValueError):
         super().__init__(f"{source}: {len(problems)} problems:\n{lines}")
 
 
+# The mapping being validated or cross-checked as YAML read it (an int stays an int), for
+# its messages (``given``): a section's own while it validates (``StrictModel``), the whole
+# file's while ``loading.cross_check`` runs.
+_INPUT: ContextVar[Any] = ContextVar("lrstudy_config_input", default=None)
+
+
+@contextmanager
+def reading(data: Any) -> Iterator[None]:
+    """Let ``given`` quote keys of ``data`` (a parsed params mapping) within the block."""
+    token = _INPUT.set(data)
+    try:
+        yield
+    finally:
+        _INPUT.reset(token)
+
+
 class StrictModel(BaseModel):
     """Base for every config section: frozen; unknown keys are errors.
 
     The error names the allowed keys, and the closest one when the key looks like a typo.
+    While a section validates, its validators can quote its keys as written (``given``).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _keep_input(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        with reading(data):
+            return handler(data)
+
+
+def increasing(low: str, high: str) -> Any:
+    """A model validator refusing key ``high`` at or below key ``low``, both as written.
+
+    ``high (1) must be greater than low (2)``. A wrap validator: the section's own
+    ``after`` validators run once ``StrictModel`` has stopped reading its input.
+    """
+
+    def check(cls: type, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        model = handler(data)
+        if getattr(model, high) <= getattr(model, low):
+            with reading(data):
+                raise PydanticCustomError(
+                    "bounds_order",
+                    "{high} ({high_value}) must be greater than {low} ({low_value})",
+                    {
+                        "high": high,
+                        "high_value": given(high, getattr(model, high)),
+                        "low": low,
+                        "low_value": given(low, getattr(model, low)),
+                    },
+                )
+        return model
+
+    return model_validator(mode="wrap")(classmethod(check))
+
+
+def given(path: str | Sequence[str | int], value: Any) -> str:
+    """``value`` (validated) as written at ``path`` of what is being read (``reading``).
+
+    ``path`` is a key, or keys and list indices. The written value (what YAML read) is
+    quoted where it is the same number as ``value``, else ``value``, as ``yaml_repr``
+    quotes: the schema makes a float of an int written where a float goes (``2`` becomes
+    2.0), and a message quotes ``2``, as written.
+    """
+    written = _INPUT.get()
+    for part in [path] if isinstance(path, str) else path:
+        if isinstance(written, Mapping):
+            written = written.get(part)
+        elif isinstance(written, list) and isinstance(part, int) and 0 <= part < len(written):
+            written = written[part]
+        else:
+            written = None
+    same = (
+        all(isinstance(x, int | float) and not isinstance(x, bool) for x in (written, value))
+        and written == value
+    )
+    return yaml_repr(written if same else value)
 
 
 def _bounds_text(bounds: Mapping[str, float]) -> str:
