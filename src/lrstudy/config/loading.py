@@ -203,7 +203,8 @@ def _optimizers_fit_the_loop(config: Config) -> list[str]:
     Under ``train.loop: fit`` it does not learn (training loss stays at ln 2 on the default
     problem, every rate of the tuning grid at chance), and neither does Keras 3.15's own
     ``ScheduleFreeAdamW`` in a bare ``Model.fit`` on the TensorFlow backend, which the fit
-    loop's optimizer follows: refused rather than trained wrong.
+    loop's optimizer follows: refused rather than trained wrong. The LR sweep trains
+    ``model.optimizer`` in the same loop, whether or not a setting inherits it.
     """
     if config.train.loop != "fit":
         return []
@@ -212,6 +213,8 @@ def _optimizers_fit_the_loop(config: Config) -> list[str]:
         for at, setting, optimizer in _every_setting(config)
         if optimizer.type == "schedule_free_adamw"
     )
+    if config.sweep is not None and config.model.optimizer.type == "schedule_free_adamw":
+        paths = {"model": None} | paths
     return [
         f"train.loop = 'fit': {path}.optimizer is schedule_free_adamw, which trains only in "
         "the population trainer (train.loop: fast; under fit it does not learn: Keras 3.15's "
