@@ -410,9 +410,14 @@ def test_learning_rates_label_prodigys_d_lr_and_show_schedule_free_weights_below
     rates, weights = figure.axes
     assert "d·lr" in rates.get_ylabel() and weights.get_yscale() == "log"
     labels = [text.get_text() for text in figure.legends[0].get_texts()]
-    assert labels == ["schedule_free", "prodigy (d·lr, per seed)", "adam"]
+    assert labels == ["schedule_free", "prodigy (median d·lr)", "adam"]
     styles = plots.setting_styles(names)
-    assert len(setting_lines(rates, styles["prodigy"].color)) == 2  # one per seed
+    *seeds, median = setting_lines(rates, styles["prodigy"].color)  # one per seed, the median
+    assert len(seeds) == 2 and all(line.get_alpha() < 0.5 for line in seeds)
+    # The median of the two seeds' d·lr (v and 2v) on a log axis: their geometric mean
+    # (each a straight line on it, kept as its two ends).
+    assert list(median.get_xdata()) == [1.0, 12.0]
+    np.testing.assert_allclose(median.get_ydata(), [2**0.5 * 1e-6, 2**0.5 * 1e-2])
     (weight,) = setting_lines(weights, styles["schedule_free"].color)
     assert list(weight.get_xdata()) == list(range(1, 13))
     assert "1/t" in weights.get_title() and "epoch" in weights.get_xlabel()

@@ -239,9 +239,18 @@ def learning_rates(
                 finite_values(line["learning_rate"]),
                 color=styles[name].color,
                 linestyle=styles[name].linestyle,
-                # Prodigy's seeds a little bolder: its dashes are thin lines' only mark.
-                linewidth=1.8 if len(seeds) == 1 else 1.3 if name in effective else 1.0,
-                alpha=0.8 if len(seeds) > 1 else 1.0,
+                # Prodigy's seeds faint, under their median: 20 lines would hide the rest.
+                linewidth=1.8 if len(seeds) == 1 else 0.8 if name in effective else 1.0,
+                alpha=1.0 if len(seeds) == 1 else 0.3 if name in effective else 0.8,
+            )
+        if name in effective and len(seeds) > 1:
+            epochs, median = _median_polyline(rows)
+            axis.plot(
+                epochs,
+                median,
+                color=styles[name].color,
+                linestyle=styles[name].linestyle,
+                linewidth=2.2,
             )
     axis.set_yscale("log")
     axis.set_xlim(left=0)
@@ -258,10 +267,31 @@ def learning_rates(
     return figure
 
 
+def _median_polyline(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The median over seeds of per-seed polylines (``seed``, ``epoch``, ``learning_rate``).
+
+    Each seed's polyline dropped the points its neighbours' straight line passes (in log
+    space: ``report.curves``), so each is interpolated in log space onto every epoch any
+    seed kept; where a seed has no line (before its first positive value), it is left out.
+    The median is taken in log space (of an even count of seeds, the geometric mean of the
+    middle two), as the axis shows it.
+    """
+    grid = np.unique(rows["epoch"].to_numpy(dtype=float))
+    logs = []
+    for _, line in rows.groupby(rows["seed"].astype(str), sort=False):
+        x = line["epoch"].to_numpy(dtype=float)
+        y = np.log10(line["learning_rate"].to_numpy(dtype=float))
+        inside = (grid >= x.min()) & (grid <= x.max())
+        logs.append(np.where(inside, np.interp(grid, x, y), np.nan))
+    return grid, 10 ** np.nanmedian(np.stack(logs), axis=0)
+
+
 def _rate_label(name: str, curves: pd.DataFrame, effective: Collection[str]) -> str:
     """A setting's legend label: ``d·lr`` for Prodigy's, ``per seed`` where seeds differ."""
     seeds = curves.loc[curves["setting"] == name, "seed"].astype(str).nunique()
-    notes = (["d·lr"] if name in effective else []) + (["per seed"] if seeds > 1 else [])
+    many = seeds > 1
+    notes = ["median d·lr" if many else "d·lr"] if name in effective else []
+    notes += ["per seed"] if many and name not in effective else []
     return f"{name} ({', '.join(notes)})" if notes else name
 
 
