@@ -435,35 +435,6 @@ BAD_PARAMS = [
         ("settings.sf.schedule.type = 'cosine'", "allowed with it: constant"),
     ),
     BadParams(
-        "schedule-free-in-the-fit-loop",
-        lambda params: (
-            _setting("sf", {"lr": 0.05, "optimizer": "schedule_free_adamw"})(params),
-            _set("train", "loop", value="fit")(params),
-        ),
-        (
-            "train.loop = 'fit': settings.sf.optimizer is schedule_free_adamw",
-            "use train.loop: fast, or another optimizer",
-        ),
-        e2e=False,
-    ),
-    BadParams(
-        "schedule-free-in-the-fit-loop-of-the-sweep",
-        lambda params: (
-            _set("model", "optimizer", value="schedule_free_adamw")(params),
-            [
-                setting.update(optimizer="adam")
-                for section in ("settings", "suggested")
-                for setting in params[section].values()
-            ],
-            _set("train", "loop", value="fit")(params),
-        ),
-        (
-            "train.loop = 'fit': model.optimizer is schedule_free_adamw",
-            "use train.loop: fast, or another optimizer",
-        ),
-        e2e=False,
-    ),
-    BadParams(
         "prodigy-with-a-warmup-unguarded",
         _setting(
             "pg",

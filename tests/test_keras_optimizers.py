@@ -1,9 +1,11 @@
-"""lrstudy's Keras optimizer classes: Keras' Schedule-Free with an exact averaging weight.
+"""lrstudy's Keras optimizer classes: Keras' Schedule-Free, as the algorithm has it.
 
-The reference is Keras' own ``ScheduleFreeAdamW`` run eagerly (no graph optimizer, so its
-``1.0 / step`` is an exact ``RealDiv``): lrstudy's class must give the same bits, at every
-step, with and without Keras' warmup. That the compiled class has no ``Reciprocal`` op is
-``tests/test_cross_cpu.py``'s graph audit.
+The reference for one step of Schedule-Free is the population's update
+(``member_optimizers``), itself within 1e-5 of the authors' ``schedulefree`` over 200 steps
+(``tests/test_oracles.py``): run eagerly (no graph optimizer, so ``1 / step`` is a plain
+division either way), lrstudy's class must give the same bits at every step, and Keras'
+own class, which reads ``z`` after updating it, must not. That the compiled class has no
+``Reciprocal`` op is ``tests/test_cross_cpu.py``'s graph audit.
 """
 
 from __future__ import annotations
@@ -12,27 +14,46 @@ import numpy as np
 import pytest
 
 from lrstudy.keras_optimizers import schedule_free_adamw_class
-from lrstudy.model import build_model, compile_model, load_model, save_model
+from lrstudy.member_optimizers import OPTIMIZERS
+from lrstudy.model import build_model, compile_model, load_model, make_optimizer, save_model
 from lrstudy.runtime import import_keras
 
 
-@pytest.mark.parametrize("warmup_steps", [0, 4])
-def test_schedule_free_is_keras_class_to_the_bit(warmup_steps) -> None:
+def test_schedule_free_is_the_populations_update_to_the_bit() -> None:
+    import tensorflow as tf
+
     keras = import_keras()
     rng = np.random.default_rng(0)
     start = [rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32)]
     gradients = [[rng.normal(size=w.shape).astype(np.float32) for w in start] for _ in range(12)]
-    weights = []
+    member = OPTIMIZERS["schedule_free_adamw"](make_optimizer("schedule_free_adamw", 0.0))
+    weights = [tf.constant(w[None]) for w in start]
+    slots = [[tf.constant(member.start(w[None], k)) for w in start] for k in range(member.n_slots)]
+    runs = {}
     for cls in (keras.optimizers.ScheduleFreeAdamW, schedule_free_adamw_class()):
-        optimizer = cls(learning_rate=0.05, warmup_steps=warmup_steps)
+        optimizer = cls(learning_rate=0.05)
         variables = [keras.Variable(w) for w in start]
         optimizer.build(variables)
-        for step in gradients:
-            optimizer.apply(step, variables)
-        weights.append([v.numpy() for v in variables])
-    for ours, theirs, first in zip(weights[1], weights[0], start, strict=True):
-        np.testing.assert_array_equal(ours, theirs)
-        assert np.abs(ours - first).max() > 0.01  # the steps moved the weights
+        runs[cls] = (optimizer, variables)
+    for step, gradient in enumerate(gradients):
+        for optimizer, variables in runs.values():
+            optimizer.apply(gradient, variables)
+        weights, slots = member.apply(
+            weights, [tf.constant(g[None]) for g in gradient], slots, tf.constant([0.05]), step
+        )
+        (_, ours), (_, keras_own) = (
+            runs[schedule_free_adamw_class()],
+            runs[keras.optimizers.ScheduleFreeAdamW],
+        )
+        for variable, expected in zip(ours, weights, strict=True):
+            np.testing.assert_array_equal(variable.numpy(), expected.numpy()[0])
+    for variable, first in zip(ours, start, strict=True):
+        assert np.abs(variable.numpy() - first).max() > 0.01  # the steps moved the weights
+    # Keras' own class recovers x from the updated z: another trajectory.
+    assert (
+        max(np.abs(a.numpy() - b.numpy()).max() for a, b in zip(keras_own, ours, strict=True))
+        > 1e-3
+    )
 
 
 @pytest.mark.filterwarnings("ignore:Skipping variable loading for optimizer:UserWarning")

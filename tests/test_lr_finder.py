@@ -192,3 +192,26 @@ def test_a_loss_that_blows_up_at_once_is_named_as_such() -> None:
     found = suggest(rates, losses, steps=60)
     assert found.as_dict() == {"minimum": None, "steep": None, "valley": None}
     assert "blew up at step 2" in found.reason and "never fell" not in found.reason
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "schedule_free_adamw"])
+def test_the_range_tests_two_loops_agree(optimizer) -> None:
+    """``train.loop: fit`` (``range_test``: Keras' ``train_on_batch``) against the
+    population (``population_range_tests``), seed 0 of two, 30 steps up to a rate of 0.1.
+
+    The same float32 terms summed in another order (``tests/test_population.py``'s
+    tolerance, 5e-6; measured 1.7e-7). Schedule-Free's ``z`` must start at the weights in
+    both (Keras' ``build`` inside ``train_on_batch``'s trace left it at 0)."""
+    from lrstudy.config import ModelConfig
+    from lrstudy.data import Dataset
+    from lrstudy.lr_finder import population_range_tests, range_test
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2)).astype(np.float32)
+    train = Dataset(x, (np.sum(x**2, axis=1) > 1.4).astype(np.int64))
+    model = ModelConfig(hidden_units=[10, 10], activation="tanh", optimizer=optimizer)
+    rates = exponential_rates(1e-4, 0.1, 30)
+    alone = range_test(model, train, 50, 0, rates, diverge_factor=4.0, beta=0.9, n_classes=2)
+    together = population_range_tests(model, train, 50, [0, 1], rates, n_classes=2)[0]
+    assert len(alone) == 30
+    np.testing.assert_allclose(alone, together, rtol=5e-6)

@@ -152,7 +152,8 @@ def test_optimizer_options_the_population_lacks_are_refused() -> None:
 
 def equivalence_cases(default_params):
     """A constant rate, a per-step one_cycle, a plateau that really cuts, 3 classes, SGD,
-    and a setting overriding the study's Adam with AdamW (a strong decay, so it shows)."""
+    settings overriding the study's Adam with AdamW (a strong decay, so it shows),
+    Schedule-Free AdamW and Prodigy."""
     config, parts = small_config(default_params)
     plateau = config.run("plateau")
     plateau = replace(
@@ -171,6 +172,9 @@ def equivalence_cases(default_params):
         "3 classes": (three, three_parts, replace(three.run("lr_medium"), epochs=12, lr=0.02)),
         "sgd": (sgd, sgd_parts, replace(sgd.run("lr_medium"), epochs=12, lr=0.5, batch_size=64)),
         "adamw": (config, parts, replace(config.run("lr_medium"), epochs=12, optimizer=adamw)),
+        # Schedule-Free, with the study's setting's warmup from rate 0 (fit once zeroed
+        # every weight there): validated and saved at x, z and v saved as fit's.
+        "schedule_free": (config, parts, replace(config.run("schedule_free"), epochs=12)),
         # Prodigy at the authors' rate 1: d estimated per member, its state saved as fit's.
         "prodigy": (
             config,
@@ -181,7 +185,8 @@ def equivalence_cases(default_params):
 
 
 @pytest.mark.parametrize(
-    "kind", ["constant", "one_cycle", "plateau", "3 classes", "sgd", "adamw", "prodigy"]
+    "kind",
+    ["constant", "one_cycle", "plateau", "3 classes", "sgd", "adamw", "schedule_free", "prodigy"],
 )
 def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
     config, parts, spec = equivalence_cases(default_params)[kind]
@@ -196,7 +201,8 @@ def test_a_member_alone_among_20_and_fit_agree(default_params, kind) -> None:
     )
     alone = population_results(spec, config, parts, range(seed, seed + 1))[0]
     among = population_results(spec, config, parts, range(20))[seed]
-    own = ["effective_lr"] if kind == "prodigy" else []  # runlog.OPTIMIZER_KEYS
+    # runlog.OPTIMIZER_KEYS
+    own = {"prodigy": ["effective_lr"], "schedule_free": ["averaging_weight"]}.get(kind, [])
     assert list(fitted.history) == [*HISTORY_KEYS, *own]
     for result in (alone, among):
         assert list(result.history) == [*HISTORY_KEYS, *own]

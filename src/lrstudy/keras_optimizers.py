@@ -1,15 +1,21 @@
 """Keras optimizer classes lrstudy defines for the ``fit`` loop (Keras' own where it can).
 
-* ``schedule_free_adamw_class()``: Keras' ``ScheduleFreeAdamW`` with its averaging weight
-  ``1 / step`` computed by ``DivNoNan`` instead of ``1.0 / step``. TensorFlow's graph
-  optimizer (Grappler's constant folding) rewrites a division of a constant one into a
-  ``Reciprocal`` op, whose CPU kernel starts from the CPU's approximate reciprocal
-  instruction and so differs in the last bits between CPU makers
-  (``tests/test_cross_cpu.py``); ``DivNoNan`` is not rewritten and, the step being >= 1,
-  is the same IEEE division as ``RealDiv``. That line is the only change: the rest of
-  ``update_step`` is Keras 3.15's, copied (its reading of ``z`` after the update included:
-  ``lrstudy.schedule_free``). Eagerly (no Grappler) both classes give the same bits
-  (``tests/test_keras_optimizers.py``).
+* ``schedule_free_adamw_class()``: Keras' ``ScheduleFreeAdamW`` with two lines changed
+  in its ``update_step`` (the rest is Keras 3.15's, copied):
+
+  - the averaging weight ``1 / step`` is computed by ``DivNoNan`` instead of
+    ``1.0 / step``. TensorFlow's graph optimizer (Grappler's constant folding) rewrites a
+    division of a constant one into a ``Reciprocal`` op, whose CPU kernel starts from the
+    CPU's approximate reciprocal instruction and so differs in the last bits between CPU
+    makers (``tests/test_cross_cpu.py``); ``DivNoNan`` is not rewritten and, the step
+    being >= 1, is the same IEEE division as ``RealDiv``;
+  - ``x_old`` is recovered from the ``z`` before the step, as the algorithm and the
+    authors' code have it: Keras 3.15 keeps ``momentum_old = momentum.value``, which on
+    the TensorFlow backend is the variable itself, read after its ``assign_sub``
+    (``lrstudy.schedule_free``). Here it is a copy (``ops.copy``).
+
+  Eagerly the class gives the population's update (``member_optimizers``, checked against
+  the authors' ``schedulefree``) to the bit (``tests/test_keras_optimizers.py``).
 
 * ``prodigy_class()``: the authors' Prodigy (``lrstudy.prodigy``), which Keras lacks.
 
@@ -40,16 +46,16 @@ PRODIGY_KEYS: dict[str, Any] = {
 
 @functools.cache
 def schedule_free_adamw_class() -> type:
-    """``keras.optimizers.ScheduleFreeAdamW`` with an exact averaging weight (module doc)."""
+    """``keras.optimizers.ScheduleFreeAdamW``, exact ``1/t``, ``z`` read before the step."""
     keras = import_keras()
     ops = keras.ops
 
     @keras.saving.register_keras_serializable(package="lrstudy")
     class ScheduleFreeAdamW(keras.optimizers.ScheduleFreeAdamW):
-        """Keras' ``ScheduleFreeAdamW``; ``weight = 1 / step`` by ``DivNoNan`` (module doc)."""
+        """Keras' ``ScheduleFreeAdamW``, two lines changed (module doc)."""
 
         def update_step(self, gradient: Any, variable: Any, learning_rate: Any) -> None:
-            """Keras 3.15's ``update_step`` (without its comments), but the marked line."""
+            """Keras 3.15's ``update_step`` (without its comments), but the marked lines."""
             lr = ops.cast(learning_rate, variable.dtype)
             gradient = ops.cast(gradient, variable.dtype)
             local_step = ops.cast(self.iterations + 1, variable.dtype)
@@ -62,7 +68,8 @@ def schedule_free_adamw_class() -> type:
             var_index = self._get_variable_index(variable)
             momentum = self._momentums[var_index]
             velocity = self._velocities[var_index]
-            momentum_old = momentum.value
+            # Keras: ``momentum.value``, the variable itself, read after the assign_sub.
+            momentum_old = ops.copy(momentum)
             bias_correction_2 = 1 - ops.power(beta_2, local_step)
             self.assign_add(
                 velocity,

@@ -140,13 +140,19 @@ def compile_model(model: keras.Model, config: ModelConfig, learning_rate: float 
     """Compile with the configured optimizer, the output's cross-entropy and accuracy.
 
     The loss follows the output layer (``loss_for``); Keras resolves ``accuracy`` to binary
-    or sparse categorical accuracy from the shapes of labels and predictions.
+    or sparse categorical accuracy from the shapes of labels and predictions. The
+    optimizer is built here, eagerly, on the model's weights as they stand: Keras'
+    ``ScheduleFreeAdamW`` copies them into its ``z`` when built, and built inside the first
+    traced step of ``fit`` or ``train_on_batch`` that copy never happens (``z`` stays 0,
+    and a first step at rate 0 sets every weight to 0). Other optimizers' slots start at
+    zeros either way.
     """
     model.compile(
         optimizer=make_optimizer(config.optimizer, learning_rate),
         loss=loss_for(model),
         metrics=list(METRICS),
     )
+    model.optimizer.build(model.trainable_variables)
 
 
 def compiled_model(
@@ -161,7 +167,6 @@ def compiled_model(
     """
     model = build_model(config, n_features, n_classes)
     compile_model(model, config, learning_rate)
-    model.optimizer.build(model.trainable_variables)
     return model
 
 

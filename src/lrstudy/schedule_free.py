@@ -14,7 +14,10 @@ Keras 3.15 deviates from the algorithm on the TensorFlow backend: ``update_step`
 ``assign_sub``, so ``x_old`` is computed from the new ``z``. Measured on a 6-d quadratic,
 200 steps at rate 0.05: Keras' ``x`` is 0.13 away from the authors' ``schedulefree``
 (``AdamWScheduleFree``), the algorithm as written (the population's
-``member_optimizers``) 2.7e-7. The ``fit`` loop runs Keras' class as it is.
+``member_optimizers``) 2.7e-7. The ``fit`` loop's class reads ``z`` before the step
+(``keras_optimizers.schedule_free_adamw_class``), and ``model.compile_model`` builds it
+eagerly (Keras' ``build`` copies the weights into ``z``, which built inside ``fit``'s or
+``train_on_batch``'s first traced step it does not).
 """
 
 from __future__ import annotations

@@ -197,32 +197,6 @@ def _optimizers_fit_their_schedules(config: Config) -> list[str]:
     return problems
 
 
-def _optimizers_fit_the_loop(config: Config) -> list[str]:
-    """``schedule_free_adamw`` trains in the population trainer only (``train.loop: fast``).
-
-    Under ``train.loop: fit`` it does not learn (training loss stays at ln 2 on the default
-    problem, every rate of the tuning grid at chance), and neither does Keras 3.15's own
-    ``ScheduleFreeAdamW`` in a bare ``Model.fit`` on the TensorFlow backend, which the fit
-    loop's optimizer follows: refused rather than trained wrong. The LR sweep trains
-    ``model.optimizer`` in the same loop, whether or not a setting inherits it.
-    """
-    if config.train.loop != "fit":
-        return []
-    paths = dict.fromkeys(  # the model's optimizer once, however many settings inherit it
-        ".".join(at) if setting.optimizer else "model"
-        for at, setting, optimizer in _every_setting(config)
-        if optimizer.type == "schedule_free_adamw"
-    )
-    if config.sweep is not None and config.model.optimizer.type == "schedule_free_adamw":
-        paths = {"model": None} | paths
-    return [
-        f"train.loop = 'fit': {path}.optimizer is schedule_free_adamw, which trains only in "
-        "the population trainer (train.loop: fast; under fit it does not learn: Keras 3.15's "
-        "ScheduleFreeAdamW on TensorFlow); use train.loop: fast, or another optimizer"
-        for path in paths
-    ]
-
-
 # Optimizers whose ``lr`` is no rate a range test can sweep (``_range_test_sweeps_a_rate``).
 NO_RANGE_TEST = ("prodigy",)
 
@@ -271,7 +245,6 @@ CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
     (_periods_last_a_tick, False),
     (_schedules_fit_their_runs, False),
     (_optimizers_fit_their_schedules, False),
-    (_optimizers_fit_the_loop, False),
     (_range_test_sweeps_a_rate, False),
     (tuning_seeds_disjoint, False),
     (budgets_fit_the_runs, False),
