@@ -175,6 +175,9 @@ BAD_INPUTS = [
     ),
     (("settings", "plateau", "schedule", "monitor"), "val_acc", ["schedule.monitor", "'val_acc'"]),
     (("evaluate", "grid", "high"), -2.0, ["evaluate.grid", "greater than low"]),
+    # What was read, named with its article: "got an integer", "got null".
+    (("split", "stratify"), 1, ["split.stratify = 1", "expected true or false, got an integer"]),
+    (("train", "epochs"), None, ["train.epochs = null", "whole number >= 1, got null"]),
 ]
 
 

@@ -170,7 +170,7 @@ def strict_number(kind: type[int] | type[float], note: str = "", **bounds: float
 
     def check(value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            got = "a boolean" if isinstance(value, bool) else f"a {yaml_kind(value)}"
+            got = kind_phrase(value)
             raise PydanticCustomError(
                 "strict_number", "expected {allowed}, got {got}", {"allowed": allowed, "got": got}
             )
@@ -206,6 +206,16 @@ def yaml_kind(value: Any) -> str:
     return type(value).__name__
 
 
+# How a message names a parsed value's kind after "got" (``kind_phrase``).
+KIND_PHRASES = {"bool": "a boolean", "int": "an integer", "null": "null", "date": "a date"}
+
+
+def kind_phrase(value: Any) -> str:
+    """``yaml_kind`` of ``value`` with its article: ``an integer``, ``a string``, ``null``."""
+    kind = yaml_kind(value)
+    return KIND_PHRASES.get(kind, f"a {kind}")
+
+
 def yaml_repr(value: Any) -> str:
     """A parsed value as YAML writes it (``true``, ``null``, ``.nan``), else Python's repr."""
     if isinstance(value, bool):
@@ -220,7 +230,7 @@ def yaml_repr(value: Any) -> str:
 def _strict_bool(value: Any) -> Any:
     if not isinstance(value, bool):
         raise PydanticCustomError(
-            "strict_bool", "expected true or false, got a {got}", {"got": yaml_kind(value)}
+            "strict_bool", "expected true or false, got {got}", {"got": kind_phrase(value)}
         )
     return value
 
