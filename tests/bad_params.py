@@ -564,6 +564,12 @@ BAD_PARAMS = [
     ),
     BadParams("missing-section", _drop("evaluate"), ("evaluate: missing required key",)),
     BadParams(
+        "missing-section-a-stage-runs-on",
+        _drop("tune"),
+        ("tune: missing section, which the train@ stages (each tunes its setting's rate)",),
+        e2e=False,
+    ),
+    BadParams(
         "split-too-small",
         _both(_set("data", "n_samples", value=10), _set("split", "test_fraction", value=0.1)),
         ("split.test_fraction=0.1", "data.n_samples=10", "at least data.n_classes=2"),

@@ -444,16 +444,22 @@ def _waits_under(frame: Any, code: Any) -> bool:
     return frame is not None
 
 
-def _interrupt_when_waiting(started: Path, stop: threading.Event) -> None:
+def _interrupt_when_waiting(started: Path, stop: threading.Event, seen: list[bool]) -> None:
     """SIGINT to the main thread once ``started`` exists and the main thread blocks in
-    ``executor._result`` (every chunk submitted: the stage waits for its first result)."""
+    ``executor._result`` (every chunk submitted: the stage waits for its first result).
+
+    Appends to ``seen`` whether that wait was seen; past the deadline it sends SIGINT
+    anyway (``seen`` gets False), so a wait it cannot recognise fails the test at once
+    instead of leaving it on the tasks' 600 s sleep."""
     from lrstudy.executor import _result
 
     main = threading.main_thread().ident
     deadline = time.monotonic() + 5 * STARTUP_SECONDS
-    while not stop.wait(0.05) and time.monotonic() < deadline:
+    while not stop.wait(0.05):
         frame = sys._current_frames().get(main)
-        if started.exists() and _waits_under(frame, _result.__code__):
+        waiting = started.exists() and _waits_under(frame, _result.__code__)
+        if waiting or time.monotonic() > deadline:
+            seen.append(waiting)
             signal.pthread_kill(main, signal.SIGINT)
             return
 
@@ -504,8 +510,8 @@ def test_ctrl_c_cancels_the_tasks_on_a_real_cluster(tmp_path, monkeypatch, clust
     monkeypatch.setattr(Client, "close", close_after_asking)
     # No handler of pytest's in the way: SIGINT raises KeyboardInterrupt in this thread.
     assert threading.current_thread() is threading.main_thread()
-    stop = threading.Event()
-    interrupter = threading.Thread(target=_interrupt_when_waiting, args=(Path(started), stop))
+    stop, seen = threading.Event(), []
+    interrupter = threading.Thread(target=_interrupt_when_waiting, args=(Path(started), stop, seen))
     interrupter.start()
     try:
         with pytest.raises(KeyboardInterrupt):
@@ -513,6 +519,7 @@ def test_ctrl_c_cancels_the_tasks_on_a_real_cluster(tmp_path, monkeypatch, clust
     finally:
         stop.set()
         interrupter.join()
+    assert seen == [True], "the stage's wait in executor._result was never seen"
     assert left_at_close == [[]]
 
 

@@ -47,8 +47,8 @@ PROCESS_SECONDS = 6.7
 # A further population in the same process (a train@ stage's tuning grid, tuned run and
 # budget runs), beyond population_seconds: the Python between its epochs and each member's
 # test evaluation (the population and the Keras model to evaluate with are built and
-# traced once per stage). Measured 0.17-0.26 s for lr_medium, 0.17-1.28 s for plateau
-# (trained epoch by epoch, a ReduceLROnPlateau per member) with load average 5-7 on the
+# traced once per stage). Measured 0.08-0.24 s for lr_medium, 0.23-1.48 s for plateau
+# (trained epoch by epoch, a ReduceLROnPlateau per member) with load average 5 on the
 # 2-core machine of benchmarks/cost.md (benchmarks/bench_tuning.py).
 POPULATION_SECONDS = 0.3
 # benchmarks/results.md: lrstudy's fit loop 3.71 s per model, a population of 1 0.67 s.

@@ -251,6 +251,30 @@ CROSS_CHECKS: tuple[tuple[Check, bool], ...] = (
 )
 
 
+# The optional sections dvc.yaml's stages need, and which stages (``pipeline_problems``).
+PIPELINE_SECTIONS = {
+    "tune": "the train@ stages (each tunes its setting's rate)",
+    "sweep": "the sweep stage",
+    "lr_find": "the lr_find stage",
+}
+
+
+def pipeline_problems(config: Config) -> list[str]:
+    """The sections the pipeline's stages read that ``config`` lacks, one line each.
+
+    The schema lets a study leave out ``tune``, ``sweep`` and ``lr_find`` (the library's
+    functions take configs without them), but dvc.yaml runs a stage on each: without the
+    section that stage would fail after DVC had removed its outputs. The ``validate``
+    stage refuses such a file before any stage runs.
+    """
+    return [
+        f"{key}: missing section, which {stages} of dvc.yaml run on; add it (params.yaml "
+        "in the repository has it, with its keys)"
+        for key, stages in PIPELINE_SECTIONS.items()
+        if getattr(config, key) is None
+    ]
+
+
 def cross_check(config: Config) -> list[str]:
     """The problems ``CROSS_CHECKS`` find in a config whose every section is valid.
 

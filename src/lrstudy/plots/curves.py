@@ -241,7 +241,11 @@ def learning_rates(
                 linestyle=styles[name].linestyle,
                 # Prodigy's seeds faint, under their median: 20 lines would hide the rest.
                 linewidth=1.8 if len(seeds) == 1 else 0.8 if name in effective else 1.0,
-                alpha=1.0 if len(seeds) == 1 else 0.3 if name in effective else 0.8,
+                alpha=1.0 if len(seeds) == 1 else 0.3 if name in effective else 0.6,
+                # One line per setting over the bundles of per-seed lines (the eleventh
+                # setting on shares a colour with the first ten: schedule_free's dashed
+                # red under plateau's red seeds could not be seen).
+                zorder=2.5 if len(seeds) == 1 else 2,
             )
         if name in effective and len(seeds) > 1:
             epochs, median = _median_polyline(rows)
@@ -251,6 +255,7 @@ def learning_rates(
                 color=styles[name].color,
                 linestyle=styles[name].linestyle,
                 linewidth=2.2,
+                zorder=2.5,
             )
     axis.set_yscale("log")
     axis.set_xlim(left=0)

@@ -9,9 +9,11 @@ the edit does not affect. ``make repro`` also runs this module before DVC reads 
 so problems DVC would report first in its own words (``settings: null``, a setting named
 ``../x``, a missing params.yaml) get lrstudy's message instead.
 
-It also prints the study's cost (models, optimizer steps, estimated time and peak memory,
-``lrstudy.cost``) and refuses a study past ``limits.hours`` or ``limits.memory_gb`` with one
-line naming the key that drives it, its value and the limit to raise.
+It refuses a file without a section a stage of dvc.yaml runs on (``tune``, ``sweep``,
+``lr_find``: optional to the library, not to the pipeline). It also prints the study's
+cost (models, optimizer steps, estimated time and peak memory, ``lrstudy.cost``) and
+refuses a study past ``limits.hours`` or ``limits.memory_gb`` with one line naming the key
+that drives it, its value and the limit to raise.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 
 from lrstudy.config import Config, ConfigError
+from lrstudy.config.loading import pipeline_problems
 from lrstudy.cost import describe, limit_problems, study_cost
 from lrstudy.io import write_text
 from lrstudy.stages import stage_main
@@ -35,6 +38,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 @stage_main(__doc__, _arguments)
 def main(config: Config, args: argparse.Namespace) -> None:
     """Validation already ran (in ``stage_main``); print the cost, check it, write the marker."""
+    if problems := pipeline_problems(config):
+        raise ConfigError(problems)
     costs = study_cost(config)
     print("\n".join(describe(costs)))
     if problems := limit_problems(config, costs):
