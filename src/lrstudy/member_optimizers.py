@@ -198,10 +198,8 @@ def _schedule_free_adamw(optimizer: Any) -> MemberOptimizer:
         velocity = velocity + (tf.square(gradient) - velocity) * (1 - b2)
         denom = tf.sqrt(velocity / bias_correction_2) + tf.cast(epsilon, variable.dtype)
         new_momentum = momentum - (lr * gradient) / denom
-        # 1 / step by DivNoNan (the step is >= 1: the same IEEE division as RealDiv): Grappler's
-        # constant folding rewrites a RealDiv of ones into Reciprocal, whose CPU kernel is
-        # approximate on some CPUs (tests/test_cross_cpu.py); it leaves DivNoNan alone.
-        weight = tf.math.divide_no_nan(tf.ones_like(local_step), local_step)
+        # 1 / step by DivNoNan, not a Reciprocal (schedule_free.averaging_weight).
+        weight = averaging_weight(local_step)
         # The z before this step, as the algorithm reads (Keras 3.15's TF backend reads its
         # momentum variable after the assign_sub instead: module docstring of schedule_free).
         x_old = (variable - (1 - b1) * momentum) / b1

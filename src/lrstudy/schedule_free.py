@@ -49,8 +49,11 @@ def averaging_weight(steps: Any) -> Any:
 
     Keras' ``ScheduleFreeAdamW`` weights every step alike (``weight = 1 / local_step``;
     the authors' ``schedulefree`` weights by the largest rate so far squared, the same at
-    a constant rate without warmup). Float32 by ``DivNoNan`` as lrstudy's updates compute
-    it (``keras_optimizers``, ``member_optimizers``): the same IEEE division, the same bits.
+    a constant rate without warmup). Float32 by ``DivNoNan``, as the population's update
+    uses it and ``keras_optimizers``' class computes it: the step being >= 1, the same IEEE
+    division as ``RealDiv``, but Grappler's constant folding rewrites a ``RealDiv`` of ones
+    into ``Reciprocal``, whose CPU kernel is approximate on some CPUs
+    (``tests/test_cross_cpu.py``), and leaves ``DivNoNan`` alone.
 
     Args:
         steps: ``t``, the optimizer steps taken counting this one (int or tensor, ≥ 1).
