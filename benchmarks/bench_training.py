@@ -151,8 +151,13 @@ def _methods(spec, config, train, val) -> tuple[dict[str, Callable[[int], object
     return methods, draws
 
 
-def per_model(rounds: int, epochs: int) -> tuple[list[str], dict[str, float]]:
-    """Median seconds per model of each method, interleaved round by round; lines, medians."""
+def per_model(rounds: int, epochs: int) -> tuple[list[str], dict[tuple[str, str], float]]:
+    """Seconds per model of each method, interleaved round by round.
+
+    Returns:
+        The report's lines and the speed-ups ``{(base, method): base's median seconds /
+        method's}``, ``base`` the notebook or the fast loop.
+    """
     from lrstudy.config import load_config
     from lrstudy.data import generate, split
 
@@ -173,27 +178,40 @@ def per_model(rounds: int, epochs: int) -> tuple[list[str], dict[str, float]]:
             method(round_index)
             times[name].append((time.perf_counter() - started) / models[name])
     medians = {name: statistics.median(values) for name, values in times.items()}
+    # Each round's ratio to the fast loop of the same round: how far the machine's noise
+    # moved the speed-up (the table's is the quotient of the medians).
+    per_round = {
+        name: [f / t for f, t in zip(times[FAST], values, strict=True)]
+        for name, values in times.items()
+    }
     lines = [
         f"Per model: `lr_medium`, {spec.epochs} epochs, batch {spec.batch_size}, "
-        f"{len(train)} train rows, validation every epoch; median of {rounds} rounds, methods "
-        "interleaved round by round, after one warm-up round (the trace). Populations as the "
-        "stages build them: 1 and 20 members are `lr_medium`'s seeds, 320 members the sweep's "
-        "shape (20 seeds × its 16 rates, `lr_medium`'s batch and epochs). Every round uses "
-        "seeds never drawn before, so it pays its initial-weight draws (the population: "
-        "`model.initial_weights` per seed; the fast loop builds a model per seed); the last "
-        "column is their share of the time.",
+        f"{len(train)} train rows, validation every epoch; median of {rounds} rounds, "
+        "methods interleaved round by round, after one warm-up round (the trace). Populations "
+        "as the stages build them: 1 and 20 members are `lr_medium`'s seeds, 320 members the "
+        "sweep's shape (20 seeds × its 16 rates, `lr_medium`'s batch and epochs). Every round "
+        "uses seeds never drawn before, so it pays its initial-weight draws (the population: "
+        "`model.initial_weights` per seed; the fast loop builds a model per seed); the "
+        "weight-draw column is their share of the time. The rounds' range: the lowest and "
+        "highest of each round's own ratio to that round's fast loop (the machine's noise).",
         "",
-        "| method | s / model | speed-up vs notebook | speed-up vs fast loop | weight draws |",
-        "|---|---|---|---|---|",
+        "| method | s / model | speed-up vs notebook | speed-up vs fast loop | rounds' range "
+        "| weight draws |",
+        "|---|---|---|---|---|---|",
     ]
+    speedups = {}
     for name, median in medians.items():
         members = models[name]
         draw = statistics.median(draws[members]) if name.startswith("population") else None
+        speedups[NOTEBOOK, name] = medians[NOTEBOOK] / median
+        speedups[FAST, name] = medians[FAST] / median
+        low, high = min(per_round[name]), max(per_round[name])
         lines.append(
-            f"| {name} | {median:.4f} | {medians[NOTEBOOK] / median:.1f}× | "
-            f"{medians[FAST] / median:.1f}× | {'' if draw is None else f'{draw / median:.0%}'} |"
+            f"| {name} | {median:.4f} | {speedups[NOTEBOOK, name]:.1f}× | "
+            f"{speedups[FAST, name]:.1f}× | {low:.1f}–{high:.1f}× | "
+            f"{'' if draw is None else f'{draw / median:.0%}'} |"
         )
-    return lines, medians
+    return lines, speedups
 
 
 # --- 2. The whole stage --------------------------------------------------------------------
@@ -348,18 +366,17 @@ def _met(ratio: float, target: float) -> str:
     return f"target ≥ {target:.0f}×: {'met' if ratio >= target else 'NOT met'}"
 
 
-def headline(medians: dict[str, float], stage: float, sweep: float) -> list[str]:
-    """The bold summary lines the README quotes."""
-    fast, notebook = medians[FAST], medians[NOTEBOOK]
-    per_member = {m: fast / medians[population_name(m)] for m in POPULATIONS}
+def headline(speedups: dict[tuple[str, str], float], stage: float, sweep: float) -> list[str]:
+    """The bold summary lines the README quotes (``speedups``: ``per_model``'s)."""
+    per_member = {m: speedups[FAST, population_name(m)] for m in POPULATIONS}
     return [
         f"**Population trainer per model vs the fast loop: {per_member[1]:.1f}× at 1 "
         f"member, {per_member[20]:.1f}× at 20 ({_met(per_member[20], 20)}), "
         f"{per_member[320]:.1f}× at 320 ({_met(per_member[320], 50)}).**",
         "",
-        f"**Per model vs the notebook: fast loop {notebook / fast:.1f}×, population of 20 "
-        f"{notebook / medians[population_name(20)]:.0f}×; whole `train@lr_medium` stage: "
-        f"{stage:.1f}× the notebook's loop.**",
+        f"**Per model vs the notebook: fast loop {speedups[NOTEBOOK, FAST]:.1f}×, population "
+        f"of 20 {speedups[NOTEBOOK, population_name(20)]:.0f}×; whole `train@lr_medium` "
+        f"stage: {stage:.1f}× the notebook's loop.**",
         "",
         f"**`sweep` stage's training (320 models): {sweep:.1f}× the fast loop's "
         f"({_met(sweep, 10)}).**",
@@ -383,7 +400,7 @@ def main() -> None:
 
     machine = _machine()
     report = Report(args.out)
-    model_lines, medians = per_model(args.rounds, args.epochs)
+    model_lines, speedups = per_model(args.rounds, args.epochs)
     report.add(model_lines)
     stage_lines, stage_speedup = whole_stage(args.stage_rounds)
     report.add(stage_lines)
@@ -392,7 +409,7 @@ def main() -> None:
     report.add(sweep_lines)
     report.add(curve_section(args.epochs, args.counts)[0])
     top = ["# `make bench` results", "", *machine, ""]
-    report.sections.insert(0, top + headline(medians, stage_speedup, sweep_speedup))
+    report.sections.insert(0, top + headline(speedups, stage_speedup, sweep_speedup))
     if not args.skip_repro:
         report.add(repro_section())
     if not args.skip_cluster:

@@ -170,6 +170,20 @@ def test_the_users_keras_and_onednn_settings_change_no_bit(tmp_path: Path, param
     assert capped != clean
 
 
+@pytest.mark.slow
+def test_the_inter_op_thread_count_changes_no_bit(params) -> None:
+    """lrstudy's two inter-op threads give the bytes of one and of four.
+
+    The executor runs independent ops at once on them; each op still computes on one
+    intra-op thread, so no sum changes order (``runtime.INTER_OP_THREADS``).
+    """
+    tiny = tiny_params(params)
+    pinned = train_digest(tiny)
+    for threads in (1, 4):
+        before = f"import lrstudy.runtime as runtime; runtime.INTER_OP_THREADS = {threads}"
+        assert train_digest(tiny, before=before) == pinned, threads
+
+
 # --- A stage run by a Python without the project's packages --------------------------------
 
 

@@ -246,7 +246,7 @@ def test_arithmetic_is_pinned_before_tensorflow_loads() -> None:
     assert settings == {
         "isa": "AVX2",
         "intra": 1,
-        "inter": 1,
+        "inter": 2,
         "onednn_opts": "1",
         "determinism": True,
     }

@@ -41,7 +41,6 @@ from lrstudy.population import (
     member_bytes,
 )
 from lrstudy.rate_plan import plan_callbacks, rate_plan
-from lrstudy.runlog import HISTORY_KEYS
 from lrstudy.runtime import import_keras
 from lrstudy.training_run import TrainingResult, order_stream
 
@@ -239,31 +238,23 @@ def _train_chunk(
     set between epochs by its ``ReduceLROnPlateau``, so a chunk with one trains epoch by
     epoch.
     """
-    keras = import_keras()
     plans = [member.plan for member in members]
     shims = [_MemberModel(plan.lr, population.metrics) for plan in plans]
-    lists = []
-    for index, (plan, shim) in enumerate(zip(plans, shims, strict=True)):
-        extra = list(callbacks(index))
-        reject_fit_only_callbacks(extra, keras.callbacks.Callback)
-        scheduler = plan_callbacks(plan) if plan.rates is None else []
-        # No CallbackList without callbacks: building one per member costs more than a
-        # sweep member's epoch.
-        every = [*scheduler, *extra]
-        lists.append(keras.callbacks.CallbackList(every, model=shim) if every else _NO_CALLBACKS)
+    lists = _callback_lists(plans, shims, callbacks)
     # One stream per seed: the sweep's members of one seed share its batches (and the
     # graph gets each seed's order once).
     streams = {m.seed: order_stream(population.n_train, m.seed) for m in members}
-    member_streams = [list(streams).index(m.seed) for m in members]
+    position = {seed: k for k, seed in enumerate(streams)}
+    member_streams = [position[m.seed] for m in members]
     state = population.start([member.seed for member in members])
     initial = population.train_loss(state)
-    histories: list[dict[str, list[float]]] = [{k: [] for k in HISTORY_KEYS} for _ in members]
-    used: list[list[np.ndarray]] = [[] for _ in members]
     for callback_list in lists:
         callback_list.on_train_begin()
     epochs = plans[0].epochs
     planned = all(plan.rates is not None for plan in plans)
     block = population.block_epochs(len(members)) if planned else 1
+    hooked = [(m, hooks, shims[m]) for m, hooks in enumerate(lists) if hooks is not _NO_CALLBACKS]
+    outs: list[EpochOutput] = []
     for start in range(0, epochs, block):
         block_range = range(start, min(start + block, epochs))
         orders = np.stack([[next(s) for s in streams.values()] for _ in block_range])
@@ -273,17 +264,22 @@ def _train_chunk(
                 for e in block_range
             ]
         )
-        state, outs = population.run_epochs(state, orders, rates, member_streams)
-        for epoch, out in zip(block_range, outs, strict=True):
-            _end_epoch(epoch, out, lists, shims, histories, used)
+        state, block_outs = population.run_epochs(state, orders, rates, member_streams)
+        for epoch, out in zip(block_range, block_outs, strict=True):
+            _epoch_hooks(epoch, out, hooked)
+        outs.extend(block_outs)
     for callback_list in lists:
         callback_list.on_train_end()
     state = state.as_numpy()
+    columns = {
+        key: np.stack([epoch_logs(out)[key] for out in outs], 1) for key in epoch_logs(outs[0])
+    }
+    used = np.stack([out.rates for out in outs], 1)  # (members, epochs, steps_per_epoch)
     return [
         TrainingResult(
             state.member_weights(m),
-            histories[m],
-            np.concatenate(used[m]),
+            {key: column[m].tolist() for key, column in columns.items()},
+            used[m].reshape(-1),
             plans[m],
             state.member_optimizer_state(
                 m, _last_rate(plans[m], shims[m]), population.optimizer.keras_slots
@@ -294,35 +290,60 @@ def _train_chunk(
     ]
 
 
-def _end_epoch(
-    epoch: int,
-    out: EpochOutput,
-    lists: Sequence[Any],
-    shims: Sequence[_MemberModel],
-    histories: list[dict[str, list[float]]],
-    used: list[list[np.ndarray]],
-) -> None:
-    """Record one epoch of every member and call its callbacks' epoch hooks.
+def _callback_lists(
+    plans: Sequence[Any], shims: Sequence[_MemberModel], callbacks: Callbacks
+) -> list[Any]:
+    """Each member's ``CallbackList`` (its plateau scheduler, then ``callbacks(member)``).
+
+    ``_NO_CALLBACKS`` for a member without any: building a list per member costs more than
+    a sweep member's epoch.
+
+    Raises:
+        ValueError: as ``reject_fit_only_callbacks``.
+    """
+    keras = import_keras()
+    lists = []
+    for index, (plan, shim) in enumerate(zip(plans, shims, strict=True)):
+        extra = list(callbacks(index))
+        reject_fit_only_callbacks(extra, keras.callbacks.Callback)
+        every = [*(plan_callbacks(plan) if plan.rates is None else []), *extra]
+        lists.append(keras.callbacks.CallbackList(every, model=shim) if every else _NO_CALLBACKS)
+    return lists
+
+
+def epoch_logs(out: EpochOutput) -> dict[str, np.ndarray]:
+    """One epoch's logs of every member, ``(members,)`` per key, in a history's key order.
+
+    ``runlog.HISTORY_KEYS`` (the rate: each member's first step's), then the optimizer's
+    own (Prodigy's ``effective_lr``, Schedule-Free's ``averaging_weight``:
+    ``runlog.OPTIMIZER_KEYS``).
+    """
+    logs = {
+        "loss": out.loss,
+        "accuracy": out.accuracy,
+        "val_loss": out.val_loss,
+        "val_accuracy": out.val_accuracy,
+        "learning_rate": out.rates[:, 0],
+    }
+    return logs | out.optimizer_logs
+
+
+def _epoch_hooks(epoch: int, out: EpochOutput, hooked: Sequence[tuple[int, Any, Any]]) -> None:
+    """Call the epoch hooks of the members with callbacks, ``(member, its list, its shim)``.
+
+    A member without callbacks costs nothing here (the LR sweep's 320): its history is
+    read from the stacked epochs afterwards.
 
     Raises:
         ValueError: if a callback set ``stop_training``.
     """
-    for m, callback_list in enumerate(lists):
+    if not hooked:
+        return
+    columns = {key: values.tolist() for key, values in epoch_logs(out).items()}
+    for m, callback_list, shim in hooked:
         callback_list.on_epoch_begin(epoch)
-        logs = {
-            "loss": float(out.loss[m]),
-            "accuracy": float(out.accuracy[m]),
-            "val_loss": float(out.val_loss[m]),
-            "val_accuracy": float(out.val_accuracy[m]),
-            "learning_rate": float(out.rates[m, 0]),
-        }
-        # Prodigy's effective_lr, Schedule-Free's averaging_weight (runlog.OPTIMIZER_KEYS).
-        logs |= {key: float(values[m]) for key, values in out.optimizer_logs.items()}
-        for key, value in logs.items():
-            histories[m].setdefault(key, []).append(value)
-        used[m].append(out.rates[m])
-        callback_list.on_epoch_end(epoch, logs)
-        if shims[m].stop_training:
+        callback_list.on_epoch_end(epoch, {key: column[m] for key, column in columns.items()})
+        if shim.stop_training:
             raise ValueError(
                 "a callback stopped training early, which one member of a population "
                 "cannot do alone; set train.loop: fit"
