@@ -26,6 +26,10 @@ draw against the level stated here.
 
 from __future__ import annotations
 
+# isort: off
+import lrstudy  # noqa: F401  (first: lrstudy.runtime.pin_numpy caps NumPy's SIMD dispatch)
+
+# isort: on
 import argparse
 import warnings
 from collections.abc import Callable

@@ -29,6 +29,10 @@ asserts a time: these machines are shared and noisy.
 
 from __future__ import annotations
 
+# isort: off
+import lrstudy  # noqa: F401  (first: lrstudy.runtime.pin_numpy caps NumPy's SIMD dispatch)
+
+# isort: on
 import argparse
 import json
 import os
