@@ -3,8 +3,9 @@
 Each case edits a valid params mapping (or its YAML text) into a bad one and lists the
 fragments lrstudy's message must contain: the key path, the value as given and what is
 allowed. tests/config/test_config.py checks the message of each in-process;
-tests/pipeline/test_bad_input.py runs each through `make repro`'s check and `dvc repro` on
-a built project and checks exit status 2 and that no output or dvc.lock byte changed.
+tests/pipeline/test_pipeline.py runs those marked ``e2e`` through `make repro`'s check or
+`dvc repro` on a built project and checks the failure and that no output or dvc.lock byte
+changed.
 Settings used: lr_medium and plateau (present in params.yaml and in the tiny copies).
 """
 

@@ -180,7 +180,12 @@ def test_the_inter_op_thread_count_changes_no_bit(params) -> None:
     tiny = tiny_params(params)
     pinned = train_digest(tiny)
     for threads in (1, 4):
-        before = f"import lrstudy.runtime as runtime; runtime.INTER_OP_THREADS = {threads}"
+        # The child fails unless TensorFlow really runs on that many inter-op threads.
+        before = (
+            f"import lrstudy.runtime as runtime; runtime.INTER_OP_THREADS = {threads}; "
+            "threading = runtime.import_keras() and __import__('tensorflow').config.threading; "
+            f"assert threading.get_inter_op_parallelism_threads() == {threads}"
+        )
         assert train_digest(tiny, before=before) == pinned, threads
 
 
