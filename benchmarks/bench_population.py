@@ -6,8 +6,8 @@ one-member warm-up, draws the members' initial weights, then times
 
 * ``train_population``: what the stages run (the compiled epochs plus, between epochs,
   each member's histories and Keras callbacks in Python);
-* the compiled epochs alone (``Population.run_epoch`` 50 times on the same members):
-  the graph's share.
+* the compiled epochs alone (``Population.run_epochs`` on the same members, in the
+  blocks of epochs ``train_population`` calls it with): the graph's share.
 
 Members look like the sweep's: member ``i`` has seed ``i mod 20`` and the ``i // 20``-th
 rate of the sweep's grid (cycling), so a population of 320 is the sweep. The process
@@ -21,6 +21,10 @@ peak (``getrusage(...).ru_maxrss``) is set by the import and the trace (measured
 
 from __future__ import annotations
 
+# isort: off
+import lrstudy  # noqa: F401  (first: lrstudy.runtime.pin_numpy caps NumPy's SIMD dispatch)
+
+# isort: on
 import json
 import os
 import statistics
@@ -78,14 +82,21 @@ def child(count: int, epochs: int) -> dict[str, float]:
         started = time.perf_counter()
         list(train_population(population, members))
         result["train"] = time.perf_counter() - started
-        by_seed = {seed: epoch_orders(len(train), spec.epochs, seed) for seed in range(20)}
-        orders = [by_seed[m.seed] for m in members]
-        rates = np.stack([m.plan.epoch_rates(0) for m in members])
+        # The same graph calls as train_population's: blocks of epochs, each seed's order
+        # once (its members index it).
+        seeds = sorted({m.seed for m in members})
+        by_seed = {seed: epoch_orders(len(train), spec.epochs, seed) for seed in seeds}
+        member_streams = [seeds.index(m.seed) for m in members]
+        rates = np.stack([m.plan.rates.reshape(spec.epochs, -1) for m in members], axis=1)
+        block = population.block_epochs(count)
         state = population.start([m.seed for m in members])
         started = time.perf_counter()
-        for epoch in range(spec.epochs):
-            batch = np.stack([order[epoch] for order in orders]).astype(np.int32)
-            state, _ = population.run_epoch(state, batch, rates)
+        for first in range(0, spec.epochs, block):
+            epochs_of_block = range(first, min(first + block, spec.epochs))
+            orders = np.stack([[by_seed[seed][e] for seed in seeds] for e in epochs_of_block])
+            state, _ = population.run_epochs(
+                state, orders, rates[first : first + len(orders)], member_streams
+            )
         result["graph"] = time.perf_counter() - started
     result["rss_kib"] = _peak_rss_kib()
     return result
@@ -146,9 +157,10 @@ def curve_section(epochs: int, counts: Sequence[int] = COUNTS) -> tuple[list[str
         "members like the sweep's (member i: seed i mod 20, the sweep grid's (i // 20)-th "
         "rate); a fresh process per count, trace paid before timing, initial weights drawn "
         f"before timing. `train_population` is what the stages run; *graph* is the {epochs} "
-        "compiled epochs alone (`Population.run_epoch`). Peak RSS per member: the process' "
-        f"peak minus a 0-member process' ({base_kib / 1024:.0f} MiB, same imports and "
-        "warm-up), divided by the members; *estimate* is `population.member_bytes`.",
+        "compiled epochs alone (`Population.run_epochs`, in the same blocks). Peak RSS per "
+        f"member: the process' peak minus a 0-member process' ({base_kib / 1024:.0f} MiB, "
+        "same imports and warm-up), divided by the members; *estimate* is "
+        "`population.member_bytes`.",
         "",
         "| members | models / s | s / model | ms / model-epoch | graph share | "
         "peak RSS MiB | RSS / member KiB | estimate KiB |",
@@ -173,6 +185,7 @@ def _flattening(rows: list[dict[str, float]], epochs: int) -> list[str]:
     best = max(rows, key=lambda row: row["count"] / row["train"])
     knee = fixed / per_member
     large = [row for row in rows if row["count"] >= 100] or rows
+    estimate = rows[0]["estimate"] / 1024
     _, kib = _fit(large, "rss_kib") if len(large) > 1 else (0.0, float("nan"))
     return [
         f"A straight line fits the time: `train_population` takes {fixed:.2f} s + "
@@ -188,10 +201,13 @@ def _flattening(rows: list[dict[str, float]], epochs: int) -> list[str]:
         f"{best['count'] / best['train']:.0f} models / s at {best['count']} members.",
         "",
         f"Memory: peak RSS grows by {kib:.0f} KiB per member (slope over the populations of "
-        f"100 or more; below that the growth hides in the allocator's slack), against "
-        f"`member_bytes`' bound of {rows[0]['estimate'] / 1024:.0f} KiB: a population of "
-        f"1,000 costs about {1000 * kib / 1024:.0f} MiB over the process' "
-        "TensorFlow baseline, far below `CHUNK_BYTES` (1 GiB), so the sweep trains as one chunk.",
+        f"100 or more; below that the growth hides in the allocator's slack), "
+        f"{kib / estimate:.1f} times `member_bytes`' estimate of {estimate:.0f} KiB (the "
+        "tensors a member needs at once; RSS adds what the allocator holds besides): a "
+        f"population of 1,000 costs about {1000 * kib / 1024:.0f} MiB over the process' "
+        "TensorFlow baseline. Chunks are sized by the estimate (`CHUNK_BYTES`, 1 GiB of it: "
+        f"about {kib / estimate:.1f} GiB of RSS at this ratio), so the sweep trains as one "
+        "chunk.",
     ]
 
 

@@ -569,7 +569,6 @@ BAD_PARAMS = [
         "name-hidden",
         _setting(".hidden", {"lr": 0.01}),
         ("setting name '.hidden'", NAME_RULE),
-        dvc_fails_first=True,
         e2e=True,
     ),
     BadParams(

@@ -65,8 +65,9 @@ EXACT_GRADIENTS = ("Log1p", "Log")
 # threads the executor runs independent ops on at once (a layer's two gradient products,
 # each weight's optimizer update); each op still computes alone on one thread, so the bits
 # are the same at any count (measured: every output of `dvc repro` byte-identical at 1
-# and 2). Two: a population of 320 trains about 20 % faster than on one (`make bench`);
-# fixed, not the core count, so a machine's cores change nothing but its speed.
+# and 2). Two: a population of 320 trained about 20 % faster than on one, measured side
+# by side in alternating processes (README, "Speed"); fixed, not the core count, so a
+# machine's cores change nothing but its speed.
 INTRA_OP_THREADS = 1
 INTER_OP_THREADS = 2
 
