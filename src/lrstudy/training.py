@@ -271,9 +271,8 @@ def _train_chunk(
     for callback_list in lists:
         callback_list.on_train_end()
     state = state.as_numpy()
-    columns = {
-        key: np.stack([epoch_logs(out)[key] for out in outs], 1) for key in epoch_logs(outs[0])
-    }
+    logs = [_epoch_logs(out) for out in outs]
+    columns = {key: np.stack([epoch[key] for epoch in logs], 1) for key in logs[0]}
     used = np.stack([out.rates for out in outs], 1)  # (members, epochs, steps_per_epoch)
     return [
         TrainingResult(
@@ -311,7 +310,7 @@ def _callback_lists(
     return lists
 
 
-def epoch_logs(out: EpochOutput) -> dict[str, np.ndarray]:
+def _epoch_logs(out: EpochOutput) -> dict[str, np.ndarray]:
     """One epoch's logs of every member, ``(members,)`` per key, in a history's key order.
 
     ``runlog.HISTORY_KEYS`` (the rate: each member's first step's), then the optimizer's
@@ -339,7 +338,7 @@ def _epoch_hooks(epoch: int, out: EpochOutput, hooked: Sequence[tuple[int, Any, 
     """
     if not hooked:
         return
-    columns = {key: values.tolist() for key, values in epoch_logs(out).items()}
+    columns = {key: values.tolist() for key, values in _epoch_logs(out).items()}
     for m, callback_list, shim in hooked:
         callback_list.on_epoch_begin(epoch)
         callback_list.on_epoch_end(epoch, {key: column[m] for key, column in columns.items()})

@@ -181,6 +181,7 @@ BAD_INPUTS = [
     # What was read, named with its article: "got an integer", "got null".
     (("split", "stratify"), 1, ["split.stratify = 1", "expected true or false, got an integer"]),
     (("train", "epochs"), None, ["train.epochs = null", "whole number >= 1, got null"]),
+    (("model", "optimizer"), 3, ["model.optimizer = 3", "with its 'type', got an integer"]),
 ]
 
 

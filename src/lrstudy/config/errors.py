@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from lrstudy.config.optimizers import OPTIMIZER_TYPES
 from lrstudy.config.schedules import SCHEDULE_TYPES
-from lrstudy.config.types import KIND_PHRASES, LR_SUGGESTIONS, yaml_kind, yaml_repr
+from lrstudy.config.types import LR_SUGGESTIONS, kind_phrase, yaml_repr
 
 # (parent key path, key) -> (the key as written in the file, its line); see
 # ``loading.key_spellings``.
@@ -29,7 +29,6 @@ _UNION_TYPES = {
 }
 
 
-# What YAML 1.2 read a key as, in a sentence.
 def format_error(
     error: Mapping[str, Any], root: type[BaseModel], spellings: Spellings | None = None
 ) -> str:
@@ -103,8 +102,7 @@ def _non_string_key(
     where = ".".join(parent) or "(top level)"
     spelling, line = spellings.get((tuple(parent), key), (None, None))
     shown = key.isoformat() if hasattr(key, "isoformat") else yaml_repr(key)
-    kind = yaml_kind(key)
-    read = KIND_PHRASES.get(kind, f"a {kind}")
+    read = kind_phrase(key)
     if spelling is not None and spelling != shown and key is not None:
         read += f" ({shown})"
     written = (spelling or shown) + (f" (line {line})" if line else "")

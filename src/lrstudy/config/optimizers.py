@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from lrstudy.config.types import StrictBool, StrictModel, strict_number, yaml_kind
+from lrstudy.config.types import StrictBool, StrictModel, kind_phrase, strict_number
 
 
 class AdamOptimizer(StrictModel):
@@ -117,8 +117,8 @@ def _from_name(value: Any) -> Any:
     if not isinstance(value, Mapping):
         raise PydanticCustomError(
             "optimizer_kind",
-            "expected an optimizer name ({allowed}) or a mapping with its 'type', got a {got}",
-            {"allowed": ", ".join(OPTIMIZER_TYPES), "got": yaml_kind(value)},
+            "expected an optimizer name ({allowed}) or a mapping with its 'type', got {got}",
+            {"allowed": ", ".join(OPTIMIZER_TYPES), "got": kind_phrase(value)},
         )
     return value
 

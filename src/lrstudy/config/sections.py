@@ -38,9 +38,9 @@ from lrstudy.config.types import (
     StrictBool,
     StrictModel,
     increasing,
+    kind_phrase,
     one_of,
     strict_number,
-    yaml_kind,
     yaml_repr,
 )
 
@@ -129,8 +129,8 @@ def _check_setting_name(name: Any) -> str:
     if not isinstance(name, str):
         raise PydanticCustomError(
             "setting_name",
-            "setting name {name} is read by YAML as a {kind}, not a string: {rule}",
-            {"name": yaml_repr(name), "kind": yaml_kind(name), "rule": rule},
+            "setting name {name} is read by YAML as {kind}, not a string: {rule}",
+            {"name": yaml_repr(name), "kind": kind_phrase(name), "rule": rule},
         )
     if not re.match(SETTING_NAME_PATTERN, name) or name.lower() in YAML_11_WORDS:
         raise PydanticCustomError(
