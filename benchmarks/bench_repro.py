@@ -1,4 +1,11 @@
-"""``dvc repro`` from scratch: this HEAD against the pre-population commit, stage by stage.
+"""``dvc repro`` from scratch: HEAD's study with the population against the fast loop.
+
+The baseline is the same study trained the previous way: a clone of HEAD whose stages
+train every model one at a time through the previous fast loop (``fast_loop_stages``,
+which this script copies into that clone's ``src/``), so both sides run the same
+settings, tuning, sweep and comparison and differ only in the trainer. ``--base COMMIT``
+compares against another commit's own study instead (a commit's stages as they were:
+``repro-tuning.md`` is such a run).
 
 Each side is a fresh clone (``git clone`` of this repository, the commit checked out, no
 DVC cache, so ``dvc repro --force`` runs every stage) using this venv; each clone's stage
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -26,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# The last commit whose stages trained one model at a time (the fast loop).
-BASE_COMMIT = "9fd4e8c"
+# The baseline's files, copied into its clone's src/ (``fast_loop_clone``).
+BASELINE_MODULES = ("fast_loop.py", "fast_loop_stages.py")
+BASELINE_HOOK = "\nfrom fast_loop_stages import train_setting  # noqa: E402, F811 (bench_repro)\n"
 STAGE_LINE = re.compile(r"Running stage '([^']+)'")
 STARTUP = "(dvc start-up, before the first stage)"
 # The stage kinds whose process imports TensorFlow (they train or evaluate a Keras model).
@@ -68,6 +77,16 @@ def _clone(commit: str, into: Path) -> Path:
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(into)], check=True)
     subprocess.run(["git", "checkout", "--quiet", commit], cwd=into, check=True)
     return into
+
+
+def fast_loop_clone(into: Path) -> Path:
+    """A fresh clone of HEAD whose stages train one model at a time (``fast_loop_stages``)."""
+    clone = _clone("HEAD", into)
+    for name in BASELINE_MODULES:
+        shutil.copy2(clone / "benchmarks" / name, clone / "src" / name)
+    with (clone / "src" / "lrstudy" / "training.py").open("a") as training:
+        training.write(BASELINE_HOOK)
+    return clone
 
 
 def timed_repro(clone: Path) -> ReproRun:
@@ -126,21 +145,42 @@ def _by_kind(stages: dict[str, float]) -> dict[str, tuple[int, float]]:
     return {kind: (len(values), sum(values)) for kind, values in kinds.items()}
 
 
-def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> list[str]:
-    """The section's markdown: totals, the ratio, the per-kind and per-stage tables."""
+FAST_LOOP_BASE = (
+    "HEAD's default study from scratch, trained two ways: a fresh clone of HEAD whose "
+    "stages train every model one at a time through the previous fast loop "
+    "(`benchmarks/fast_loop_stages.py`: every `train@` and `train_suggested@` stage's seeds, "
+    "tuning grid, tuned run and budgets, and the sweep's grid; the range test stays a "
+    "population on both sides) against a fresh clone of HEAD (the population trainer), "
+    "one after the other, both with this venv"
+)
+
+
+def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str | None) -> list[str]:
+    """The section's markdown: totals, the ratio, the per-kind and per-stage tables.
+
+    ``base_commit`` None: the base is HEAD with the fast loop (``fast_loop_clone``).
+    """
     ratio = base.total / head.total
+    if base_commit is None:
+        what, base_label = FAST_LOOP_BASE, "HEAD, fast loop (one model at a time)"
+    else:
+        what = (
+            f"`dvc repro --force` of each commit's default study from scratch: a fresh "
+            f"clone of `{base_commit}` against a fresh clone of HEAD (the population "
+            "trainer), one after the other, both with this venv"
+        )
+        base_label = f"`{base_commit}`"
     lines = [
-        f"`dvc repro --force` of the default study from scratch: a fresh clone of "
-        f"`{base_commit}` (the last commit training one model at a time, the fast loop) "
-        "against a fresh clone of HEAD (the population trainer), one after the other, both "
-        "with this venv. Stage times from the arrival of DVC's `Running stage` lines (DVC's "
-        "own bookkeeping after a stage counts to it).",
+        f"{what}. Stage times from the arrival of DVC's `Running stage` lines (DVC's own "
+        "bookkeeping after a stage counts to it). `git status` after: whether the clone's "
+        "`dvc.lock` and files came out as committed (the fast loop's models differ from the "
+        "population's in the last bits, and its clone has an edited `src/`: changed).",
         "",
         "| clone | stage processes | s | speed-up | `git status` after |",
         "|---|---|---|---|---|",
     ]
     for label, run, speedup in (
-        (f"`{base_commit}` (fast loop)", base, 1.0),
+        (base_label, base, 1.0),
         ("HEAD (population)", head, ratio),
     ):
         status = "clean" if run.clean else "changed"
@@ -150,8 +190,9 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
     head_kinds, base_kinds = _by_kind(head.stages), _by_kind(base.stages)
     lines += [
         "",
-        f"**dvc repro from scratch: {ratio:.1f}× faster than the fast loop's "
-        f"({base.total:.0f} s → {head.total:.0f} s).**",
+        f"**dvc repro from scratch: {ratio:.1f}× faster than "
+        f"{'the fast loop' if base_commit is None else f'`{base_commit}`'}"
+        f" ({base.total:.0f} s → {head.total:.0f} s).**",
         "",
         f"Where the time goes, by stage kind (a bare `import_keras()` process took "
         f"{imports:.1f} s in this run):",
@@ -193,11 +234,16 @@ def report(base: ReproRun, head: ReproRun, imports: float, base_commit: str) -> 
     return lines
 
 
-def repro_section(base_commit: str = BASE_COMMIT) -> list[str]:
-    """Time both clones' ``dvc repro --force`` (base first) and the bare import."""
+def repro_section(base_commit: str | None = None) -> list[str]:
+    """Time both clones' ``dvc repro --force`` (base first) and the bare import.
+
+    ``base_commit`` None: the base is HEAD with the fast loop (``fast_loop_clone``).
+    """
     try:
         with tempfile.TemporaryDirectory() as scratch:
-            base = timed_repro(_clone(base_commit, Path(scratch) / "base"))
+            into = Path(scratch) / "base"
+            base_clone = fast_loop_clone(into) if base_commit is None else _clone(base_commit, into)
+            base = timed_repro(base_clone)
             head = timed_repro(_clone("HEAD", Path(scratch) / "head"))
     except ReproFailed as failure:
         return ["`dvc repro` section failed (not timed):", "", "```", str(failure), "```"]
@@ -206,5 +252,5 @@ def repro_section(base_commit: str = BASE_COMMIT) -> list[str]:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default=BASE_COMMIT)
+    parser.add_argument("--base", help="a commit to compare against (default: HEAD, fast loop)")
     print("\n".join(repro_section(parser.parse_args().base)))

@@ -17,8 +17,9 @@ Sections, each written to the markdown report (default ``benchmarks/results.md``
    population) against the same grid trained with the fast loop one model at a time.
 5. Throughput and peak memory against population size, 1 to 1,000 members
    (``bench_population.py``, a fresh process per size).
-6. ``dvc repro`` from scratch: a fresh clone of HEAD against one of the pre-population
-   commit, per stage (``bench_repro.py``); ``--skip-repro`` skips it (about 15 minutes).
+6. ``dvc repro`` from scratch: a fresh clone of HEAD against one of HEAD whose stages train
+   one model at a time with the fast loop (the same study), per stage (``bench_repro.py``);
+   ``--skip-repro`` skips it (about 25 minutes).
 7. The ``sweep`` stage in this process against a local 2-worker Dask cluster, and the
    per-chunk costs the README's scaling estimate uses (``bench_cluster.py``);
    ``--skip-cluster`` skips it (about 5 minutes).

@@ -25,6 +25,15 @@ from ``schedules.rate_function``, the single source of truth), and return the sa
 ``val_accuracy`` and ``learning_rate``, the rate the optimizer really used at the epoch's
 first step (read from the optimizer, not recomputed from the schedule), plus the rate of
 every optimizer step. ``seed_trainer`` picks the loop ``train.loop`` names.
+
+Extended since, so that it can train today's study as the baseline of ``bench_repro``
+(``fast_loop_stages``): ``train`` takes a whole ``RatePlan`` (another base rate with its
+schedule's rate keys scaled, another epoch count), a new seed starts from the optimizer's
+state as built (Prodigy's ``d`` is ``d0``, not zero; Schedule-Free's ``z`` the seed's
+weights) instead of zeros, the history carries the optimizer's own values
+(``fit_loop.optimizer_logs``) and the result the untrained model's train loss. For Adam,
+SGD and RMSprop (every optimizer of its day) the first two change nothing: their built
+state is zeros.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import numpy as np
 
 from lrstudy.config import ModelConfig, RunSpec
 from lrstudy.data import Dataset
+from lrstudy.fit_loop import optimizer_logs
 from lrstudy.model import build_model, compile_model
 from lrstudy.rate_plan import RatePlan, plan_callbacks, rate_plan
 from lrstudy.runlog import HISTORY_KEYS
@@ -91,6 +101,8 @@ class Trainer:
         compile_model(self.model, model_config, spec.lr)
         self._keras = keras
         self._build_state(train)
+        self._built_optimizer = [np.asarray(v) for v in self.model.optimizer.variables]
+        self._train_rows = (train.x, train.y.astype(np.float32))
 
         x = tf.constant(train.x, tf.float32)
         y = tf.constant(train.y.astype(np.float32))
@@ -155,8 +167,12 @@ class Trainer:
         fresh = self._fresh_model()
         self.model.set_weights(fresh.get_weights())
         optimizer = self.model.optimizer
-        for variable in optimizer.variables:
-            variable.assign(np.zeros(variable.shape, variable.dtype))
+        for variable, built in zip(optimizer.variables, self._built_optimizer, strict=True):
+            variable.assign(built)
+        if isinstance(optimizer, self._keras.optimizers.ScheduleFreeAdamW):
+            # Keras' build sets z (its ``_momentums``) to the weights it was built on.
+            for z, weight in zip(optimizer._momentums, self.model.trainable_variables, strict=True):
+                z.assign(weight)
         optimizer.learning_rate = lr
         self.model.stop_training = False
 
@@ -165,18 +181,23 @@ class Trainer:
         seed: int,
         callbacks: Sequence[keras.callbacks.Callback] = (),
         lr: float | None = None,
+        plan: RatePlan | None = None,
     ) -> TrainingResult:
         """Train the setting from scratch for ``seed``; epoch-level ``callbacks`` are called.
 
         Callbacks run in order after the epoch's logs are complete, so a
         ``ReduceLROnPlateau`` cut at an epoch's end shows from the next epoch. ``lr``
         replaces the setting's base rate for this run (the LR sweep trains every rate of
-        its grid with one trainer); the schedule's shape stays. As a benchmark baseline it
-        does not check callbacks for per-batch hooks (it never calls them).
+        its grid with one trainer); the schedule's shape stays. ``plan`` replaces the
+        setting's whole plan (its steps per epoch must be the setting's). As a benchmark
+        baseline it does not check callbacks for per-batch hooks (it never calls them).
         """
         keras = self._keras
-        plan = self.plan if lr is None else rate_plan(replace(self.spec, lr=lr), self.n_train)
+        if plan is None:
+            plan = self.plan if lr is None else rate_plan(replace(self.spec, lr=lr), self.n_train)
         self._reset(seed, plan.lr)
+        x, y = self._train_rows
+        initial_loss = float(self.model.compute_loss(x=x, y=y, y_pred=self.model(x)))
         orders = epoch_orders(self.n_train, plan.epochs, seed)
         callback_list = keras.callbacks.CallbackList(
             [*fast_loop_callbacks(plan), *callbacks], model=self.model
@@ -196,7 +217,10 @@ class Trainer:
             logs = {key: float(train_logs[key]) for key in METRIC_KEYS}
             logs |= {f"val_{key}": float(val_logs[key]) for key in METRIC_KEYS}
             logs["learning_rate"] = float(used[0])
-            for key in HISTORY_KEYS:
+            logs |= optimizer_logs(self.model.optimizer, float(used[-1]))
+            for key in logs.keys() - history.keys():
+                history[key] = []
+            for key in history:
                 history[key].append(logs[key])
             callback_list.on_epoch_end(epoch, logs)
             if self.model.stop_training:
@@ -204,7 +228,12 @@ class Trainer:
         callback_list.on_train_end()
         state = [np.asarray(variable) for variable in self.model.optimizer.variables]
         return TrainingResult(
-            self.model.get_weights(), history, np.concatenate(used_rates), plan, state, np.nan
+            self.model.get_weights(),
+            history,
+            np.concatenate(used_rates),
+            plan,
+            state,
+            initial_loss,
         )
 
 
