@@ -51,7 +51,7 @@ import numpy as np
 
 from bench_cluster import cluster_section
 from bench_population import COUNTS, curve_section
-from bench_repro import repro_section
+from bench_repro import repro_section, target_met
 from sweep_baseline import sweep_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -367,24 +367,20 @@ def _load() -> str:
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
-def _met(ratio: float, target: float) -> str:
-    return f"target ≥ {target:.0f}×: {'met' if ratio >= target else 'NOT met'}"
-
-
 def headline(speedups: dict[tuple[str, str], float], stage: float, sweep: float) -> list[str]:
     """The bold summary lines the README quotes (``speedups``: ``per_model``'s)."""
     per_member = {m: speedups[FAST, population_name(m)] for m in POPULATIONS}
     return [
         f"**Population trainer per model vs the fast loop: {per_member[1]:.1f}× at 1 "
-        f"member, {per_member[20]:.1f}× at 20 ({_met(per_member[20], 20)}), "
-        f"{per_member[320]:.1f}× at 320 ({_met(per_member[320], 50)}).**",
+        f"member, {per_member[20]:.1f}× at 20 ({target_met(per_member[20], 20)}), "
+        f"{per_member[320]:.1f}× at 320 ({target_met(per_member[320], 50)}).**",
         "",
         f"**Per model vs the notebook: fast loop {speedups[NOTEBOOK, FAST]:.1f}×, population "
         f"of 20 {speedups[NOTEBOOK, population_name(20)]:.0f}×; whole `train@lr_medium` "
         f"stage: {stage:.1f}× the notebook's loop.**",
         "",
         f"**`sweep` stage's training (320 models): {sweep:.1f}× the fast loop's "
-        f"({_met(sweep, 10)}).**",
+        f"({target_met(sweep, 10)}).**",
     ]
 
 
