@@ -200,24 +200,34 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.fixture(scope="module")
+def in_process(
+    tmp_path_factory: pytest.TempPathFactory, default_params: dict[str, Any]
+) -> tuple[tuple[Path, Path], dict[str, bytes]]:
+    """The tiny study (``_study``) and the files its stages write without a cluster: the
+    reference the cluster tests compare with, computed once for the module."""
+    root = tmp_path_factory.mktemp("in-process")
+    study = _study(root, default_params)
+    _run_stages(*study, root / "out", None)
+    return study, _files(root / "out")
+
+
 @pytest.mark.slow
-def test_stages_on_a_cluster_write_the_in_process_bytes(tmp_path, params, cluster) -> None:
+def test_stages_on_a_cluster_write_the_in_process_bytes(tmp_path, in_process, cluster) -> None:
     address, _ = cluster
-    study = _study(tmp_path, params)
-    _run_stages(*study, tmp_path / "local", None)
+    study, local = in_process
     out = _run_stages(*study, tmp_path / "remote", address)
     assert f"trained on the Dask cluster at {address}, 2 worker(s)" in out
-    local, remote = _files(tmp_path / "local"), _files(tmp_path / "remote")
+    remote = _files(tmp_path / "remote")
     assert local.keys() == remote.keys() and len(local) > 10
     differ = [name for name in local if local[name] != remote[name]]
     assert differ == [], (differ, local[differ[0]][:300], remote[differ[0]][:300])
 
 
 @pytest.mark.slow
-def test_a_worker_killed_mid_run_changes_no_byte(tmp_path, params, cluster) -> None:
+def test_a_worker_killed_mid_run_changes_no_byte(tmp_path, in_process, cluster) -> None:
     address, processes = cluster
-    study = _study(tmp_path, params)
-    _run_stages(*study, tmp_path / "local", None)
+    study, local = in_process
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT / "src")}
     env["DASK_SCHEDULER_ADDRESS"] = address
     arguments = [str(path) for path in (*study, tmp_path / "remote")]
@@ -236,7 +246,7 @@ def test_a_worker_killed_mid_run_changes_no_byte(tmp_path, params, cluster) -> N
             run.kill()
             run.wait()
     assert processes[2].poll() is not None, "worker b was not killed during the run"
-    assert _files(tmp_path / "local") == _files(tmp_path / "remote")
+    assert local == _files(tmp_path / "remote")
 
 
 SWEEP_DRIVER = """

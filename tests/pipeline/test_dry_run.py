@@ -9,9 +9,23 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import RAN, VENV, Project, commit_all, make
+from .conftest import RAN, VENV, Project, commit_all, copy_project, keep_settings, make
 
 pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """The tiny copy with two settings (and the suggested one), committed, never reproduced.
+
+    Two, not the tiny study's five: what is checked is the plan's stages and their order
+    (two ``train@`` stages among the others), which three more settings would only repeat
+    at about 8 s of training each.
+    """
+    project = copy_project(tmp_path_factory.mktemp("dry-run"))
+    keep_settings(project, "lr_medium", "plateau")
+    commit_all(project, "two settings")
+    return project
 
 
 def planned(project: Project, *assignments: str) -> list[str]:
