@@ -92,7 +92,7 @@ def _graph_ops(metadata) -> set[str]:
 
 
 # Every activation with both outputs, and every optimizer with both, each activation paired
-# with the next optimizer in turn: 18 graphs instead of all 90 triples. The activation's ops
+# with the next optimizer in turn: 18 graphs instead of all 108 triples. The activation's ops
 # (forward and gradient) and the optimizer's (the update) are the only ones that vary, and
 # they never meet in one element-wise chain: every gradient the optimizer reads comes out
 # of a MatMul (a weight's) or a Sum over the batch (a bias'), where Grappler's rewrites and
