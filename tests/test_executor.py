@@ -520,8 +520,12 @@ def test_ctrl_c_cancels_the_tasks_on_a_real_cluster(tmp_path, monkeypatch, clust
         return close(self, *args, **kwargs)
 
     monkeypatch.setattr(Client, "close", close_after_asking)
-    # No handler of pytest's in the way: SIGINT raises KeyboardInterrupt in this thread.
+    # SIGINT must raise KeyboardInterrupt in this thread, as in a terminal. A Python started
+    # with SIGINT ignored keeps ignoring it: a suite run as a background job of a
+    # non-interactive shell (`make test &` in a script) did, and this test then waited on
+    # the tasks' 600 s sleeps instead of failing or passing.
     assert threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     stop, seen = threading.Event(), []
     interrupter = threading.Thread(target=_interrupt_when_waiting, args=(Path(started), stop, seen))
     interrupter.start()
@@ -531,6 +535,7 @@ def test_ctrl_c_cancels_the_tasks_on_a_real_cluster(tmp_path, monkeypatch, clust
     finally:
         stop.set()
         interrupter.join()
+        signal.signal(signal.SIGINT, previous)
     assert seen == [True], "the stage's wait in executor._result was never seen"
     assert left_at_close == [[]]
 
