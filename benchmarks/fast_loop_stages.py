@@ -37,19 +37,22 @@ from lrstudy.training_run import TrainingResult
 # The population's ``train_setting``, taken before ``lrstudy.training`` rebinds the name.
 _POPULATION_TRAIN_SETTING = training.train_setting
 # The last trainer built, with what it was built for (``_trainer``).
-_LAST: list[tuple[tuple[Any, ...], Trainer]] = []
+_LAST: list[tuple[Dataset, Dataset, tuple[Any, ...], Trainer]] = []
 
 
 def _trainer(
     spec: RunSpec, model_config: ModelConfig, train: Dataset, val: Dataset, n_classes: int
 ) -> Trainer:
-    """The last ``Trainer`` when built for the same network, data and kind of plan."""
+    """The last ``Trainer`` when built for the same network, data and kind of plan.
+
+    The data are the very objects, kept alive here so their identity cannot pass to others.
+    """
     scheduled = rate_plan(spec, len(train)).rates is not None
-    key = (id(train), id(val), model_config, n_classes, spec.batch_size, scheduled)
-    if _LAST and _LAST[0][0] == key:
-        return _LAST[0][1]
+    key = (model_config, n_classes, spec.batch_size, scheduled)
+    if _LAST and _LAST[0][0] is train and _LAST[0][1] is val and _LAST[0][2] == key:
+        return _LAST[0][3]
     trainer = Trainer(spec, model_config, train, val, n_classes=n_classes)
-    _LAST[:] = [(key, trainer)]
+    _LAST[:] = [(train, val, key, trainer)]
     return trainer
 
 

@@ -80,9 +80,8 @@ for name in sys.argv[1:]:
 
 
 def test_no_listed_module_imports_tensorflow() -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", CHECK, *MODULES], capture_output=True, text=True, check=True
-    )
+    result = subprocess.run([sys.executable, "-c", CHECK, *MODULES], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr  # a module that fails to import, say
     assert result.stdout.strip() == ""
 
 
